@@ -1,0 +1,1 @@
+"""Sources: each knows one outside world and returns a Snapshot and/or a History."""

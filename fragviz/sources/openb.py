@@ -1,0 +1,116 @@
+"""The openb trace format (Alibaba cluster-trace-gpu-v2023, as used by the ATC'23 paper).
+
+Node list: ``sn,cpu_milli,memory_mib,gpu,model``. Pod list: ``name,cpu_milli,memory_mib,
+num_gpu,gpu_milli,gpu_spec,qos,pod_phase,creation_time,deletion_time,scheduled_time``
+(times are seconds from trace start). Pods in a trace are unplaced; a placement CSV
+``pod,node,devices`` (devices as ``0-1-2``) may place them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from ..errors import InputError
+from ..model import Snapshot
+from .tables import read_table, require_columns
+
+NODE_REQUIRED = ["sn", "cpu_milli", "memory_mib", "gpu", "model"]
+POD_REQUIRED = ["name", "cpu_milli", "memory_mib", "num_gpu", "gpu_milli"]
+PLACEMENT_REQUIRED = ["pod", "node"]
+TRACE_START = pd.Timestamp("2023-01-01", tz="UTC")  # the trace's times are relative
+
+
+def read_nodes(source, name: str | None = None) -> pd.DataFrame:
+    raw, label = read_table(source, name)
+    require_columns(raw, NODE_REQUIRED, label)
+    model = raw["model"].fillna("").astype(str).str.strip()
+    gpu = raw["gpu"]
+    pool = model.where(model != "", "cpu") + "-" + gpu.astype(str) + "gpu"
+    return _label(pd.DataFrame({
+        "name": raw["sn"], "pool": pool.where(model != "", "cpu-only"), "gpu_model": model,
+        "cpu_milli": raw["cpu_milli"], "memory_mib": raw["memory_mib"], "gpu_count": gpu,
+        "labels": [{"alibabacloud.com/gpu-card-model": m} if m else {} for m in model],
+    }), label)
+
+
+def read_pods(source, name: str | None = None) -> pd.DataFrame:
+    raw, label = read_table(source, name)
+    require_columns(raw, POD_REQUIRED, label)
+    created = pd.to_numeric(raw["creation_time"], errors="coerce") if "creation_time" in raw else None
+    frame = pd.DataFrame({
+        "name": raw["name"], "namespace": "openb", "owner_kind": "",
+        "cpu_milli": raw["cpu_milli"], "memory_mib": raw["memory_mib"],
+        "gpu_count": raw["num_gpu"], "gpu_milli": raw["gpu_milli"],
+        "gpu_spec": raw["gpu_spec"] if "gpu_spec" in raw else "",
+        "qos": raw["qos"] if "qos" in raw else "",
+        "phase": "Pending",
+        "created": (TRACE_START + pd.to_timedelta(created, unit="s")) if created is not None else pd.NaT,
+    })
+    # §1a: per-GPU milli only means something when the pod asks for GPUs.
+    num = pd.to_numeric(frame["gpu_count"], errors="coerce")
+    frame["gpu_milli"] = frame["gpu_milli"].mask(num == 0, "0")
+    return _label(frame, label)
+
+
+def read_placement(source, name: str | None = None) -> pd.DataFrame:
+    raw, label = read_table(source, name)
+    require_columns(raw, PLACEMENT_REQUIRED, label)
+    if "devices" not in raw:
+        raw["devices"] = ""
+    raw = raw.fillna({"devices": ""})
+    raw["devices"] = raw["devices"].astype(str).str.strip()
+    return _label(raw[["pod", "node", "devices"]], label)
+
+
+def apply_placement(pods: pd.DataFrame, placement: pd.DataFrame) -> pd.DataFrame:
+    """Place pods by name; every placement row must name a known pod (checked here) and a
+    known node (checked when the Snapshot is built)."""
+    label = placement.attrs.get("file")
+    problems = []
+    by_name = pd.Index(pods["name"])
+    if by_name.has_duplicates:
+        raise InputError("pod names are not unique, so a placement by name is ambiguous", file=label)
+    pos = by_name.get_indexer(placement["pod"])
+    for row in (pos < 0).nonzero()[0]:
+        problems.append(InputError(f"unknown pod '{placement['pod'].iloc[row]}'", file=label, row=row + 1, field="pod"))
+    dup = placement["pod"].duplicated()
+    for row in dup.to_numpy().nonzero()[0]:
+        problems.append(InputError(f"pod '{placement['pod'].iloc[row]}' is placed twice", file=label, row=row + 1, field="pod"))
+    if problems:
+        from ..errors import collect
+        collect(problems, label, "the placement")
+    pods = pods.copy()
+    pods["node"] = ""
+    pods["devices"] = ""
+    pods.loc[pods.index[pos], "node"] = placement["node"].astype(str).to_numpy()
+    pods.loc[pods.index[pos], "devices"] = placement["devices"].to_numpy()
+    pods.loc[pods.index[pos], "phase"] = "Running"
+    return pods
+
+
+def load(nodes, pods=None, placement=None, taken_at=None) -> Snapshot:
+    """A Snapshot from openb files (paths or uploaded file objects). Without a placement
+    every pod is pending and the cluster is empty."""
+    node_frame = read_nodes(nodes)
+    pod_frame = read_pods(pods) if pods is not None else pd.DataFrame(columns=["name", "cpu_milli", "memory_mib"])
+    files = [node_frame.attrs.get("file"), pod_frame.attrs.get("file")]
+    if placement is not None:
+        place = read_placement(placement)
+        files.append(place.attrs.get("file"))
+        pod_frame = apply_placement(pod_frame, place)
+        label = place.attrs.get("file")
+    else:
+        label = pod_frame.attrs.get("file") or node_frame.attrs.get("file")
+    return Snapshot.build(node_frame, pod_frame, taken_at or TRACE_START, source="openb: " + ", ".join(f for f in files if f),
+                          file=label)
+
+
+def _label(frame: pd.DataFrame, label: str) -> pd.DataFrame:
+    frame.attrs["file"] = label
+    return frame
+
+
+def default_name(path) -> str:
+    return Path(path).name
