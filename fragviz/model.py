@@ -150,6 +150,11 @@ class History:
 
 # -- normalisation and validation ----------------------------------------------------------
 
+def normalise_pods(frame: pd.DataFrame, file: str | None = None) -> pd.DataFrame:
+    """Pod rows with model dtypes (for analytics on pods that belong to no snapshot)."""
+    return normalise(frame, POD_COLUMNS, POD_DEFAULTS, "pods", file or frame.attrs.get("file"))
+
+
 def normalise(frame: pd.DataFrame, columns: dict, defaults: dict, what: str, file: str | None) -> pd.DataFrame:
     """Add defaulted columns, reject missing required ones, coerce dtypes (listing bad cells)."""
     frame = frame.copy()

@@ -1,0 +1,26 @@
+"""fragviz dashboard: navigation and the sidebar. Run with `streamlit run app.py`."""
+
+import streamlit as st
+
+from fragviz import __version__, ui
+
+st.set_page_config(page_title="fragviz · GPU capacity", page_icon="🧩", layout="wide")
+
+PAGES = [
+    st.Page("pages/overview.py", title="Overview", icon="📊", default=True),
+    st.Page("pages/fragmentation.py", title="Fragmentation", icon="🧩"),
+    st.Page("pages/data.py", title="Data", icon="🗂️"),
+]
+page = st.navigation(PAGES)
+
+ui.ensure_data()
+with st.sidebar:
+    snap = ui.snapshot()
+    st.markdown("**fragviz** · GPU capacity planning")
+    st.caption(f"{snap.source}\n\nSnapshot {snap.taken_at:%Y-%m-%d %H:%M} UTC")
+    st.toggle("Memory-aware fragmentation", key="memory_aware",
+              help="fragviz extension: a typical pod whose memory does not fit counts as lacking CPU. "
+                   "Off = the faithful ATC'23 measure, which ignores memory.")
+    st.caption(f"v{__version__}")
+
+page.run()

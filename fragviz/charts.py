@@ -1,0 +1,167 @@
+"""Plotly figure builders shared by the dashboard and the reports. No computing here:
+every builder takes analytic results and only draws them."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from .frag import CATEGORIES, CATEGORY_LABELS, Analysis
+from .model import GPU_MILLI
+
+FONT = "Inter, Segoe UI, Helvetica, Arial, sans-serif"
+COLORS = {"allocated": "#2f5d8a", "usable": "#9cc5a1", "fragmented": "#e8833a", "stranded": "#c0392b",
+          "pending": "#b9a3d6", "grid": "#e6e9ef", "text": "#2b2f36"}
+# idle (light) -> partly used (warm: the pieces that fragment) -> full (deep blue)
+ALLOC_SCALE = [[0.0, "#f4f6f8"], [0.001, "#fde3c2"], [0.5, "#f0a35a"], [0.999, "#d86a2b"], [1.0, "#2f5d8a"]]
+FRAG_SCALE = [[0.0, "#f4f6f8"], [0.15, "#fde3c2"], [0.6, "#e8833a"], [1.0, "#a83a16"]]
+
+
+def _style(fig: go.Figure, height: int, title: str | None = None) -> go.Figure:
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=40 if title else 10, b=10),
+                      font=dict(family=FONT, size=12, color=COLORS["text"]),
+                      paper_bgcolor="white", plot_bgcolor="white",
+                      title=dict(text=title, x=0, xanchor="left", font=dict(size=15)) if title else None,
+                      legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0))
+    fig.update_xaxes(gridcolor=COLORS["grid"], zeroline=False)
+    fig.update_yaxes(gridcolor=COLORS["grid"], zeroline=False)
+    return fig
+
+
+def slot_matrix(analysis: Analysis, nodes: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Allocated milli per (node, slot) for ``nodes`` in their order, NaN where a node has
+    no such device; and the hover text listing the pods on each device."""
+    state = analysis.snapshot.state()
+    pos = pd.Index(state.names).get_indexer(nodes["name"])
+    width = int(max(nodes["gpu_count"].max(initial=0), 1))
+    free = state.gpu_free[pos][:, :width].astype(float)
+    present = state.gpu_present[pos][:, :width]
+    alloc = np.where(present, GPU_MILLI - free, np.nan)
+    devices = analysis.snapshot.device_table()
+    devices = devices[devices["node"].isin(set(nodes["name"]))]
+    listing = (devices.assign(line=devices["namespace"] + "/" + devices["pod"] + " (" + devices["milli"].astype(str) + "m)")
+               .groupby(["node", "device"])["line"].agg(lambda s: "<br>".join(list(s)[:6]) + ("<br>…" if len(s) > 6 else "")))
+    text = np.full(alloc.shape, "", dtype=object)
+    row_of = {name: i for i, name in enumerate(nodes["name"])}
+    for (node, device), line in listing.items():
+        if device < width:
+            text[row_of[node], device] = line
+    return alloc, text
+
+
+def gpu_slot_heatmap(analysis: Analysis, groups: list[tuple[str, pd.DataFrame]]) -> go.Figure:
+    """Node x GPU slot, one panel per group (pool, model or team), coloured by allocated milli;
+    hover lists the pods on each device. ``groups`` come ordered and sorted from
+    :func:`fragviz.layout.heatmap_groups`."""
+    heights = [max(int(g["gpu_count"].max(initial=1)), 1) for _, g in groups] or [1]
+    fig = make_subplots(rows=max(len(groups), 1), cols=1, row_heights=heights, vertical_spacing=0.35 / max(len(groups), 1),
+                        subplot_titles=[f"{name} · {len(g)} nodes · {int(g['gpu_count'].sum())} GPUs" for name, g in groups])
+    for i, (name, nodes) in enumerate(groups, start=1):
+        alloc, text = slot_matrix(analysis, nodes)
+        frag = nodes["frag_gpu_milli"].to_numpy() / GPU_MILLI
+        custom = np.dstack([np.broadcast_to(frag[:, None], alloc.shape), text])
+        fig.add_trace(go.Heatmap(
+            z=alloc.T, x=nodes["name"].tolist(), y=[f"GPU {k}" for k in range(alloc.shape[1])],
+            customdata=np.transpose(custom, (1, 0, 2)), zmin=0, zmax=GPU_MILLI, colorscale=ALLOC_SCALE,
+            xgap=1, ygap=1, showscale=(i == 1),
+            colorbar=dict(title=dict(text="allocated<br>milli-GPU"), tickvals=[0, 250, 500, 750, 1000], len=0.6, y=1, yanchor="top"),
+            hovertemplate="<b>%{x}</b> · %{y}<br>allocated %{z:.0f} of 1000 milli"
+                          "<br>node fragment %{customdata[0]:.2f} GPUs<br>%{customdata[1]}<extra></extra>"),
+            row=i, col=1)
+        fig.update_xaxes(showticklabels=len(nodes) <= 60, tickangle=-60, tickfont=dict(size=9), row=i, col=1)
+        fig.update_yaxes(autorange="reversed", tickfont=dict(size=9), row=i, col=1)
+    total_rows = sum(heights)
+    return _style(fig, height=min(140 + 24 * total_rows + 60 * len(groups), 2400))
+
+
+def node_frag_heatmap(analysis: Analysis, groups: list[tuple[str, pd.DataFrame]], columns: int = 40) -> go.Figure:
+    """Every GPU node as a tile, coloured by its fragment as a share of its GPUs; one band per
+    group, nodes sorted within it by the caller."""
+    zs, texts, labels = [], [], []
+    for name, nodes in groups:
+        share = (nodes["frag_gpu_milli"] / nodes["gpu_milli_total"].where(nodes["gpu_milli_total"] > 0)).fillna(0).to_numpy()
+        hover = [f"<b>{r.name}</b> ({r.gpu_model or 'CPU'})<br>fragment {r.frag_gpu_milli / GPU_MILLI:.2f} of "
+                 f"{r.idle_gpu_milli / GPU_MILLI:.2f} idle GPUs<br>stranded {r.stranded_gpu_milli / GPU_MILLI:.2f}"
+                 f"{' (' + r.stranded_reason + ')' if r.stranded_reason else ''}<br>free CPU {r.cpu_free / 1000:.1f} cores, "
+                 f"memory {r.memory_free / 1024:.0f} GiB" for r in nodes.itertuples()]
+        for start in range(0, max(len(nodes), 1), columns):
+            row = np.full(columns, np.nan)
+            text = np.full(columns, "", dtype=object)
+            chunk = share[start:start + columns]
+            row[:len(chunk)] = chunk
+            text[:len(chunk)] = hover[start:start + columns]
+            zs.append(row)
+            texts.append(text)
+            labels.append(f"{name}" if start == 0 else f"{name} ·{start // columns + 1}")
+    fig = go.Figure(go.Heatmap(
+        z=np.array(zs) if zs else np.zeros((1, columns)), y=labels, customdata=np.array(texts) if texts else None,
+        zmin=0, zmax=1, colorscale=FRAG_SCALE, xgap=2, ygap=2,
+        colorbar=dict(title=dict(text="fragment /<br>node GPUs"), tickformat=".0%"),
+        hovertemplate="%{customdata}<extra></extra>"))
+    fig.update_xaxes(showticklabels=False, showgrid=False)
+    fig.update_yaxes(autorange="reversed", showgrid=False)
+    return _style(fig, height=min(120 + 22 * len(zs), 2000))
+
+
+def category_bar(analysis: Analysis) -> go.Figure:
+    """The seven categories of idle GPU (in GPUs), fragments warm, the usable part green."""
+    cats = analysis.frag.categories
+    order = [c for c in CATEGORIES if c != "q3_satisfied"] + ["q3_satisfied"]
+    values = [cats[c] / GPU_MILLI for c in order]
+    colors = [COLORS["usable"] if c == "q3_satisfied" else COLORS["fragmented"] for c in order]
+    idle = analysis.frag.idle or 1.0
+    fig = go.Figure(go.Bar(
+        x=values, y=[CATEGORY_LABELS[c] for c in order], orientation="h", marker_color=colors,
+        text=[f"{v:,.1f} GPUs · {100 * cats[c] / idle:.1f} %" for v, c in zip(values, order)],
+        textposition="auto", customdata=order,
+        hovertemplate="%{y} (%{customdata})<br>%{x:,.2f} GPUs<extra></extra>"))
+    fig.update_yaxes(autorange="reversed")
+    fig.update_xaxes(title="idle GPUs")
+    return _style(fig, height=300)
+
+
+def capacity_bars(table: pd.DataFrame, by: str) -> go.Figure:
+    """Per pool / model: allocated, usable idle and fragmented idle GPUs (stacked), stranded
+    marked with a red diamond."""
+    usable = (table["idle"] - table["fragmented"]).clip(lower=0)
+    fig = go.Figure()
+    for name, values, color in (("allocated", table["allocated"], COLORS["allocated"]),
+                                ("idle, usable", usable, COLORS["usable"]),
+                                ("idle, fragmented", table["fragmented"], COLORS["fragmented"])):
+        fig.add_bar(x=table[by], y=values, name=name, marker_color=color,
+                    hovertemplate="%{x}<br>" + name + ": %{y:,.1f} GPUs<extra></extra>")
+    fig.add_scatter(x=table[by], y=table["stranded"], mode="markers", name="stranded",
+                    marker=dict(symbol="diamond", size=11, color=COLORS["stranded"], line=dict(color="white", width=1)),
+                    hovertemplate="%{x}<br>stranded: %{y:,.1f} GPUs<extra></extra>")
+    fig.update_layout(barmode="stack")
+    fig.update_yaxes(title="GPUs")
+    return _style(fig, height=340)
+
+
+def team_bars(table: pd.DataFrame) -> go.Figure:
+    """Per namespace: GPUs allocated and GPUs pending, and the fragment next to its pods."""
+    table = table.sort_values("allocated", ascending=False)
+    fig = go.Figure()
+    fig.add_bar(x=table["namespace"], y=table["allocated"], name="allocated", marker_color=COLORS["allocated"],
+                hovertemplate="%{x}<br>allocated: %{y:,.1f} GPUs<extra></extra>")
+    fig.add_bar(x=table["namespace"], y=table["pending"], name="pending", marker_color=COLORS["pending"],
+                hovertemplate="%{x}<br>pending: %{y:,.1f} GPUs<extra></extra>")
+    fig.add_bar(x=table["namespace"], y=table["frag_nearby"], name="fragment next to its pods",
+                marker_color=COLORS["fragmented"],
+                hovertemplate="%{x}<br>fragment on its nodes: %{y:,.1f} GPUs<extra></extra>")
+    fig.update_layout(barmode="group")
+    fig.update_yaxes(title="GPUs")
+    return _style(fig, height=340)
+
+
+def jobs_fit_bar(jobs: pd.DataFrame) -> go.Figure:
+    """How many jobs of each shape fit now."""
+    fig = go.Figure(go.Bar(
+        x=jobs["shape"], y=jobs["fit"], marker_color=COLORS["allocated"], text=jobs["fit"].map("{:,}".format),
+        textposition="outside", customdata=np.c_[jobs["cpu_milli"] / 1000, jobs["memory_mib"] / 1024, jobs["nodes_with_room"]],
+        hovertemplate="%{x}: %{y:,} fit<br>each with %{customdata[0]:.1f} cores, %{customdata[1]:.0f} GiB"
+                      "<br>on %{customdata[2]} nodes<extra></extra>"))
+    fig.update_yaxes(title="jobs that fit at once")
+    return _style(fig, height=300)

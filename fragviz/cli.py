@@ -1,0 +1,110 @@
+"""The `fragviz` command line. Subcommands are small functions registered in COMMANDS."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .errors import FragvizError
+from .frag import CATEGORIES, JobShape, analyse, default_job_shapes, typical_pods
+from .model import Snapshot, normalise_pods
+
+
+def load_snapshot(nodes: str, pods: str | None, placement: str | None) -> Snapshot:
+    """Pick the reader by file type: a fragviz snapshot, kubectl JSON dumps or openb CSVs."""
+    if nodes.endswith(".json"):
+        head = Path(nodes).read_text(encoding="utf-8", errors="replace")[:200]
+        if '"fragviz-snapshot"' in head:
+            from .sources import native
+            return native.load(nodes)
+        if pods is None:
+            raise FragvizError(f"{nodes}: a kubectl nodes dump needs --pods (kubectl get pods -A -o json)")
+        from .sources import kubectl
+        return kubectl.load(nodes, pods)
+    from .sources import openb
+    return openb.load(nodes, pods, placement)
+
+
+def parse_job(text: str) -> JobShape:
+    """NAME:GPUS:MILLI:CPU_CORES:MEMORY_GIB, e.g. '8x GPU:8:1000:96:800'."""
+    parts = text.split(":")
+    if len(parts) != 5:
+        raise argparse.ArgumentTypeError(f"job shape '{text}': expected NAME:GPUS:MILLI:CPU_CORES:MEMORY_GIB")
+    try:
+        return JobShape(parts[0], int(parts[1]), int(parts[2]), float(parts[3]) * 1000, float(parts[4]) * 1024)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"job shape '{text}': {exc}") from exc
+
+
+def frag_report(snapshot: Snapshot, typical_from: str | None, jobs: list[JobShape] | None,
+                memory_aware: bool) -> dict:
+    from .sources import openb
+    workload = typical_pods(normalise_pods(openb.read_pods(typical_from)) if typical_from else snapshot.pods)
+    result = analyse(snapshot, workload, jobs or default_job_shapes(snapshot.pods), memory_aware=memory_aware)
+    cats = result.frag.categories
+    return {
+        "snapshot": snapshot.summary(),
+        "gpu_milli_total": int(result.nodes["gpu_milli_total"].sum()),
+        "gpu_milli_allocated": float(result.nodes["allocated_gpu_milli"].sum()),
+        "gpu_milli_idle": result.frag.idle,
+        "frag_gpu_milli": result.frag.amount,
+        "frag_ratio": result.frag.ratio,
+        "categories": cats,
+        **cats,
+        "stranded_gpu_milli": float(result.stranded["stranded_gpu_milli"].sum()),
+        "typical_shapes": len(workload),
+        "typical_pods_covered": int(workload["count"].sum()),
+        "memory_aware": memory_aware,
+        "jobs_that_fit": {row.shape: int(row.fit) for row in result.jobs.itertuples()},
+        "job_shapes": result.jobs.drop(columns=["fit"]).to_dict(orient="records"),
+        "largest_job_gpus": result.largest_job_gpus,
+    }
+
+
+def cmd_frag(args) -> int:
+    snapshot = load_snapshot(args.nodes, args.pods, args.placement)
+    report = frag_report(snapshot, args.typical_from, args.job, args.memory_aware)
+    if args.json:
+        print(json.dumps(report, indent=2, default=str))
+        return 0
+    print(f"{snapshot.source}")
+    print(f"GPUs: {report['gpu_milli_total'] / 1000:,.0f} total, {report['gpu_milli_idle'] / 1000:,.2f} idle")
+    print(f"Fragmented: {report['frag_gpu_milli'] / 1000:,.2f} GPUs ({100 * report['frag_ratio']:.2f} % of idle)")
+    print(f"Stranded: {report['stranded_gpu_milli'] / 1000:,.2f} GPUs")
+    for name in CATEGORIES:
+        print(f"  {name:<14} {report[name] / 1000:>12,.2f} GPUs")
+    print("Jobs that fit now:")
+    for name, fit in report["jobs_that_fit"].items():
+        print(f"  {name:<16} {fit:>8,}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="fragviz", description="GPU fragmentation and capacity planning.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    frag = sub.add_parser("frag", help="fragmentation, stranded GPUs and jobs that fit for one snapshot")
+    frag.add_argument("--nodes", required=True, help="openb node CSV, kubectl nodes JSON or a fragviz snapshot JSON")
+    frag.add_argument("--pods", help="openb pod CSV or kubectl pods JSON")
+    frag.add_argument("--placement", help="CSV pod,node,devices placing openb pods (default: none, cluster empty)")
+    frag.add_argument("--typical-from", help="openb pod CSV whose pods define the typical pods (default: --pods)")
+    frag.add_argument("--job", action="append", type=parse_job, metavar="NAME:GPUS:MILLI:CORES:GIB",
+                      help="job shape to count (repeatable; default 1/2/4/8 GPUs and a 0.5 shared GPU)")
+    frag.add_argument("--memory-aware", action="store_true", help="fragviz extension: memory counts in the measure")
+    frag.add_argument("--json", action="store_true", help="print JSON")
+    frag.set_defaults(run=cmd_frag)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except FragvizError as exc:
+        print(f"fragviz: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

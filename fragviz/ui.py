@@ -1,0 +1,123 @@
+"""Streamlit glue shared by the pages: session state, cached analysis, KPI cards, errors.
+
+Everything a user chooses lives in ``st.session_state`` (one user's settings never leak
+into another session); the demo snapshot is built once per process and shared read-only.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from .errors import FragvizError
+from .frag import Analysis, JobShape, analyse, default_job_shapes, job_mix_workload, typical_pods
+from .kpis import Kpi
+from .model import History, Snapshot
+
+DEMO_NODES = 200
+
+
+@st.cache_resource(show_spinner="Generating the demo cluster…")
+def demo_data(nodes: int = DEMO_NODES, seed: int = 7) -> tuple[Snapshot, History]:
+    from .sources.demo import demo_history, demo_snapshot
+    snapshot = demo_snapshot(nodes=nodes, seed=seed)
+    return snapshot, demo_history(snapshot, seed=seed)
+
+
+def ensure_data() -> None:
+    """Open on the demo cluster when the session has no data yet."""
+    if "snapshot" not in st.session_state:
+        snapshot, history = demo_data()
+        set_data(snapshot, history)
+
+
+def set_data(snapshot: Snapshot, history: History | None) -> None:
+    st.session_state["snapshot"] = snapshot
+    st.session_state["history"] = history
+    st.session_state.pop("job_shapes", None)
+    st.session_state.pop("custom_mix", None)
+    st.session_state.pop("analysis", None)
+
+
+def snapshot() -> Snapshot:
+    ensure_data()
+    return st.session_state["snapshot"]
+
+
+def history() -> History | None:
+    ensure_data()
+    return st.session_state.get("history")
+
+
+def job_shapes() -> list[JobShape]:
+    if "job_shapes" not in st.session_state:
+        st.session_state["job_shapes"] = default_job_shapes(snapshot().pods)
+    return st.session_state["job_shapes"]
+
+
+def shapes_to_frame(shapes: list[JobShape]) -> pd.DataFrame:
+    return pd.DataFrame([{"shape": s.name, "GPUs": s.gpu_count, "milli per GPU": s.gpu_milli,
+                          "CPU (cores)": s.cpu_milli / 1000, "memory (GiB)": s.memory_mib / 1024,
+                          "GPU models (A|B, empty = any)": s.gpu_spec} for s in shapes])
+
+
+def frame_to_shapes(frame: pd.DataFrame) -> list[JobShape]:
+    """Rows of the job-shape editor back to shapes; invalid rows raise a clear ValueError."""
+    shapes = []
+    for i, row in enumerate(frame.itertuples(index=False), start=1):
+        name, gpus, milli, cpu, mem, spec = row
+        if not name or pd.isna(gpus) or pd.isna(milli) or pd.isna(cpu) or pd.isna(mem):
+            raise ValueError(f"job shape row {i}: every column but GPU models needs a value")
+        if gpus < 0 or not 0 <= milli <= 1000 or cpu < 0 or mem < 0 or (gpus > 1 and milli < 1000):
+            raise ValueError(f"job shape row {i} ('{name}'): GPUs >= 0, milli 1..1000 (1000 for multi-GPU), "
+                             "CPU and memory >= 0 expected")
+        shapes.append(JobShape(str(name), int(gpus), int(milli), float(cpu) * 1000, float(mem) * 1024,
+                               "" if pd.isna(spec) else str(spec)))
+    return shapes
+
+
+def workload() -> pd.DataFrame:
+    """The target workload in force: the snapshot's typical pods, or the user's job mix."""
+    mix = st.session_state.get("custom_mix")
+    return job_mix_workload(mix) if mix is not None else typical_pods(snapshot().pods)
+
+
+def analysis() -> Analysis:
+    """The analysis of the current snapshot and settings, computed once per change."""
+    snap = snapshot()
+    memory_aware = bool(st.session_state.get("memory_aware", False))
+    key = (id(snap), memory_aware, id(st.session_state.get("custom_mix")), tuple(job_shapes()))
+    cached = st.session_state.get("analysis")
+    if cached is None or cached[0] != key:
+        result = analyse(snap, workload(), job_shapes(), memory_aware=memory_aware)
+        st.session_state["analysis"] = (key, result)
+        return result
+    return cached[1]
+
+
+def kpi_cards(kpis: list[Kpi], columns: int = 4) -> None:
+    """Metric cards; each carries its 'how is this computed' note as the tooltip."""
+    for start in range(0, len(kpis), columns):
+        cols = st.columns(columns)
+        for col, kpi in zip(cols, kpis[start:start + columns]):
+            col.metric(kpi.label, kpi.text, help=kpi.help, border=True)
+
+
+def explain(title: str, text: str) -> None:
+    with st.expander(f"How is this computed? · {title}"):
+        st.markdown(text)
+
+
+def show_error(exc: Exception) -> None:
+    """A clear error, never a traceback: what failed, where, and that the old data stays."""
+    if isinstance(exc, FragvizError):
+        st.error(f"**Could not load the data.** The data on screen is unchanged.\n\n```\n{exc}\n```")
+    else:
+        st.error(f"**Unexpected problem:** {type(exc).__name__}: {exc}. The data on screen is unchanged.")
+
+
+def source_caption() -> None:
+    snap = snapshot()
+    info = snap.summary()
+    st.caption(f"Source: **{snap.source}** · snapshot {snap.taken_at:%Y-%m-%d %H:%M} UTC · "
+               f"{info['nodes']:,} nodes · {info['gpus']:,} GPUs · {info['pods']:,} pods")

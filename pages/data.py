@@ -1,0 +1,65 @@
+import streamlit as st
+
+from fragviz import ui
+from fragviz.errors import FragvizError
+from fragviz.sources import kubectl, native, openb
+
+st.title("Data")
+ui.source_caption()
+
+KINDS = {"demo": "Demo cluster (generated)", "openb": "openb trace (node list + pod list CSV)",
+         "kubectl": "kubectl JSON dumps (get nodes / get pods -A -o json)", "native": "fragviz snapshot (JSON)"}
+kind = st.radio("Source", list(KINDS), format_func=KINDS.get, horizontal=True)
+
+
+def load(make):
+    """Run a loader; on success replace the session's data, on failure keep it and explain."""
+    try:
+        snapshot, history = make()
+    except FragvizError as exc:
+        ui.show_error(exc)
+        return
+    ui.set_data(snapshot, history)
+    st.success(f"Loaded {snapshot.source}: {len(snapshot.nodes):,} nodes, {len(snapshot.pods):,} pods.")
+    st.rerun()
+
+
+if kind == "demo":
+    c1, c2 = st.columns(2)
+    nodes = c1.number_input("Nodes", min_value=10, max_value=20000, value=ui.DEMO_NODES, step=50)
+    seed = c2.number_input("Seed", min_value=0, max_value=10**6, value=7)
+    if st.button("Generate demo cluster", type="primary"):
+        load(lambda: ui.demo_data(int(nodes), int(seed)))
+elif kind == "openb":
+    node_file = st.file_uploader("Node list CSV (sn, cpu_milli, memory_mib, gpu, model)", type=["csv"])
+    pod_file = st.file_uploader("Pod list CSV (name, cpu_milli, memory_mib, num_gpu, gpu_milli, gpu_spec, …)", type=["csv"])
+    placement = st.file_uploader("Placement CSV (pod, node, devices) — optional; without it every pod is pending",
+                                 type=["csv"])
+    if st.button("Load openb files", type="primary", disabled=node_file is None):
+        load(lambda: (openb.load(node_file, pod_file, placement), None))
+elif kind == "kubectl":
+    node_file = st.file_uploader("kubectl get nodes -o json", type=["json"])
+    pod_file = st.file_uploader("kubectl get pods -A -o json", type=["json"])
+    if st.button("Load kubectl dumps", type="primary", disabled=node_file is None or pod_file is None):
+        load(lambda: (kubectl.load(node_file, pod_file), None))
+else:
+    snap_file = st.file_uploader("fragviz snapshot JSON", type=["json"])
+    if st.button("Load snapshot", type="primary", disabled=snap_file is None):
+        load(lambda: (native.load(snap_file), None))
+
+st.divider()
+snap = ui.snapshot()
+info = snap.summary()
+st.subheader("Current snapshot")
+cols = st.columns(5)
+cols[0].metric("Nodes", f"{info['nodes']:,}", help="Rows in the node table of the loaded source.")
+cols[1].metric("GPU nodes", f"{info['gpu_nodes']:,}", help="Nodes with at least one GPU device.")
+cols[2].metric("Pods", f"{info['pods']:,}", help="Active pods (terminal pods are not loaded).")
+cols[3].metric("Pending pods", f"{info['pending_pods']:,}", help="Pods not bound to a node.")
+cols[4].metric("Namespaces", f"{info['namespaces']:,}", help="Distinct pod namespaces (teams).")
+st.caption(f"Taken at {snap.taken_at:%Y-%m-%d %H:%M:%S} UTC · source: {snap.source}")
+st.download_button("Export snapshot (JSON)", native.dumps(snap), file_name="fragviz-snapshot.json",
+                   mime="application/json", help="fragviz's own format; loading it back gives the identical snapshot.")
+tab_nodes, tab_pods = st.tabs(["Nodes", "Pods"])
+tab_nodes.dataframe(snap.nodes.drop(columns=["labels", "taints"]), hide_index=True, height=300)
+tab_pods.dataframe(snap.pods, hide_index=True, height=300)
