@@ -89,10 +89,12 @@ class Snapshot:
     @classmethod
     def build(cls, nodes: pd.DataFrame, pods: pd.DataFrame, taken_at=None, source: str = "unknown",
               file: str | None = None) -> "Snapshot":
-        nodes = normalise(nodes, NODE_COLUMNS, NODE_DEFAULTS, "nodes", file)
-        pods = normalise(pods, POD_COLUMNS, POD_DEFAULTS, "pods", file)
-        validate(nodes, pods, file)
-        pods = assign_devices(nodes, pods, file)
+        node_file = nodes.attrs.get("file") or file
+        pod_file = pods.attrs.get("file") or file
+        nodes = normalise(nodes, NODE_COLUMNS, NODE_DEFAULTS, "nodes", node_file)
+        pods = normalise(pods, POD_COLUMNS, POD_DEFAULTS, "pods", pod_file)
+        validate(nodes, pods, node_file, pod_file)
+        pods = assign_devices(nodes, pods, pod_file)
         taken = utc(taken_at) if taken_at is not None else pd.Timestamp.now(tz="UTC").floor("s")
         return cls(nodes.reset_index(drop=True), pods.reset_index(drop=True), taken, source)
 
@@ -165,6 +167,8 @@ def normalise(frame: pd.DataFrame, columns: dict, defaults: dict, what: str, fil
     for col, default in defaults.items():
         if col not in frame.columns:
             frame[col] = [default] * len(frame) if isinstance(default, (dict, list)) or default is None else default
+        elif default is not None and default is not pd.NaT:
+            frame[col] = frame[col].astype(object).where(frame[col].notna(), default)
     problems: list[InputError] = []
     out = {}
     for col, dtype in columns.items():
@@ -213,7 +217,9 @@ def _coerce(series: pd.Series, col: str, dtype: str, file, problems) -> pd.Serie
 
 def _report(series, mask, col, expected, file, problems):
     for idx in np.flatnonzero(np.asarray(mask)):
-        problems.append(InputError(f"{expected}, got {series.iloc[idx]!r}", file=file,
+        value = series.iloc[idx]
+        shown = "an empty cell" if value is None or (not isinstance(value, (list, dict)) and pd.isna(value)) else repr(value)
+        problems.append(InputError(f"{expected}, got {shown}", file=file,
                                    row=_row(series.index[idx]), field=col))
 
 
@@ -222,10 +228,11 @@ def _row(index_value) -> int:
     return int(index_value) + 1 if isinstance(index_value, (int, np.integer)) else index_value
 
 
-def validate(nodes: pd.DataFrame, pods: pd.DataFrame, file: str | None) -> None:
+def validate(nodes: pd.DataFrame, pods: pd.DataFrame, node_file: str | None, pod_file: str | None = None) -> None:
     problems: list[InputError] = []
 
     def check(frame, mask, field, message):
+        file = node_file if frame is nodes else pod_file
         for idx in np.flatnonzero(np.asarray(mask)):
             problems.append(InputError(message(frame.iloc[idx]), file=file, row=_row(frame.index[idx]), field=field))
 
@@ -248,7 +255,7 @@ def validate(nodes: pd.DataFrame, pods: pd.DataFrame, file: str | None) -> None:
     known = set(nodes["name"])
     check(pods, (pods["node"] != "") & ~pods["node"].isin(known), "node",
           lambda r: f"pod '{r['namespace']}/{r['name']}' is placed on unknown node '{r['node']}'")
-    collect(problems, file, "the snapshot")
+    collect(problems, None, "the snapshot")
 
 
 def assign_devices(nodes: pd.DataFrame, pods: pd.DataFrame, file: str | None) -> pd.DataFrame:
@@ -304,7 +311,7 @@ def choose_devices(free: np.ndarray, count: int, milli: int) -> list[int] | None
     fitting = np.flatnonzero(free >= milli)
     if len(fitting) == 0:
         return None
-    best = fitting[np.argmin(free[fitting], kind="stable")]
+    best = fitting[np.argmin(free[fitting])]  # argmin returns the first (lowest index) minimum
     return [int(best)]
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..errors import InputError
+from ..errors import InputError, collect
 from ..model import Snapshot
 from .tables import read_table, require_columns
 
@@ -78,10 +78,8 @@ def apply_placement(pods: pd.DataFrame, placement: pd.DataFrame) -> pd.DataFrame
     dup = placement["pod"].duplicated()
     for row in dup.to_numpy().nonzero()[0]:
         problems.append(InputError(f"pod '{placement['pod'].iloc[row]}' is placed twice", file=label, row=row + 1, field="pod"))
-    if problems:
-        from ..errors import collect
-        collect(problems, label, "the placement")
-    pods = pods.copy()
+    collect(problems, label, "the placement")
+    pods = pods.copy()  # keeps attrs: errors still name the pod file
     pods["node"] = ""
     pods["devices"] = ""
     pods.loc[pods.index[pos], "node"] = placement["node"].astype(str).to_numpy()
@@ -99,12 +97,17 @@ def load(nodes, pods=None, placement=None, taken_at=None) -> Snapshot:
     if placement is not None:
         place = read_placement(placement)
         files.append(place.attrs.get("file"))
+        check_placement_nodes(place, node_frame)
         pod_frame = apply_placement(pod_frame, place)
-        label = place.attrs.get("file")
-    else:
-        label = pod_frame.attrs.get("file") or node_frame.attrs.get("file")
-    return Snapshot.build(node_frame, pod_frame, taken_at or TRACE_START, source="openb: " + ", ".join(f for f in files if f),
-                          file=label)
+    return Snapshot.build(node_frame, pod_frame, taken_at or TRACE_START, source="openb: " + ", ".join(f for f in files if f))
+
+
+def check_placement_nodes(placement: pd.DataFrame, nodes: pd.DataFrame) -> None:
+    known = set(nodes["name"].astype(str))
+    label = placement.attrs.get("file")
+    collect([InputError(f"pod '{pod}' is placed on unknown node '{node}'", file=label, row=row, field="node")
+             for row, (pod, node) in enumerate(zip(placement["pod"], placement["node"].astype(str)), start=1)
+             if node not in known], label, "the placement")
 
 
 def _label(frame: pd.DataFrame, label: str) -> pd.DataFrame:

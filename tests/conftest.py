@@ -1,0 +1,65 @@
+"""Shared fixtures. The shared data folder is one setting: FRAGVIZ_SHARED (default ../shared
+beside the project root). Where it is missing, tests that need it skip with a message, except
+in CI (CI=true), where a missing dependency is a failure."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("FRAGVIZ_SHARED", ROOT.parent / "shared"))
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def need(condition: bool, message: str) -> None:
+    """Skip (locally) or fail (in CI) when something the test needs is missing."""
+    if condition:
+        return
+    if IN_CI:
+        pytest.fail(f"missing in CI: {message}")
+    pytest.skip(message)
+
+
+def need_binary(path: str) -> str:
+    found = shutil.which(path) or (path if Path(path).exists() else None)
+    need(found is not None, f"{path} is not installed (the README's test command installs it)")
+    return found
+
+
+@pytest.fixture(scope="session")
+def openb_dir() -> Path:
+    folder = SHARED / "data" / "openb"
+    need(folder.is_dir(), f"the shared openb trace is missing: set FRAGVIZ_SHARED to the folder holding "
+                          f"data/openb (looked in {folder})")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def openb_empty(openb_dir):
+    """The empty 1,213-node openb cluster with the default trace's pods (all pending)."""
+    from fragviz.sources import openb
+    return openb.load(openb_dir / "openb_node_list_gpu_node.csv", openb_dir / "openb_pod_list_default.csv")
+
+
+@pytest.fixture(scope="session")
+def demo():
+    from fragviz.sources.demo import demo_snapshot
+    return demo_snapshot()
+
+
+def make_snapshot(nodes: list[dict], pods: list[dict] = ()):
+    """A small Snapshot from dicts with model column names (defaults fill the rest)."""
+    from fragviz.model import Snapshot
+    node_frame = pd.DataFrame(nodes)
+    for col, default in {"memory_mib": 262144, "gpu_model": "A100", "cpu_milli": 64000}.items():
+        if col not in node_frame:
+            node_frame[col] = default
+    pod_frame = pd.DataFrame(list(pods)) if pods else pd.DataFrame(columns=["name", "cpu_milli", "memory_mib"])
+    for col, default in {"memory_mib": 1024, "cpu_milli": 1000}.items():
+        pod_frame[col] = pod_frame[col].fillna(default) if col in pod_frame else default
+    return Snapshot.build(node_frame, pod_frame, "2026-01-01T00:00Z", source="test")
