@@ -20,11 +20,11 @@ FRAG_SCALE = [[0.0, "#f4f6f8"], [0.15, "#fde3c2"], [0.6, "#e8833a"], [1.0, "#a83
 
 
 def _style(fig: go.Figure, height: int, title: str | None = None) -> go.Figure:
-    fig.update_layout(height=height, margin=dict(l=10, r=10, t=40 if title else 10, b=10),
-                      font=dict(family=FONT, size=12, color=COLORS["text"]),
+    fig.update_layout(height=height, margin={"l": 10, "r": 10, "t": 40 if title else 10, "b": 10},
+                      font={"family": FONT, "size": 12, "color": COLORS["text"]},
                       paper_bgcolor="white", plot_bgcolor="white",
-                      title=dict(text=title, x=0, xanchor="left", font=dict(size=15)) if title else None,
-                      legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0))
+                      title={"text": title, "x": 0, "xanchor": "left", "font": {"size": 15}} if title else None,
+                      legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0})
     fig.update_xaxes(gridcolor=COLORS["grid"], zeroline=False)
     fig.update_yaxes(gridcolor=COLORS["grid"], zeroline=False)
     return fig
@@ -66,12 +66,12 @@ def gpu_slot_heatmap(analysis: Analysis, groups: list[tuple[str, pd.DataFrame]])
             z=alloc.T, x=nodes["name"].tolist(), y=[f"GPU {k}" for k in range(alloc.shape[1])],
             customdata=np.transpose(custom, (1, 0, 2)), zmin=0, zmax=GPU_MILLI, colorscale=ALLOC_SCALE,
             xgap=1, ygap=1, showscale=(i == 1),
-            colorbar=dict(title=dict(text="allocated<br>milli-GPU"), tickvals=[0, 250, 500, 750, 1000], len=0.6, y=1, yanchor="top"),
+            colorbar={"title": {"text": "allocated<br>milli-GPU"}, "tickvals": [0, 250, 500, 750, 1000], "len": 0.6, "y": 1, "yanchor": "top"},
             hovertemplate="<b>%{x}</b> · %{y}<br>allocated %{z:.0f} of 1000 milli"
                           "<br>node fragment %{customdata[0]:.2f} GPUs<br>%{customdata[1]}<extra></extra>"),
             row=i, col=1)
-        fig.update_xaxes(showticklabels=len(nodes) <= 60, tickangle=-60, tickfont=dict(size=9), row=i, col=1)
-        fig.update_yaxes(autorange="reversed", tickfont=dict(size=9), row=i, col=1)
+        fig.update_xaxes(showticklabels=len(nodes) <= 60, tickangle=-60, tickfont={"size": 9}, row=i, col=1)
+        fig.update_yaxes(autorange="reversed", tickfont={"size": 9}, row=i, col=1)
     total_rows = sum(heights)
     return _style(fig, height=min(140 + 24 * total_rows + 60 * len(groups), 2400))
 
@@ -98,7 +98,7 @@ def node_frag_heatmap(analysis: Analysis, groups: list[tuple[str, pd.DataFrame]]
     fig = go.Figure(go.Heatmap(
         z=np.array(zs) if zs else np.zeros((1, columns)), y=labels, customdata=np.array(texts) if texts else None,
         zmin=0, zmax=1, colorscale=FRAG_SCALE, xgap=2, ygap=2,
-        colorbar=dict(title=dict(text="fragment /<br>node GPUs"), tickformat=".0%"),
+        colorbar={"title": {"text": "fragment /<br>node GPUs"}, "tickformat": ".0%"},
         hovertemplate="%{customdata}<extra></extra>"))
     fig.update_xaxes(showticklabels=False, showgrid=False)
     fig.update_yaxes(autorange="reversed", showgrid=False)
@@ -133,7 +133,7 @@ def capacity_bars(table: pd.DataFrame, by: str) -> go.Figure:
         fig.add_bar(x=table[by], y=values, name=name, marker_color=color,
                     hovertemplate="%{x}<br>" + name + ": %{y:,.1f} GPUs<extra></extra>")
     fig.add_scatter(x=table[by], y=table["stranded"], mode="markers", name="stranded",
-                    marker=dict(symbol="diamond", size=11, color=COLORS["stranded"], line=dict(color="white", width=1)),
+                    marker={"symbol": "diamond", "size": 11, "color": COLORS["stranded"], "line": {"color": "white", "width": 1}},
                     hovertemplate="%{x}<br>stranded: %{y:,.1f} GPUs<extra></extra>")
     fig.update_layout(barmode="stack")
     fig.update_yaxes(title="GPUs")

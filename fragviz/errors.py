@@ -15,7 +15,7 @@ class InputError(FragvizError):
     """
 
     def __init__(self, message: str, *, file: str | None = None, row: int | None = None,
-                 field: str | None = None, problems: list["InputError"] | None = None):
+                 field: str | None = None, problems: list[InputError] | None = None):
         self.message = message
         self.file = file
         self.row = row

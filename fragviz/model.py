@@ -88,7 +88,7 @@ class Snapshot:
 
     @classmethod
     def build(cls, nodes: pd.DataFrame, pods: pd.DataFrame, taken_at=None, source: str = "unknown",
-              file: str | None = None) -> "Snapshot":
+              file: str | None = None) -> Snapshot:
         node_file = nodes.attrs.get("file") or file
         pod_file = pods.attrs.get("file") or file
         nodes = normalise(nodes, NODE_COLUMNS, NODE_DEFAULTS, "nodes", node_file)
@@ -118,7 +118,7 @@ class Snapshot:
             self._cache["devices"] = device_table(self.pods)
         return self._cache["devices"]
 
-    def with_pods(self, pods: pd.DataFrame, source: str | None = None) -> "Snapshot":
+    def with_pods(self, pods: pd.DataFrame, source: str | None = None) -> Snapshot:
         return Snapshot.build(self.nodes, pods, self.taken_at, source or self.source)
 
     def summary(self) -> dict:

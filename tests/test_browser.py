@@ -126,5 +126,5 @@ def test_bad_upload_shows_error_and_keeps_data(server, page, tmp_path):
 
 def test_chromium_is_debian_package():
     need(Path(CHROMIUM).exists(), "Debian's chromium is not installed (apt-get install chromium)")
-    out = subprocess.run([CHROMIUM, "--version"], capture_output=True, text=True, timeout=60).stdout
+    out = subprocess.run([CHROMIUM, "--version"], capture_output=True, text=True, timeout=60, check=True).stdout
     assert "Chromium" in out

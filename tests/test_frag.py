@@ -6,8 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fragviz.frag import (CATEGORIES, JobShape, analyse, fragmentation, jobs_that_fit, largest_job, stranded,
-                          typical_pods)
+from fragviz.frag import CATEGORIES, JobShape, analyse, fragmentation, jobs_that_fit, largest_job, stranded, typical_pods
 from fragviz.model import NodeState
 
 from .conftest import make_snapshot
@@ -15,8 +14,8 @@ from .conftest import make_snapshot
 
 def workload(*shapes):
     """Shapes as (cpu_milli, gpu_milli, gpu_count, spec, weight[, memory_mib])."""
-    rows = [dict(cpu_milli=s[0], gpu_milli=s[1], gpu_count=s[2], gpu_spec=s[3], weight=s[4],
-                 memory_mib=s[5] if len(s) > 5 else 1024, count=1) for s in shapes]
+    rows = [{"cpu_milli": s[0], "gpu_milli": s[1], "gpu_count": s[2], "gpu_spec": s[3], "weight": s[4],
+                 "memory_mib": s[5] if len(s) > 5 else 1024, "count": 1} for s in shapes]
     return pd.DataFrame(rows)
 
 

@@ -43,8 +43,8 @@ def read_pods(source, name: str | None = None) -> pd.DataFrame:
         "name": raw["name"], "namespace": "openb", "owner_kind": "",
         "cpu_milli": raw["cpu_milli"], "memory_mib": raw["memory_mib"],
         "gpu_count": raw["num_gpu"], "gpu_milli": raw["gpu_milli"],
-        "gpu_spec": raw["gpu_spec"] if "gpu_spec" in raw else "",
-        "qos": raw["qos"] if "qos" in raw else "",
+        "gpu_spec": raw.get("gpu_spec", ""),
+        "qos": raw.get("qos", ""),
         "phase": "Pending",
         "created": (TRACE_START + pd.to_timedelta(created, unit="s")) if created is not None else pd.NaT,
     })
