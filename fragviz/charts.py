@@ -35,7 +35,7 @@ def slot_matrix(analysis: Analysis, nodes: pd.DataFrame) -> tuple[np.ndarray, np
     no such device; and the hover text listing the pods on each device."""
     state = analysis.snapshot.state()
     pos = pd.Index(state.names).get_indexer(nodes["name"])
-    width = int(max(nodes["gpu_count"].max(initial=0), 1))
+    width = int(max(nodes["gpu_count"].max() if len(nodes) else 0, 1))
     free = state.gpu_free[pos][:, :width].astype(float)
     present = state.gpu_present[pos][:, :width]
     alloc = np.where(present, GPU_MILLI - free, np.nan)
@@ -55,7 +55,7 @@ def gpu_slot_heatmap(analysis: Analysis, groups: list[tuple[str, pd.DataFrame]])
     """Node x GPU slot, one panel per group (pool, model or team), coloured by allocated milli;
     hover lists the pods on each device. ``groups`` come ordered and sorted from
     :func:`fragviz.layout.heatmap_groups`."""
-    heights = [max(int(g["gpu_count"].max(initial=1)), 1) for _, g in groups] or [1]
+    heights = [max(int(g["gpu_count"].max()), 1) for _, g in groups] or [1]
     fig = make_subplots(rows=max(len(groups), 1), cols=1, row_heights=heights, vertical_spacing=0.35 / max(len(groups), 1),
                         subplot_titles=[f"{name} · {len(g)} nodes · {int(g['gpu_count'].sum())} GPUs" for name, g in groups])
     for i, (name, nodes) in enumerate(groups, start=1):

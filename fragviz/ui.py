@@ -76,10 +76,39 @@ def frame_to_shapes(frame: pd.DataFrame) -> list[JobShape]:
     return shapes
 
 
+MIX_COLUMNS = {"CPU (cores)": "cpu_milli", "memory (GiB)": "memory_mib", "GPUs": "gpu_count",
+               "milli per GPU": "gpu_milli", "GPU models (A|B, empty = any)": "gpu_spec", "weight": "weight"}
+
+
+def workload_to_mix(shapes: pd.DataFrame) -> pd.DataFrame:
+    """The workload as the job-mix editor shows it (cores, GiB, weight in %)."""
+    return pd.DataFrame({"CPU (cores)": shapes["cpu_milli"] / 1000, "memory (GiB)": (shapes["memory_mib"] / 1024).round(1),
+                         "GPUs": shapes["gpu_count"], "milli per GPU": shapes["gpu_milli"],
+                         "GPU models (A|B, empty = any)": shapes["gpu_spec"], "weight": (100 * shapes["weight"]).round(2)})
+
+
+def mix_to_workload(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rows of the job-mix editor back to a target workload; bad rows raise ValueError."""
+    frame = frame.dropna(how="all").rename(columns=MIX_COLUMNS)
+    if frame.empty:
+        raise ValueError("the job mix is empty: add at least one row")
+    numeric = ["cpu_milli", "memory_mib", "gpu_count", "gpu_milli", "weight"]
+    values = frame[numeric].apply(pd.to_numeric, errors="coerce")
+    for i, row in enumerate(values.itertuples(index=False), start=1):
+        if any(pd.isna(v) or v < 0 for v in row):
+            raise ValueError(f"job mix row {i}: CPU, memory, GPUs, milli and weight must be numbers >= 0")
+        if row.gpu_count > 0 and not 0 < row.gpu_milli <= 1000:
+            raise ValueError(f"job mix row {i}: milli per GPU must be 1..1000 for a GPU job")
+    mix = values.assign(cpu_milli=values["cpu_milli"] * 1000, memory_mib=values["memory_mib"] * 1024,
+                        gpu_count=values["gpu_count"].astype(int), gpu_milli=values["gpu_milli"].astype(int),
+                        gpu_spec=frame["gpu_spec"].fillna("").astype(str))
+    return job_mix_workload(mix)
+
+
 def workload() -> pd.DataFrame:
     """The target workload in force: the snapshot's typical pods, or the user's job mix."""
     mix = st.session_state.get("custom_mix")
-    return job_mix_workload(mix) if mix is not None else typical_pods(snapshot().pods)
+    return mix if mix is not None else typical_pods(snapshot().pods)
 
 
 def analysis() -> Analysis:

@@ -61,8 +61,18 @@ with st.expander(f"Target workload · {len(analysis.workload)} typical pod shape
     st.markdown("The fragmentation measure asks, for every node, which of these pod shapes could use its idle "
                 "GPUs. By default they are the snapshot's most popular pod shapes (exact CPU, GPU milli, GPU "
                 "count, GPU model constraint) covering 95 % of pods, weighted by count.")
-    table = analysis.workload.assign(weight=(analysis.workload["weight"] * 100).round(2))
-    st.dataframe(table.rename(columns={"weight": "weight %"}), hide_index=True)
-    if st.session_state.get("custom_mix") is not None and st.button("Back to the snapshot's typical pods"):
+    custom = st.session_state.get("custom_mix") is not None
+    st.caption("In force: **your job mix**" if custom else "In force: **the snapshot's typical pods**. Edit the "
+               "rows (weights in any unit, renormalised) and apply to measure against a job mix of your own.")
+    edited = st.data_editor(ui.workload_to_mix(analysis.workload), num_rows="dynamic", key="mix_editor",
+                            hide_index=True, width="stretch")
+    c1, c2 = st.columns(2)
+    if c1.button("Apply this job mix"):
+        try:
+            st.session_state["custom_mix"] = ui.mix_to_workload(edited)
+            st.rerun()
+        except ValueError as exc:
+            st.error(str(exc))
+    if custom and c2.button("Back to the snapshot's typical pods"):
         st.session_state["custom_mix"] = None
         st.rerun()
