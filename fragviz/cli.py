@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from .errors import FragvizError
-from .frag import CATEGORIES, JobShape, analyse, default_job_shapes, typical_pods
+from .frag import CATEGORIES, JobShape, analyse, default_job_shapes, typical_pods, workload_pods
 from .model import Snapshot, normalise_pods
 
 
@@ -41,7 +41,7 @@ def parse_job(text: str) -> JobShape:
 def frag_report(snapshot: Snapshot, typical_from: str | None, jobs: list[JobShape] | None,
                 memory_aware: bool) -> dict:
     from .sources import openb
-    workload = typical_pods(normalise_pods(openb.read_pods(typical_from)) if typical_from else snapshot.pods)
+    workload = typical_pods(normalise_pods(openb.read_pods(typical_from)) if typical_from else workload_pods(snapshot.pods))
     result = analyse(snapshot, workload, jobs or default_job_shapes(snapshot.pods), memory_aware=memory_aware)
     cats = result.frag.categories
     return {

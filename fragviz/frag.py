@@ -29,6 +29,19 @@ SHAPE_KEY = ["cpu_milli", "gpu_milli", "gpu_count", "gpu_spec"]
 
 # -- target workload -------------------------------------------------------------------------
 
+NOT_WORKLOAD_OWNERS = ("DaemonSet", "Node")
+
+
+def workload_pods(pods: pd.DataFrame) -> pd.DataFrame:
+    """The pods that stand for arriving work: all but DaemonSet and static (mirror) pods.
+
+    A DaemonSet pod runs once on every node and is never scheduled by demand, so counting it
+    as a "typical pod" would make the target workload mostly node agents. The openb trace has
+    no owners, so there this keeps every pod (the faithful measure is unchanged).
+    """
+    return pods[~pods["owner_kind"].isin(NOT_WORKLOAD_OWNERS)] if "owner_kind" in pods else pods
+
+
 def typical_pods(pods: pd.DataFrame, popularity: float = 0.95) -> pd.DataFrame:
     """The target workload of §1b: exact (cpu, gpu milli, gpu count, spec) buckets by count.
 
@@ -268,10 +281,10 @@ class Analysis:
 def analyse(snapshot: Snapshot, workload: pd.DataFrame | None = None,
             shapes: list[JobShape] | None = None, memory_aware: bool = False) -> Analysis:
     """Run every analytic of the foundation. ``workload`` defaults to the typical pods of
-    the snapshot's own pods; ``shapes`` to :func:`default_job_shapes`."""
+    the snapshot's own workload pods; ``shapes`` to :func:`default_job_shapes`."""
     state = snapshot.state()
     if workload is None:
-        workload = typical_pods(snapshot.pods)
+        workload = typical_pods(workload_pods(snapshot.pods))
     shapes = shapes or default_job_shapes(snapshot.pods)
     frag = fragmentation(state, workload, memory_aware=memory_aware)
     strand = stranded(state, workload)

@@ -194,6 +194,9 @@ def _coerce(series: pd.Series, col: str, dtype: str, file, problems) -> pd.Serie
         _report(series, mapped.isna(), col, "expected true or false", file, problems)
         return mapped.fillna(False).astype(bool)
     if dtype.startswith("datetime"):
+        if isinstance(series.dtype, pd.DatetimeTZDtype):
+            return series.dt.tz_convert("UTC").astype(dtype)
+
         def parse(value):
             if value is None or value is pd.NaT or (isinstance(value, float) and np.isnan(value)) or value == "":
                 return pd.NaT
@@ -267,40 +270,57 @@ def assign_devices(nodes: pd.DataFrame, pods: pd.DataFrame, file: str | None) ->
     simulator's ``best`` device choice does. Over-subscribed devices are an error.
     """
     pods = pods.copy()
-    gpu_count = dict(zip(nodes["name"], nodes["gpu_count"]))
-    free = {name: np.full(int(g), GPU_MILLI, dtype=np.int64) for name, g in gpu_count.items()}
+    node_index = pd.Index(nodes["name"])
+    gpu_count = nodes["gpu_count"].to_numpy(np.int64)
+    free = np.where(np.arange(max(int(gpu_count.max(initial=0)), 1))[None, :] < gpu_count[:, None], GPU_MILLI, 0)
     problems: list[InputError] = []
-    placed_gpu = (pods["node"] != "") & (pods["gpu_count"] > 0)
-    explicit = placed_gpu & (pods["devices"] != "")
-    for idx in pods.index[explicit]:
-        pod = pods.loc[idx]
-        devs = parse_devices(pod["devices"])
-        devices = free[pod["node"]]
-        if len(devs) != pod["gpu_count"] or len(set(devs)) != len(devs) or any(d < 0 or d >= len(devices) for d in devs):
-            problems.append(InputError(
-                f"devices '{pod['devices']}' do not match {pod['gpu_count']} distinct device(s) of node "
-                f"'{pod['node']}' (0..{len(devices) - 1})", file=file, row=_row(idx), field="devices"))
-            continue
-        devices[devs] -= pod["gpu_milli"]
-    implicit = pods.index[placed_gpu & ~explicit]
-    order = pods.loc[implicit].sort_values(["created", "namespace", "name"], na_position="last").index
-    for idx in order:
-        pod = pods.loc[idx]
-        devices = free[pod["node"]]
-        chosen = choose_devices(devices, int(pod["gpu_count"]), int(pod["gpu_milli"]))
+    placed_gpu = ((pods["node"] != "") & (pods["gpu_count"] > 0)).to_numpy()
+    explicit = placed_gpu & (pods["devices"] != "").to_numpy()
+    problems += _apply_explicit(pods[explicit], node_index, gpu_count, free, file)
+    implicit = pods[placed_gpu & ~explicit].sort_values(["created", "namespace", "name"], na_position="last")
+    chosen_text = {}
+    rows = node_index.get_indexer(implicit["node"])
+    for idx, row, count, milli, ns, name, node in zip(implicit.index, rows, implicit["gpu_count"], implicit["gpu_milli"],
+                                                       implicit["namespace"], implicit["name"], implicit["node"]):
+        devices = free[row, :gpu_count[row]]
+        chosen = choose_devices(devices, int(count), int(milli))
         if chosen is None:
             problems.append(InputError(
-                f"node '{pod['node']}' has no free device(s) for pod '{pod['namespace']}/{pod['name']}' "
-                f"({pod['gpu_count']} x {pod['gpu_milli']} milli)", file=file, row=_row(idx), field="node"))
+                f"node '{node}' has no free device(s) for pod '{ns}/{name}' ({count} x {milli} milli)",
+                file=file, row=_row(idx), field="node"))
             continue
-        devices[chosen] -= pod["gpu_milli"]
-        pods.at[idx, "devices"] = format_devices(chosen)
-    for name, devices in free.items():
-        if (devices < 0).any():
-            problems.append(InputError(f"GPU devices of node '{name}' are over-subscribed "
-                                       f"(free milli per device {devices.tolist()})", file=file, field="devices"))
+        devices[chosen] -= milli
+        chosen_text[idx] = format_devices(chosen)
+    if chosen_text:
+        pods.loc[list(chosen_text), "devices"] = list(chosen_text.values())
+    for row in np.flatnonzero((free < 0).any(axis=1)):
+        problems.append(InputError(f"GPU devices of node '{node_index[row]}' are over-subscribed "
+                                   f"(free milli per device {free[row, :gpu_count[row]].tolist()})", file=file, field="devices"))
     collect(problems, file, "GPU device assignment")
     return pods
+
+
+def _apply_explicit(pods: pd.DataFrame, node_index: pd.Index, gpu_count: np.ndarray, free: np.ndarray,
+                    file: str | None) -> list[InputError]:
+    """Subtract the devices the source named (``0-1-2``) from ``free``; list malformed ones."""
+    problems = []
+    if pods.empty:
+        return problems
+    rows = node_index.get_indexer(pods["node"])
+    lists = pods["devices"].str.split("-")
+    for idx, row, parts, count, milli, text, node in zip(pods.index, rows, lists, pods["gpu_count"], pods["gpu_milli"],
+                                                          pods["devices"], pods["node"]):
+        try:
+            devs = [int(p) for p in parts]
+        except ValueError:
+            devs = None
+        if devs is None or len(devs) != count or len(set(devs)) != len(devs) or not all(0 <= d < gpu_count[row] for d in devs):
+            problems.append(InputError(
+                f"devices '{text}' do not match {count} distinct device(s) of node '{node}' (0..{gpu_count[row] - 1})",
+                file=file, row=_row(idx), field="devices"))
+            continue
+        free[row, devs] -= milli
+    return problems
 
 
 def choose_devices(free: np.ndarray, count: int, milli: int) -> list[int] | None:

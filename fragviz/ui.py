@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from .errors import FragvizError
-from .frag import Analysis, JobShape, analyse, default_job_shapes, job_mix_workload, typical_pods
+from .frag import Analysis, JobShape, analyse, default_job_shapes, job_mix_workload, typical_pods, workload_pods
 from .kpis import Kpi
 from .model import History, Snapshot
 
@@ -108,7 +108,7 @@ def mix_to_workload(frame: pd.DataFrame) -> pd.DataFrame:
 def workload() -> pd.DataFrame:
     """The target workload in force: the snapshot's typical pods, or the user's job mix."""
     mix = st.session_state.get("custom_mix")
-    return mix if mix is not None else typical_pods(snapshot().pods)
+    return mix if mix is not None else typical_pods(workload_pods(snapshot().pods))
 
 
 def analysis() -> Analysis:
