@@ -1,0 +1,598 @@
+"""Kubernetes API objects (Node, Pod) -> rows with the model's column names, and back.
+
+Pure conversion, no I/O: the input is the API's JSON as plain dicts (camelCase keys such as
+``metadata.ownerReferences``, ``spec.initContainers``, ``status.allocatable``), so the same
+functions serve ``kubectl get ... -o json`` dumps and a live API source.
+
+Every quantity goes through :mod:`fragviz.quantity`; a bad one raises an
+:class:`~fragviz.errors.InputError` whose field is the object path, e.g.
+``spec.containers[0].resources.requests.cpu``. :func:`snapshot_from_objects` adds the file,
+the 1-based item number (reported as the row) and the object's name, and reports every
+problem at once.
+
+GPUs are counted in the model's units: ``gpu_count`` devices of ``gpu_milli`` each (1000 =
+one whole device). Which resources, labels and annotations mean GPUs is configured by
+:class:`GpuResources`.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+
+import pandas as pd
+
+from ..errors import InputError, collect
+from ..model import GPU_MILLI, NODE_COLUMNS, POD_COLUMNS, Snapshot, parse_devices
+from ..quantity import count, cpu_milli, memory_mib
+
+POOL_LABELS = ("cloud.google.com/gke-nodepool", "eks.amazonaws.com/nodegroup", "karpenter.sh/nodepool",
+               "agentpool", "kubernetes.azure.com/agentpool", "node-pool", "pool")
+TERMINAL_PHASES = ("Succeeded", "Failed")
+SAFE_TO_EVICT = "cluster-autoscaler.kubernetes.io/safe-to-evict"
+MIRROR = "kubernetes.io/config.mirror"
+_MIG_PROFILE = re.compile(r"(\d+)g\.")
+_DEVICE_INDEX = re.compile(r"^\d+(-\d+)*$")
+
+
+@dataclass(frozen=True)
+class GpuResources:
+    """Names that carry GPUs, and how each converts to devices and milli per device.
+
+    - ``whole``: extended resources counting whole devices (1000 milli each), on nodes and pods.
+    - ``shared``: time-sliced replicas (NVIDIA device plugin with ``renameByDefault``). A pod's
+      share is ``requested / replicas`` of one device, ``replicas`` being the node's
+      ``replicas_label`` (``default_replicas`` when the pod is pending or the label is missing).
+      A node has ``ceil(shared / replicas)`` devices.
+    - ``mig_prefix``: MIG slices (mixed strategy), e.g. ``nvidia.com/mig-1g.10gb``. A ``Ng.*``
+      profile is ``N / mig_slices`` of a device; a node has ``ceil(total slices / mig_slices)``
+      devices.
+    - ``cores`` / ``memory``: HAMi vGPU. ``cores`` is the percent of each requested whole
+      device a pod uses (milli = 10 x cores); ``memory`` (MiB) is validated but not counted.
+    - ``count_label``: GPU feature discovery's physical device count; it wins on nodes with
+      MIG or shared GPUs, where the count above is a lower bound.
+    - ``annotation_*``: the openb simulator's convention (Alibaba). On pods, ``gpu-count`` and
+      ``gpu-milli`` (per device) annotations override resources, ``gpu-card-model`` is the
+      allowed models (``A|B``) and ``gpu-index`` the devices in use (``0-1``). On nodes the
+      count is read from ``status.allocatable`` when no whole-device resource is there.
+    - ``model_labels``: node labels naming the GPU model, first present wins; pods selecting
+      on them (nodeSelector or required node affinity) get a ``gpu_spec``.
+
+    Shares are rounded *down* to milli (a 1g slice is 142, not 143), so seven 1g pods fit on
+    one device as they do on the real GPU. Pods that would need fractions of several devices
+    (HAMi cores with more than one GPU, more slices than one device holds) are counted as
+    whole devices, since the model has no partial multi-device pods.
+    """
+
+    whole: tuple[str, ...] = ("nvidia.com/gpu", "amd.com/gpu")
+    shared: tuple[str, ...] = ("nvidia.com/gpu.shared",)
+    replicas_label: str = "nvidia.com/gpu.replicas"
+    default_replicas: int = 4
+    mig_prefix: str = "nvidia.com/mig-"
+    mig_slices: int = 7
+    cores: str = "nvidia.com/gpucores"
+    memory: str = "nvidia.com/gpumem"
+    count_label: str = "nvidia.com/gpu.count"
+    annotation_count: str = "alibabacloud.com/gpu-count"
+    annotation_milli: str = "alibabacloud.com/gpu-milli"
+    annotation_model: str = "alibabacloud.com/gpu-card-model"
+    annotation_index: str = "alibabacloud.com/gpu-index"
+    model_labels: tuple[str, ...] = ("nvidia.com/gpu.product", "alibabacloud.com/gpu-card-model",
+                                     "amd.com/gpu.product-name")
+
+    def is_gpu(self, name: str) -> bool:
+        """Does the resource ``name`` carry GPUs (so its quantity must be parsed as a count)?"""
+        return (name in self.whole or name in self.shared or name in (self.cores, self.memory)
+                or (bool(self.mig_prefix) and name.startswith(self.mig_prefix)))
+
+    def mig_size(self, name: str) -> int:
+        """Slices of one device in the MIG resource ``name`` (``nvidia.com/mig-3g.40gb`` -> 3)."""
+        match = _MIG_PROFILE.search(name[len(self.mig_prefix):])
+        if not match:
+            raise InputError(f"unrecognised MIG resource '{name}' (expected a profile like {self.mig_prefix}1g.10gb)")
+        return int(match[1])
+
+
+GPU_RESOURCES = GpuResources()
+
+
+# -- small accessors -----------------------------------------------------------------------
+
+def _dict(value, field: str | None = None) -> dict:
+    """``value`` if it is an object, ``{}`` if missing; with a ``field``, any other type is an error."""
+    if isinstance(value, dict):
+        return value
+    if field is not None and value is not None:
+        raise InputError(f"expected an object, got {type(value).__name__} {value!r:.40}", field=field)
+    return {}
+
+
+def _list(value, field: str | None = None) -> list:
+    """``value`` if it is a list, ``[]`` if missing; with a ``field``, any other type is an error."""
+    if isinstance(value, list):
+        return value
+    if field is not None and value is not None:
+        raise InputError(f"expected a list, got {type(value).__name__} {value!r:.40}", field=field)
+    return []
+
+
+def _parts(obj: dict) -> tuple[dict, dict, dict]:
+    """(metadata, spec, status) of an API object."""
+    return tuple(_dict(obj.get(key), key) for key in ("metadata", "spec", "status"))
+
+
+def _annotation(key: str) -> str:
+    """Field path of an annotation, dotted like resource names (``status.allocatable.nvidia.com/gpu``)."""
+    return f"metadata.annotations.{key}"
+
+
+def _label(key: str) -> str:
+    return f"metadata.labels.{key}"
+
+
+def object_name(obj) -> str:
+    """``namespace/name`` of a namespaced object, ``name`` otherwise (for messages)."""
+    meta = _dict(_dict(obj).get("metadata"))
+    name = str(meta.get("name") or "?")
+    return f"{meta['namespace']}/{name}" if meta.get("namespace") else name
+
+
+# -- nodes --------------------------------------------------------------------------------
+
+def node_row(obj: dict, gpu: GpuResources = GPU_RESOURCES) -> dict:
+    """One Node object -> a row with the columns of :data:`fragviz.model.NODE_COLUMNS`.
+
+    Resources come from ``status.allocatable`` (what pods may use), each one falling back to
+    ``status.capacity``. ``schedulable`` is ``not spec.unschedulable`` (cordon), ``ready`` is
+    the ``Ready`` condition being ``"True"``; taints are ``key=value:effect`` strings
+    (``key:effect`` without a value).
+    """
+    meta, spec, status = _parts(obj)
+    labels = {str(k): str(v) for k, v in _dict(meta.get("labels"), "metadata.labels").items()}
+    resources = _node_resources(status)
+    gpu_count = node_gpu_count(resources, labels, gpu)
+    model = next((labels[key] for key in gpu.model_labels if labels.get(key)), "")
+    pool = next((labels[key] for key in POOL_LABELS if labels.get(key)), "")
+    if not pool:
+        pool = f"{model or 'gpu'}-{gpu_count}gpu" if gpu_count else "cpu-only"
+    return {
+        "name": str(meta.get("name") or ""),
+        "pool": pool,
+        "gpu_model": model,
+        "cpu_milli": cpu_milli(*_required(resources, "cpu")),
+        "memory_mib": memory_mib(*_required(resources, "memory")),
+        "gpu_count": gpu_count,
+        "schedulable": not spec.get("unschedulable", False),
+        "ready": any(_dict(c).get("type") == "Ready" and _dict(c).get("status") == "True"
+                     for c in _list(status.get("conditions"))),
+        "labels": labels,
+        "taints": [taint_text(t) for t in _list(spec.get("taints"), "spec.taints")],
+    }
+
+
+def _node_resources(status: dict) -> dict[str, tuple]:
+    """Resource name -> (quantity, field path): allocatable, else capacity."""
+    out = {}
+    for key in ("capacity", "allocatable"):
+        out.update({name: (value, f"status.{key}.{name}") for name, value in _dict(status.get(key), f"status.{key}").items()})
+    return out
+
+
+def _required(resources: dict, name: str) -> tuple:
+    if name not in resources:
+        raise InputError(f"the node reports no {name} (expected status.allocatable.{name} or status.capacity.{name})",
+                         field=f"status.allocatable.{name}")
+    return resources[name]
+
+
+def node_gpu_count(resources: dict[str, tuple], labels: dict[str, str], gpu: GpuResources = GPU_RESOURCES) -> int:
+    """Physical GPU devices of a node from its resources ``{name: (quantity, field)}``.
+
+    Whole-device resources are summed (the ``annotation_count`` resource is used only when
+    there are none, so the simulator's nodes are not counted twice). MIG slices and shared
+    replicas add the devices they need at least; ``count_label`` wins when larger.
+    """
+    def value(name):
+        return count(*resources[name]) if name in resources else 0
+
+    whole = sum(value(name) for name in gpu.whole) or value(gpu.annotation_count)
+    slices = sum(count(*resources[name]) * gpu.mig_size(name)
+                 for name in resources if gpu.mig_prefix and name.startswith(gpu.mig_prefix))
+    shares = sum(value(name) for name in gpu.shared)
+    if not slices and not shares:
+        return whole
+    partitioned = math.ceil(slices / gpu.mig_slices) + math.ceil(shares / shared_replicas(labels, gpu))
+    labelled = count(labels[gpu.count_label], _label(gpu.count_label)) if labels.get(gpu.count_label) else 0
+    return max(whole + partitioned, labelled)
+
+
+def shared_replicas(labels: dict[str, str], gpu: GpuResources = GPU_RESOURCES) -> int:
+    """Time-slicing replicas per device of a node (its ``replicas_label``, else the default)."""
+    text = labels.get(gpu.replicas_label)
+    replicas = count(text, _label(gpu.replicas_label)) if text else gpu.default_replicas
+    if replicas < 1:
+        raise InputError(f"'{text}' replicas per GPU; expected at least 1", field=_label(gpu.replicas_label))
+    return replicas
+
+
+def taint_text(taint: dict) -> str:
+    """A taint as ``key=value:effect`` (``key:effect`` when it has no value)."""
+    taint = _dict(taint)
+    key = str(taint.get("key", ""))
+    value = taint.get("value")
+    return f"{key}={value}:{taint.get('effect', '')}" if value else f"{key}:{taint.get('effect', '')}"
+
+
+def taint_object(text: str) -> dict:
+    """Inverse of :func:`taint_text`."""
+    head, _, effect = str(text).rpartition(":")
+    key, sep, value = head.partition("=")
+    return {"key": key, "value": value, "effect": effect} if sep else {"key": key, "effect": effect}
+
+
+# -- pods ---------------------------------------------------------------------------------
+
+def pod_row(obj: dict, gpu: GpuResources = GPU_RESOURCES, *, replicas: int | None = None) -> dict | None:
+    """One Pod object -> a row with the columns of :data:`fragviz.model.POD_COLUMNS`, or
+    ``None`` for a terminal pod (phase Succeeded or Failed), which holds no resources.
+
+    ``replicas`` is the time-slicing replicas of the pod's node (see
+    :func:`shared_replicas`); ``gpu.default_replicas`` when not given.
+    CPU and memory are the pod's effective requests (:func:`effective_requests`). Device
+    indices are taken from the ``annotation_index`` annotation when the pod is bound and
+    asks for GPUs; otherwise the model assigns devices.
+    """
+    meta, spec, status = _parts(obj)
+    node = str(spec.get("nodeName") or "")
+    phase = str(status.get("phase") or ("Running" if node else "Pending"))
+    if phase in TERMINAL_PHASES:
+        return None
+    annotations = {str(k): str(v) for k, v in _dict(meta.get("annotations"), "metadata.annotations").items()}
+    requests = effective_requests(spec, gpu)
+    gpu_count, gpu_milli = pod_gpu(requests, annotations, gpu, replicas or gpu.default_replicas)
+    owner = controller_kind(meta)
+    return {
+        "name": str(meta.get("name") or ""),
+        "namespace": str(meta.get("namespace") or "default"),
+        "owner_kind": owner,
+        "node": node,
+        "cpu_milli": requests.get("cpu", 0),
+        "memory_mib": requests.get("memory", 0.0),
+        "gpu_count": gpu_count,
+        "gpu_milli": gpu_milli,
+        "gpu_spec": gpu_spec(spec, annotations, gpu),
+        "priority": spec.get("priority") or 0,
+        "qos": str(status.get("qosClass") or ""),
+        "phase": phase,
+        "created": meta.get("creationTimestamp"),
+        "movable": movable(owner, spec, annotations),
+        "devices": device_index(annotations, gpu) if node and gpu_count else "",
+    }
+
+
+def container_requests(container: dict, where: str, gpu: GpuResources = GPU_RESOURCES) -> dict:
+    """Requests of one container in model units (cpu milli, memory MiB, GPU resources as
+    counts). A resource with only a limit is requested at its limit, as the API server
+    defaults it. Resources fragviz does not use (ephemeral-storage, hugepages...) are skipped.
+    """
+    resources = _dict(_dict(container, where).get("resources"), f"{where}.resources")
+    requests = _dict(resources.get("requests"), f"{where}.resources.requests")
+    limits = _dict(resources.get("limits"), f"{where}.resources.limits")
+    out = {}
+    for name in list(requests) + [n for n in limits if n not in requests]:
+        kind = "requests" if name in requests else "limits"
+        value = requests[name] if name in requests else limits[name]
+        parsed = _parse_resource(name, value, f"{where}.resources.{kind}.{name}", gpu)
+        if parsed is not None:
+            out[name] = parsed
+    return out
+
+
+def _parse_resource(name: str, value, field: str, gpu: GpuResources):
+    if name == "cpu":
+        return cpu_milli(value, field)
+    if name == "memory":
+        return memory_mib(value, field)
+    if gpu.is_gpu(name):
+        return count(value, field)
+    return None
+
+
+def effective_requests(spec: dict, gpu: GpuResources = GPU_RESOURCES) -> dict:
+    """What the scheduler reserves for a pod, per resource (Kubernetes 1.29+ rules).
+
+    With app containers ``C``, restartable init containers (sidecars, ``restartPolicy:
+    Always``) ``S`` and regular init containers ``I`` in declaration order::
+
+        effective = max(sum(C) + sum(S),  max over i in I of (request_i + sum(S declared before i)))
+                    + spec.overhead
+
+    (regular init containers run one at a time, next to the sidecars started before them;
+    without sidecars this is the classic ``max(max(I), sum(C))``). Pod-level
+    ``spec.resources`` (cpu, memory), when set, replaces the container total before the
+    overhead is added.
+    """
+    total: dict = {}
+    for i, container in enumerate(_list(spec.get("containers"), "spec.containers")):
+        total = _add(total, container_requests(container, f"spec.containers[{i}]", gpu))
+    sidecars: dict = {}
+    init_peak: dict = {}
+    for i, container in enumerate(_list(spec.get("initContainers"), "spec.initContainers")):
+        requests = container_requests(container, f"spec.initContainers[{i}]", gpu)
+        if _dict(container).get("restartPolicy") == "Always":
+            sidecars = _add(sidecars, requests)
+        else:
+            init_peak = _max(init_peak, _add(requests, sidecars))
+    total = _max(_add(total, sidecars), init_peak)
+    pod_level = container_requests({"resources": spec.get("resources")}, "spec", gpu)
+    total.update({name: pod_level[name] for name in ("cpu", "memory") if name in pod_level})
+    overhead = {name: parsed for name, value in _dict(spec.get("overhead"), "spec.overhead").items()
+                if (parsed := _parse_resource(name, value, f"spec.overhead.{name}", gpu)) is not None}
+    return _add(total, overhead)
+
+
+def _add(a: dict, b: dict) -> dict:
+    return {name: a.get(name, 0) + b.get(name, 0) for name in {**a, **b}}
+
+
+def _max(a: dict, b: dict) -> dict:
+    return {name: max(a.get(name, 0), b.get(name, 0)) for name in {**a, **b}}
+
+
+def pod_gpu(requests: dict, annotations: dict, gpu: GpuResources = GPU_RESOURCES,
+            replicas: int | None = None) -> tuple[int, int]:
+    """(gpu_count, gpu_milli per device) of a pod from its effective requests and annotations.
+
+    Precedence: the ``annotation_count``/``annotation_milli`` annotations; else whole-device
+    resources (HAMi ``cores`` scale them to ``10 x cores`` milli); else MIG slices and shared
+    replicas, one device holding their sum. See :class:`GpuResources` for the rounding.
+    """
+    if gpu.annotation_count in annotations or gpu.annotation_milli in annotations:
+        return _annotated_gpu(annotations, gpu)
+    replicas = replicas or gpu.default_replicas
+    whole = sum(requests.get(name, 0) for name in gpu.whole)
+    slices = sum(n * gpu.mig_size(name) for name, n in requests.items() if gpu.mig_prefix and name.startswith(gpu.mig_prefix))
+    shares = sum(requests.get(name, 0) for name in gpu.shared)
+    partial = GPU_MILLI * slices // gpu.mig_slices + GPU_MILLI * shares // replicas
+    if whole:
+        cores = requests.get(gpu.cores, 0)
+        milli = min(10 * cores, GPU_MILLI) if cores else GPU_MILLI
+        if partial or (whole > 1 and milli < GPU_MILLI):
+            return whole + math.ceil(partial / GPU_MILLI), GPU_MILLI
+        return whole, milli
+    if not slices and not shares:
+        return 0, 0
+    if partial > GPU_MILLI:
+        return math.ceil(partial / GPU_MILLI), GPU_MILLI
+    return 1, max(partial, 1)
+
+
+def _annotated_gpu(annotations: dict, gpu: GpuResources) -> tuple[int, int]:
+    milli_text = annotations.get(gpu.annotation_milli)
+    milli = count(milli_text, _annotation(gpu.annotation_milli)) if milli_text else None
+    count_text = annotations.get(gpu.annotation_count)
+    devices = count(count_text, _annotation(gpu.annotation_count)) if count_text else int(bool(milli))
+    if devices == 0:
+        return 0, 0
+    return devices, GPU_MILLI if milli is None else milli
+
+
+def device_index(annotations: dict, gpu: GpuResources = GPU_RESOURCES) -> str:
+    """The devices a pod uses per its ``annotation_index`` annotation (``"0-1"``), else ``""``."""
+    text = annotations.get(gpu.annotation_index, "").strip()
+    if text and not _DEVICE_INDEX.match(text):
+        raise InputError(f"'{text}' is not a device index list (expected e.g. 0 or 0-1-2)",
+                         field=_annotation(gpu.annotation_index))
+    return text
+
+
+def gpu_spec(spec: dict, annotations: dict, gpu: GpuResources = GPU_RESOURCES) -> str:
+    """GPU models a pod may use, ``A|B`` (``""`` = any).
+
+    From the ``annotation_model`` annotation, else a nodeSelector on one of
+    ``gpu.model_labels``, else the required node affinity: the ``In`` values on those labels
+    over all node selector terms (terms are ORed, so one term without such a constraint
+    allows any model).
+    """
+    if annotations.get(gpu.annotation_model):
+        return annotations[gpu.annotation_model]
+    selector = _dict(spec.get("nodeSelector"))
+    for key in gpu.model_labels:
+        if selector.get(key):
+            return str(selector[key])
+    required = _dict(_dict(_dict(spec.get("affinity")).get("nodeAffinity")).get(
+        "requiredDuringSchedulingIgnoredDuringExecution"))
+    models: list[str] = []
+    for term in _list(required.get("nodeSelectorTerms")):
+        values = [str(v) for expr in _list(_dict(term).get("matchExpressions"))
+                  if _dict(expr).get("key") in gpu.model_labels and _dict(expr).get("operator") == "In"
+                  for v in _list(_dict(expr).get("values"))]
+        if not values:
+            return ""
+        models += [v for v in values if v not in models]
+    return "|".join(models)
+
+
+def controller_kind(meta: dict) -> str:
+    """Kind of the pod's controlling owner (``ownerReferences[].controller``), ``""`` if none."""
+    for ref in _list(_dict(meta).get("ownerReferences")):
+        if _dict(ref).get("controller"):
+            return str(ref.get("kind") or "")
+    return ""
+
+
+def movable(owner_kind: str, spec: dict, annotations: dict) -> bool:
+    """Could the pod be evicted and rescheduled elsewhere (the cluster autoscaler's rules)?
+
+    Not movable: DaemonSet pods, static (mirror) pods, pods with no controller, pods with
+    local storage (an ``emptyDir`` or ``hostPath`` volume), and pods annotated
+    ``cluster-autoscaler.kubernetes.io/safe-to-evict: "false"``. The annotation ``"true"``
+    overrides the missing controller and local storage, as in the autoscaler.
+    """
+    if owner_kind == "DaemonSet" or MIRROR in annotations:
+        return False
+    flag = annotations.get(SAFE_TO_EVICT, "").strip().lower()
+    if flag == "false":
+        return False
+    if flag == "true":
+        return True
+    local = any("emptyDir" in _dict(v) or "hostPath" in _dict(v) for v in _list(spec.get("volumes"), "spec.volumes"))
+    return bool(owner_kind) and not local
+
+
+# -- whole dumps --------------------------------------------------------------------------
+
+def snapshot_from_objects(nodes: list[dict], pods: list[dict], *, taken_at=None, source: str = "kubectl",
+                          file_nodes: str | None = None, file_pods: str | None = None,
+                          gpu: GpuResources = GPU_RESOURCES) -> Snapshot:
+    """A Snapshot from Node and Pod objects, all or nothing.
+
+    Every object is converted; all problems are reported in one InputError (file, 1-based
+    item number as the row, object name) so nothing is partly loaded. Terminal pods are
+    skipped and counted in the snapshot's source, e.g.
+    ``kubectl: nodes.json, pods.json (3 terminal pods skipped)``.
+    """
+    problems: list[InputError] = []
+    node_rows = _convert(nodes, "node", lambda obj: node_row(obj, gpu), file_nodes, problems)
+    replicas = {row["name"]: _replicas_or_default(row["labels"], gpu) for row in node_rows.values()}
+    pod_rows = _convert(pods, "pod", lambda obj: pod_row(obj, gpu, replicas=replicas.get(_node_name(obj))),
+                        file_pods, problems)
+    if not nodes and not problems:
+        problems.append(InputError("no Node objects (expected the output of `kubectl get nodes -o json`)", file=file_nodes))
+    collect(problems, None, "the Kubernetes objects")
+    skipped = sum(1 for row in pod_rows.values() if row is None)
+    pod_rows = {i: row for i, row in pod_rows.items() if row is not None}
+    node_frame = _frame(node_rows, NODE_COLUMNS, file_nodes)
+    pod_frame = _frame(pod_rows, POD_COLUMNS, file_pods)
+    files = ", ".join(f for f in (file_nodes, file_pods) if f)
+    label = f"{source}: {files}" if files else source
+    if skipped:
+        label += f" ({skipped} terminal pod{'s' if skipped != 1 else ''} skipped)"
+    return Snapshot.build(node_frame, pod_frame, taken_at, source=label)
+
+
+def _replicas_or_default(labels: dict, gpu: GpuResources) -> int:
+    try:
+        return shared_replicas(labels, gpu)
+    except InputError:  # reported by node_row when the node has shared GPUs; irrelevant otherwise
+        return gpu.default_replicas
+
+
+def _node_name(obj) -> str:
+    return str(_dict(_dict(obj).get("spec")).get("nodeName") or "")
+
+
+def _convert(objects: list, what: str, convert, file: str | None, problems: list[InputError]) -> dict:
+    """{1-based item number: row} for every object converted; problems appended for the rest."""
+    rows = {}
+    for number, obj in enumerate(objects, start=1):
+        if not isinstance(obj, dict):
+            problems.append(InputError(f"expected a {what.capitalize()} object, got {type(obj).__name__}",
+                                       file=file, row=number))
+            continue
+        try:
+            rows[number] = convert(obj)
+        except InputError as exc:
+            problems.append(InputError(f"{what} '{object_name(obj)}': {exc.message}", file=file, row=number,
+                                       field=exc.field))
+        except (AttributeError, TypeError, ValueError) as exc:  # a malformed object (wrong JSON types)
+            problems.append(InputError(f"{what} '{object_name(obj)}' is not a valid {what.capitalize()} object ({exc})",
+                                       file=file, row=number))
+    return rows
+
+
+def _frame(rows: dict, columns: dict, file: str | None) -> pd.DataFrame:
+    """Rows indexed by item number - 1, so the model's row numbers are item numbers."""
+    frame = pd.DataFrame.from_records(list(rows.values()), columns=list(columns),
+                                      index=[number - 1 for number in rows])
+    frame.attrs["file"] = file
+    return frame
+
+
+# -- the inverse: example dumps from a snapshot -------------------------------------------
+
+def to_kubectl_json(snapshot: Snapshot, gpu: GpuResources = GPU_RESOURCES) -> tuple[dict, dict]:
+    """(Node List, Pod List) as ``kubectl get nodes -o json`` / ``kubectl get pods -A -o json``
+    would print them for ``snapshot``; loading them back gives the same resources, requests
+    and placement.
+
+    Whole-GPU pods request ``gpu.whole[0]``; shared pods carry the ``annotation_count`` and
+    ``annotation_milli`` annotations; placed GPU pods carry ``annotation_index`` with their
+    devices. ``gpu_spec`` becomes a required node affinity on ``gpu.model_labels[0]``.
+    """
+    nodes = [_node_object(row, gpu) for row in snapshot.nodes.to_dict(orient="records")]
+    pods = [_pod_object(row, gpu) for row in snapshot.pods.to_dict(orient="records")]
+    return _list_of(nodes), _list_of(pods)
+
+
+def _list_of(items: list[dict]) -> dict:
+    return {"apiVersion": "v1", "kind": "List", "items": items, "metadata": {"resourceVersion": ""}}
+
+
+def _node_object(row: dict, gpu: GpuResources) -> dict:
+    labels = dict(row["labels"] or {})
+    if row["gpu_model"]:
+        key = next((k for k in gpu.model_labels if k in labels), gpu.model_labels[0])
+        labels[key] = row["gpu_model"]
+    if row["pool"]:
+        labels[next((k for k in POOL_LABELS if k in labels), "node-pool")] = row["pool"]
+    resources = {"cpu": f"{int(row['cpu_milli'])}m", "memory": mib_quantity(row["memory_mib"]), "pods": "110"}
+    if row["gpu_count"]:
+        resources[gpu.whole[0]] = str(int(row["gpu_count"]))
+    spec = {"taints": [taint_object(t) for t in row["taints"]]} if len(row["taints"]) else {}
+    if not row["schedulable"]:
+        spec["unschedulable"] = True
+    return {
+        "apiVersion": "v1", "kind": "Node",
+        "metadata": {"name": row["name"], "labels": labels},
+        "spec": spec,
+        "status": {"allocatable": resources, "capacity": dict(resources),
+                   "conditions": [{"type": "Ready", "status": "True" if row["ready"] else "False"}]},
+    }
+
+
+def _pod_object(row: dict, gpu: GpuResources) -> dict:
+    requests = {"cpu": f"{int(row['cpu_milli'])}m", "memory": mib_quantity(row["memory_mib"])}
+    limits: dict = {}
+    annotations: dict = {}
+    if row["gpu_count"] and row["gpu_milli"] >= GPU_MILLI:
+        requests[gpu.whole[0]] = limits[gpu.whole[0]] = str(int(row["gpu_count"]))
+    elif row["gpu_count"]:
+        annotations[gpu.annotation_count] = str(int(row["gpu_count"]))
+        annotations[gpu.annotation_milli] = str(int(row["gpu_milli"]))
+    if row["gpu_count"] and row["node"] and row["devices"]:
+        annotations[gpu.annotation_index] = "-".join(str(d) for d in parse_devices(row["devices"]))
+    meta: dict = {"name": row["name"], "namespace": row["namespace"]}
+    if not pd.isna(row["created"]):
+        meta["creationTimestamp"] = row["created"].isoformat().replace("+00:00", "Z")
+    if row["owner_kind"]:
+        meta["ownerReferences"] = [{"apiVersion": "apps/v1", "kind": row["owner_kind"], "name": f"{row['name']}-owner",
+                                    "uid": "", "controller": True}]
+    if row["movable"] != _would_move(row):
+        annotations[SAFE_TO_EVICT] = "true" if row["movable"] else "false"
+    if annotations:
+        meta["annotations"] = annotations
+    spec: dict = {"containers": [{"name": "main", "resources": {"requests": requests, **({"limits": limits} if limits else {})}}],
+                  "priority": int(row["priority"])}
+    if row["node"]:
+        spec["nodeName"] = row["node"]
+    if row["gpu_spec"]:
+        spec["affinity"] = {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
+            {"matchExpressions": [{"key": gpu.model_labels[0], "operator": "In", "values": row["gpu_spec"].split("|")}]}]}}}
+    status = {"phase": row["phase"] or ("Running" if row["node"] else "Pending")}
+    if row["qos"]:
+        status["qosClass"] = row["qos"]
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": spec, "status": status}
+
+
+def _would_move(row: dict) -> bool:
+    """What :func:`movable` concludes for a generated pod without the safe-to-evict annotation."""
+    return bool(row["owner_kind"]) and row["owner_kind"] != "DaemonSet"
+
+
+def mib_quantity(mib: float) -> str:
+    """MiB as an exact Kubernetes quantity (``16384Mi``, ``476.837158203125Mi``)."""
+    value = Decimal(repr(float(mib)))
+    return f"{int(value)}Mi" if value == value.to_integral_value() else f"{format(value, 'f')}Mi"

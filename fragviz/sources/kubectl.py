@@ -1,0 +1,115 @@
+"""``kubectl get nodes -o json`` and ``kubectl get pods -A -o json`` dumps -> a Snapshot.
+
+Each dump is a path, bytes, or a file-like object with ``.read()`` (and optionally
+``.name``, as Streamlit's UploadedFile). A List (``kind: List`` from kubectl, ``NodeList`` /
+``PodList`` from the API) or a single Node / Pod object is accepted. The conversion itself
+lives in :mod:`fragviz.sources.k8s_objects`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ..errors import InputError, collect
+from ..model import Snapshot
+from .k8s_objects import GPU_RESOURCES, GpuResources, snapshot_from_objects
+
+EXPECTED = {
+    "Node": "expected the output of `kubectl get nodes -o json` (a List of Node objects)",
+    "Pod": "expected the output of `kubectl get pods -A -o json` (a List of Pod objects)",
+}
+
+
+def load(nodes, pods, taken_at=None, *, gpu: GpuResources = GPU_RESOURCES) -> Snapshot:
+    """A Snapshot from a nodes dump and a pods dump; every problem in one InputError.
+
+    ``taken_at`` defaults to now (UTC, floored to seconds). Terminal pods are skipped and
+    counted in the snapshot's source.
+    """
+    problems: list[InputError] = []
+    read = {}
+    for kind, source in (("Node", nodes), ("Pod", pods)):
+        try:
+            read[kind] = read_items(source, kind)
+        except InputError as exc:
+            problems.append(exc)
+    collect(problems, None, "the kubectl dumps")
+    (node_items, node_file), (pod_items, pod_file) = read["Node"], read["Pod"]
+    return snapshot_from_objects(node_items, pod_items, taken_at=taken_at, source="kubectl",
+                                 file_nodes=node_file, file_pods=pod_file, gpu=gpu)
+
+
+def read_items(source, kind: str) -> tuple[list[dict], str]:
+    """(objects, file label) from one dump expected to hold ``kind`` objects (Node or Pod)."""
+    label = source_label(source, f"{kind.lower()}s dump")
+    doc = read_json(source, label)
+    expected = EXPECTED[kind]
+    if not isinstance(doc, dict):
+        raise InputError(f"{expected}; got a JSON {type(doc).__name__}", file=label)
+    if doc.get("kind") == kind:
+        items = [doc]
+    elif "items" in doc:
+        items = doc["items"] if doc["items"] is not None else []
+        if not isinstance(items, list):
+            raise InputError(f"'items' is not a list; {expected}", file=label, field="items")
+    else:
+        raise InputError(f"{expected}; got {_describe(doc)}", file=label)
+    for number, item in enumerate(items, start=1):
+        found = item_kind(item)
+        if found != kind:
+            raise InputError(f"item {number} is {_a(found)}; {expected}", file=label, row=number)
+    return items, label
+
+
+def item_kind(item) -> str:
+    """An item's ``kind``; when missing (API lists omit it), guessed from its shape."""
+    if not isinstance(item, dict):
+        return f"JSON {type(item).__name__}"
+    if item.get("kind"):
+        return str(item["kind"])
+    spec = item.get("spec") if isinstance(item.get("spec"), dict) else {}
+    status = item.get("status") if isinstance(item.get("status"), dict) else {}
+    if "containers" in spec:
+        return "Pod"
+    if "allocatable" in status or "capacity" in status or "nodeInfo" in status:
+        return "Node"
+    return "object of unknown kind"
+
+
+def _a(kind: str) -> str:
+    return f"an {kind}" if kind[:1].lower() in "aeiou" else f"a {kind}"
+
+
+def _describe(doc: dict) -> str:
+    return f"kind '{doc['kind']}'" if doc.get("kind") else "a JSON object without 'kind' or 'items'"
+
+
+def source_label(source, default: str) -> str:
+    """The file name shown in messages: ``.name`` or the path's name, else ``default``."""
+    name = getattr(source, "name", None)
+    if name:
+        return Path(str(name)).name
+    if isinstance(source, (str, Path)):
+        return Path(source).name
+    return default
+
+
+def read_json(source, label: str):
+    """Parse JSON from a path, bytes/str, or a file-like object (rewound first if it can be)."""
+    try:
+        if hasattr(source, "read"):
+            if hasattr(source, "seek"):
+                source.seek(0)
+            text = source.read()
+        elif isinstance(source, (bytes, bytearray)):
+            text = bytes(source)
+        else:
+            text = Path(source).read_bytes()
+        return json.loads(text)
+    except FileNotFoundError as exc:
+        raise InputError("file not found", file=label) from exc
+    except IsADirectoryError as exc:
+        raise InputError("is a directory, expected a JSON file", file=label) from exc
+    except (ValueError, UnicodeDecodeError) as exc:  # json.JSONDecodeError is a ValueError
+        raise InputError(f"not valid JSON ({exc})", file=label) from exc
