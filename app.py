@@ -4,12 +4,12 @@ import streamlit as st
 
 from fragviz import __version__, ui
 
-st.set_page_config(page_title="fragviz · GPU capacity", page_icon="🧩", layout="wide")
+st.set_page_config(page_title="fragviz · GPU capacity", page_icon=":material/grid_view:", layout="wide")
 
 PAGES = [
-    st.Page("pages/overview.py", title="Overview", icon="📊", default=True),
-    st.Page("pages/fragmentation.py", title="Fragmentation", icon="🧩"),
-    st.Page("pages/data.py", title="Data", icon="🗂️"),
+    st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
+    st.Page("pages/fragmentation.py", title="Fragmentation", icon=":material/grid_view:"),
+    st.Page("pages/data.py", title="Data", icon=":material/database:"),
 ]
 page = st.navigation(PAGES)
 

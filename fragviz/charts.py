@@ -54,10 +54,19 @@ def slot_matrix(analysis: Analysis, nodes: pd.DataFrame) -> tuple[np.ndarray, np
 def gpu_slot_heatmap(analysis: Analysis, groups: list[tuple[str, pd.DataFrame]]) -> go.Figure:
     """Node x GPU slot, one panel per group (pool, model or team), coloured by allocated milli;
     hover lists the pods on each device. ``groups`` come ordered and sorted from
-    :func:`fragviz.layout.heatmap_groups`."""
-    heights = [max(int(g["gpu_count"].max()), 1) for _, g in groups] or [1]
-    fig = make_subplots(rows=max(len(groups), 1), cols=1, row_heights=heights, vertical_spacing=0.35 / max(len(groups), 1),
-                        subplot_titles=[f"{name} · {len(g)} nodes · {int(g['gpu_count'].sum())} GPUs" for name, g in groups])
+    :func:`fragviz.layout.heatmap_groups`. Node names are in the hover (an axis of hundreds
+    of names is unreadable)."""
+    groups = groups or [("no GPU nodes", analysis.nodes.iloc[:0])]
+    slots = [max(int(g["gpu_count"].max()) if len(g) else 1, 1) for _, g in groups]
+    panel_px = [22 * n for n in slots]
+    gap_px, top_px = 46, 40
+    height = top_px + sum(panel_px) + gap_px * (len(groups) - 1) + 20
+    fig = make_subplots(rows=len(groups), cols=1, row_heights=panel_px, vertical_spacing=gap_px / height,
+                        subplot_titles=[f"<b>{name}</b> · {len(g)} nodes · {int(g['gpu_count'].sum())} GPUs · "
+                                        f"{g['idle_gpu_milli'].sum() / GPU_MILLI:,.1f} idle, "
+                                        f"{g['frag_gpu_milli'].sum() / GPU_MILLI:,.1f} fragmented" for name, g in groups])
+    for annotation in fig.layout.annotations:
+        annotation.update(x=0, xanchor="left", font={"size": 13})
     for i, (name, nodes) in enumerate(groups, start=1):
         alloc, text = slot_matrix(analysis, nodes)
         frag = nodes["frag_gpu_milli"].to_numpy() / GPU_MILLI
@@ -66,14 +75,16 @@ def gpu_slot_heatmap(analysis: Analysis, groups: list[tuple[str, pd.DataFrame]])
             z=alloc.T, x=nodes["name"].tolist(), y=[f"GPU {k}" for k in range(alloc.shape[1])],
             customdata=np.transpose(custom, (1, 0, 2)), zmin=0, zmax=GPU_MILLI, colorscale=ALLOC_SCALE,
             xgap=1, ygap=1, showscale=(i == 1),
-            colorbar={"title": {"text": "allocated<br>milli-GPU"}, "tickvals": [0, 250, 500, 750, 1000], "len": 0.6, "y": 1, "yanchor": "top"},
+            colorbar={"title": {"text": "allocated<br>milli-GPU"}, "tickvals": [0, 250, 500, 750, 1000],
+                      "len": min(1.0, 300 / height), "y": 1, "yanchor": "top"},
             hovertemplate="<b>%{x}</b> · %{y}<br>allocated %{z:.0f} of 1000 milli"
                           "<br>node fragment %{customdata[0]:.2f} GPUs<br>%{customdata[1]}<extra></extra>"),
             row=i, col=1)
-        fig.update_xaxes(showticklabels=len(nodes) <= 60, tickangle=-60, tickfont={"size": 9}, row=i, col=1)
-        fig.update_yaxes(autorange="reversed", tickfont={"size": 9}, row=i, col=1)
-    total_rows = sum(heights)
-    return _style(fig, height=min(140 + 24 * total_rows + 60 * len(groups), 2400))
+        fig.update_xaxes(showticklabels=False, showgrid=False, row=i, col=1)
+        fig.update_yaxes(autorange="reversed", tickfont={"size": 9}, showgrid=False, row=i, col=1)
+    fig = _style(fig, height=height)
+    fig.update_layout(margin={"t": top_px})
+    return fig
 
 
 def node_frag_heatmap(analysis: Analysis, groups: list[tuple[str, pd.DataFrame]], columns: int = 40) -> go.Figure:
@@ -141,8 +152,9 @@ def capacity_bars(table: pd.DataFrame, by: str) -> go.Figure:
 
 
 def team_bars(table: pd.DataFrame) -> go.Figure:
-    """Per namespace: GPUs allocated and GPUs pending, and the fragment next to its pods."""
-    table = table.sort_values("allocated", ascending=False)
+    """Per namespace with any GPU use or demand: GPUs allocated and GPUs pending, and the
+    fragment next to its pods."""
+    table = table[(table["allocated"] > 0) | (table["pending"] > 0)].sort_values("allocated", ascending=False)
     fig = go.Figure()
     fig.add_bar(x=table["namespace"], y=table["allocated"], name="allocated", marker_color=COLORS["allocated"],
                 hovertemplate="%{x}<br>allocated: %{y:,.1f} GPUs<extra></extra>")

@@ -3,83 +3,34 @@ on 127.0.0.1. Screenshots go to artifacts/screenshots/ as test artefacts."""
 
 from __future__ import annotations
 
-import os
-import socket
 import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from .conftest import ROOT, need, need_binary
+from .streamlit_server import CHARTS_DRAWN, CHROMIUM, CHROMIUM_ARGS, screenshot_whole_page, streamlit_server, wait_rendered
 
 pytestmark = pytest.mark.browser
-CHROMIUM = "/usr/bin/chromium"
 SHOTS = ROOT / "artifacts" / "screenshots"
 PAGES = [("", "Overview", True), ("fragmentation", "Fragmentation", True), ("data", "Data", False)]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_healthy(url: str, proc: subprocess.Popen, deadline_s: float = 60) -> None:
-    deadline = time.monotonic() + deadline_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"streamlit exited with {proc.returncode}: {proc.stdout.read()}")
-        try:
-            with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as resp:
-                if resp.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.2)  # polling interval while the server starts, bounded by the deadline
-    raise RuntimeError("streamlit did not become healthy in time")
-
-
 @pytest.fixture(scope="session")
 def server():
-    port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-         "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false",
-         "--server.fileWatcherType", "none"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_healthy(url, proc)
+    with streamlit_server() as url:
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
 
 
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
     need_binary(CHROMIUM)
-    return {**browser_type_launch_args, "executable_path": CHROMIUM,
-            "args": ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-                     "--disable-component-update", "--disable-sync", "--no-first-run"]}
+    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
 
 
 @pytest.fixture(scope="session")
 def browser_context_args(browser_context_args):
     return {**browser_context_args, "viewport": {"width": 1440, "height": 1000}}
-
-
-def wait_rendered(page, charts: bool) -> None:
-    page.wait_for_selector('[data-testid="stAppViewContainer"]', timeout=60_000)
-    if charts:
-        page.wait_for_selector('[data-testid="stPlotlyChart"] .main-svg', timeout=60_000)
-    else:
-        page.wait_for_selector('[data-testid="stDataFrame"]', timeout=60_000)
-    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000)
 
 
 @pytest.mark.parametrize("path, title, charts", PAGES, ids=[p[1] for p in PAGES])
@@ -89,20 +40,17 @@ def test_page_renders_without_exception(server, page, path, title, charts):
     assert page.locator('[data-testid="stException"]').count() == 0
     assert page.locator("h1").first.inner_text().strip() == title
     if charts:
-        drawn = page.locator('[data-testid="stPlotlyChart"] .main-svg')
-        assert drawn.count() >= 2
-        # a heatmap or bar really drew marks, not an empty frame
-        assert page.locator('[data-testid="stPlotlyChart"] .plot .trace, [data-testid="stPlotlyChart"] image').count() > 0
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{title.lower()}.png"), full_page=True)
+        assert page.locator('[data-testid="stPlotlyChart"] .main-svg').count() >= 2
+        assert page.locator(CHARTS_DRAWN).count() > 0    # heatmaps and bars drew marks, not empty frames
+    screenshot_whole_page(page, SHOTS / f"{title.lower()}.png")
 
 
 def test_sidebar_shows_page_titles(server, page):
     page.goto(server)
     wait_rendered(page, charts=True)
     nav = page.locator('[data-testid="stSidebarNav"]')
-    texts = [t.strip() for t in nav.locator("a").all_inner_texts()]
-    assert [t for t in texts if t] == ["Overview", "Fragmentation", "Data"], texts
+    texts = [t.split("\n")[-1].strip() for t in nav.locator("a").all_inner_texts()]  # icon, then the title
+    assert texts == ["Overview", "Fragmentation", "Data"], texts
 
 
 def test_bad_upload_shows_error_and_keeps_data(server, page, tmp_path):
@@ -120,8 +68,7 @@ def test_bad_upload_shows_error_and_keeps_data(server, page, tmp_path):
     assert "broken_nodes.csv" in text and "cpu_milli" in text and "row 1" in text
     assert page.locator('[data-testid="stException"]').count() == 0
     assert page.locator('[data-testid="stMetricValue"]').first.inner_text() == before
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / "data-upload-error.png"), full_page=True)
+    screenshot_whole_page(page, SHOTS / "data-upload-error.png")
 
 
 def test_chromium_is_debian_package():

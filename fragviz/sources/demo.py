@@ -262,7 +262,7 @@ def demo_history(snapshot: Snapshot, days: int = 60, seed: int = 7, step: str = 
                           freq=step, tz="UTC")
     t_days = ((index - index[-1]) / pd.Timedelta(days=1)).to_numpy()      # <= 0, 0 at the snapshot
     hour = np.asarray(index.hour) + np.asarray(index.minute) / 60
-    weekend = np.asarray(index.dayofweek >= 5)
+    weekend = np.asarray(index.day_of_week >= 5)
     placed = snapshot.placed
     pods_gpu = placed["gpu_count"] * placed["gpu_milli"] / GPU_MILLI
     team_now = pods_gpu.groupby(placed["namespace"]).sum()
