@@ -81,6 +81,33 @@ def cmd_frag(args) -> int:
     return 0
 
 
+EXPORT_FILES = {"nodes.csv": "openb node list", "pods.csv": "openb pod list", "placement.csv": "openb placement",
+                "nodes.json": "kubectl get nodes -o json", "pods.json": "kubectl get pods -A -o json",
+                "snapshot.json": "fragviz snapshot"}
+
+
+def cmd_export(args) -> int:
+    """Write one snapshot in every file format fragviz reads (the files in data/examples)."""
+    from .sources import k8s_objects, native, openb
+    if args.demo:
+        from .sources.demo import demo_snapshot
+        snapshot = demo_snapshot(nodes=args.demo, seed=args.seed, taken_at=args.taken_at)
+    elif args.nodes:
+        snapshot = load_snapshot(args.nodes, args.pods, args.placement)
+    else:
+        raise FragvizError("export needs --demo N or --nodes (and --pods)")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    nodes_json, pods_json = k8s_objects.to_kubectl_json(snapshot)
+    texts = {f"{key}.csv": text for key, text in openb.to_openb(snapshot).items()}
+    texts |= {"nodes.json": json.dumps(nodes_json, indent=1) + "\n", "pods.json": json.dumps(pods_json, indent=1) + "\n",
+              "snapshot.json": native.dumps(snapshot) + "\n"}
+    for name, text in texts.items():
+        (out / name).write_text(text, encoding="utf-8")
+        print(f"{out / name}: {EXPORT_FILES[name]}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fragviz", description="GPU fragmentation and capacity planning.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -94,6 +121,15 @@ def build_parser() -> argparse.ArgumentParser:
     frag.add_argument("--memory-aware", action="store_true", help="fragviz extension: memory counts in the measure")
     frag.add_argument("--json", action="store_true", help="print JSON")
     frag.set_defaults(run=cmd_frag)
+    export = sub.add_parser("export", help="write a snapshot (a demo cluster or files) in every format fragviz reads")
+    export.add_argument("--demo", type=int, metavar="NODES", help="generate the demo cluster with this many nodes")
+    export.add_argument("--seed", type=int, default=7, help="demo seed (default 7)")
+    export.add_argument("--taken-at", help="demo snapshot time, ISO-8601 (default: this hour)")
+    export.add_argument("--nodes", help="or convert files: openb node CSV, kubectl nodes JSON or a fragviz snapshot")
+    export.add_argument("--pods", help="openb pod CSV or kubectl pods JSON")
+    export.add_argument("--placement", help="openb placement CSV")
+    export.add_argument("--out", required=True, help="folder to write nodes/pods/placement CSV, kubectl JSON and snapshot JSON")
+    export.set_defaults(run=cmd_export)
     return parser
 
 
@@ -104,6 +140,9 @@ def main(argv: list[str] | None = None) -> int:
     except FragvizError as exc:
         print(f"fragviz: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # output piped into `head` and closed early: not an error
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":

@@ -6,6 +6,10 @@ into another session); the demo snapshot is built once per process and shared re
 
 from __future__ import annotations
 
+import re
+import runpy
+from pathlib import Path
+
 import pandas as pd
 import streamlit as st
 
@@ -15,6 +19,7 @@ from .kpis import Kpi
 from .model import History, Snapshot
 
 DEMO_NODES = 200
+APP_SCRIPT = Path(__file__).resolve().parents[1] / "app.py"
 
 
 @st.cache_resource(show_spinner="Generating the demo cluster…")
@@ -22,6 +27,22 @@ def demo_data(nodes: int = DEMO_NODES, seed: int = 7) -> tuple[Snapshot, History
     from .sources.demo import demo_history, demo_snapshot
     snapshot = demo_snapshot(nodes=nodes, seed=seed)
     return snapshot, demo_history(snapshot, seed=seed)
+
+
+def run_through_app() -> None:
+    """Call first on every page: make a page that Streamlit runs on its own run inside app.py.
+
+    A Streamlit process starts in its legacy "pages/ folder" mode: if the first visitor opens
+    /data (not /), Streamlit runs pages/data.py alone, with no sidebar and file names as page
+    titles (AppTest does so on every run). Then this leaves that mode, runs app.py, whose
+    st.navigation opens the requested page in the same script run (so a button click that
+    started the run is not lost), and stops the outer, bare run.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        runpy.run_path(str(APP_SCRIPT), run_name="__main__")
+        st.stop()
 
 
 def ensure_data() -> None:
@@ -139,10 +160,16 @@ def explain(title: str, text: str) -> None:
 
 def show_error(exc: Exception) -> None:
     """A clear error, never a traceback: what failed, where, and that the old data stays."""
-    if isinstance(exc, FragvizError):
-        st.error(f"**Could not load the data.** The data on screen is unchanged.\n\n```\n{exc}\n```")
-    else:
-        st.error(f"**Unexpected problem:** {type(exc).__name__}: {exc}. The data on screen is unchanged.")
+    head = "Could not load the data" if isinstance(exc, FragvizError) else f"Unexpected problem ({type(exc).__name__})"
+    lines = str(exc).splitlines() or [""]
+    bullets = "\n".join(f"- {markdown_text(line.strip().removeprefix('- '))}" for line in lines[1:])
+    text = f"**{head}.** The data on screen is unchanged.\n\n{markdown_text(lines[0])}"
+    st.error(text + (f"\n\n{bullets}" if bullets else ""), icon=":material/error:")
+
+
+def markdown_text(text: str) -> str:
+    """``text`` shown literally in Streamlit markdown (file names like ``a_b*.csv`` stay intact)."""
+    return re.sub(r"([\\`*_{}\[\]()#+!|<>~$:-])", r"\\\1", text)
 
 
 def source_caption() -> None:

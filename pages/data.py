@@ -4,6 +4,7 @@ from fragviz import ui
 from fragviz.errors import FragvizError
 from fragviz.sources import kubectl, native, openb
 
+ui.run_through_app()
 st.title("Data")
 ui.source_caption()
 

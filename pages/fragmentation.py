@@ -3,6 +3,7 @@ import streamlit as st
 from fragviz import charts, kpis, layout, ui
 from fragviz.frag import CATEGORY_LABELS
 
+ui.run_through_app()
 st.title("Fragmentation")
 ui.source_caption()
 analysis = ui.analysis()

@@ -2,6 +2,7 @@ import streamlit as st
 
 from fragviz import charts, kpis, ui
 
+ui.run_through_app()
 st.title("Overview")
 ui.source_caption()
 analysis = ui.analysis()

@@ -49,7 +49,7 @@ def openb_empty(openb_dir):
 @pytest.fixture(scope="session")
 def demo():
     from fragviz.sources.demo import demo_snapshot
-    return demo_snapshot()
+    return demo_snapshot(taken_at="2026-11-23T09:00Z")
 
 
 def make_snapshot(nodes: list[dict], pods: list[dict] = ()):

@@ -75,3 +75,15 @@ def test_chromium_is_debian_package():
     need(Path(CHROMIUM).exists(), "Debian's chromium is not installed (apt-get install chromium)")
     out = subprocess.run([CHROMIUM, "--version"], capture_output=True, text=True, timeout=60, check=True).stdout
     assert "Chromium" in out
+
+
+def test_a_direct_link_on_a_fresh_server_gets_the_app_navigation(page):
+    """The first visitor of a new process opens /data directly: Streamlit's legacy pages/
+    mode would run data.py alone (file names in the sidebar, no app.py); it must not."""
+    with streamlit_server() as url:
+        page.goto(f"{url}/data")
+        wait_rendered(page, charts=False)
+        assert page.locator("h1").first.inner_text().strip() == "Data"
+        nav = page.locator('[data-testid="stSidebarNav"] a').all_inner_texts()
+        assert [t.split("\n")[-1].strip() for t in nav] == ["Overview", "Fragmentation", "Data"], nav
+        assert page.get_by_text("Memory-aware fragmentation").count() == 1   # app.py's sidebar ran
