@@ -10,6 +10,8 @@ ui.source_caption()
 
 KINDS = {"demo": "Demo cluster (generated)", "openb": "openb trace (node list + pod list CSV)",
          "kubectl": "kubectl JSON dumps (get nodes / get pods -A -o json)", "native": "fragviz snapshot (JSON)"}
+if "loaded_message" in st.session_state:
+    st.success(st.session_state.pop("loaded_message"), icon=":material/check_circle:")
 kind = st.radio("Source", list(KINDS), format_func=KINDS.get, horizontal=True)
 
 
@@ -21,7 +23,7 @@ def load(make):
         ui.show_error(exc)
         return
     ui.set_data(snapshot, history)
-    st.success(f"Loaded {snapshot.source}: {len(snapshot.nodes):,} nodes, {len(snapshot.pods):,} pods.")
+    st.session_state["loaded_message"] = f"Loaded {snapshot.source}: {len(snapshot.nodes):,} nodes, {len(snapshot.pods):,} pods."
     st.rerun()
 
 

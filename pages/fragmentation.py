@@ -34,7 +34,7 @@ ui.explain("the node fragment",
            "for t if t fits the node, otherwise all idle milli; F_n = Σ π_t · that. Memory is ignored unless "
            "the sidebar's memory-aware switch is on.")
 
-left, right = st.columns([3, 2])
+left, right = st.columns([1, 1])
 with left:
     st.subheader("Why idle GPUs are unusable")
     st.plotly_chart(charts.category_bar(analysis), key="categories")

@@ -7,6 +7,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from .conftest import ROOT, need, need_binary
 from .streamlit_server import CHARTS_DRAWN, CHROMIUM, CHROMIUM_ARGS, screenshot_whole_page, streamlit_server, wait_rendered
@@ -87,3 +88,24 @@ def test_a_direct_link_on_a_fresh_server_gets_the_app_navigation(page):
         nav = page.locator('[data-testid="stSidebarNav"] a').all_inner_texts()
         assert [t.split("\n")[-1].strip() for t in nav] == ["Overview", "Fragmentation", "Data"], nav
         assert page.get_by_text("Memory-aware fragmentation").count() == 1   # app.py's sidebar ran
+
+
+def test_uploading_kubectl_dumps_replaces_the_data(server, page):
+    examples = ROOT / "data" / "examples"
+    page.goto(f"{server}/data")
+    wait_rendered(page, charts=False)
+    page.get_by_text("kubectl JSON dumps").click()
+    uploads = page.locator('[data-testid="stFileUploaderDropzoneInput"]')
+    uploads.nth(0).set_input_files(str(examples / "nodes.json"))
+    uploads.nth(1).set_input_files(str(examples / "pods.json"))
+    page.get_by_role("button", name="Load kubectl dumps").click()
+    expect(page.locator('[data-testid="stMetricValue"]').first).to_have_text("24", timeout=30_000)
+    expect(page.locator('[data-testid="stAlertContentSuccess"]')).to_contain_text("kubectl: nodes.json, pods.json")
+    assert page.locator('[data-testid="stException"]').count() == 0
+    page.locator('[data-testid="stSidebarNav"] a').first.click()   # same session, Overview page
+    page.get_by_role("heading", name="Overview").wait_for(timeout=30_000)
+    wait_rendered(page, charts=True)
+    assert "kubectl: nodes.json, pods.json" in page.locator('[data-testid="stCaptionContainer"]').first.inner_text()
+    page.goto(server)  # a new browser session starts on the demo again: nothing leaks between sessions
+    wait_rendered(page, charts=True)
+    assert "demo cluster" in page.locator('[data-testid="stCaptionContainer"]').first.inner_text()
