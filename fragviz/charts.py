@@ -16,6 +16,7 @@ COLORS = {"allocated": "#2f5d8a", "usable": "#9cc5a1", "fragmented": "#e8833a", 
           "pending": "#b9a3d6", "grid": "#e6e9ef", "text": "#2b2f36"}
 # idle (light) -> partly used (warm: the pieces that fragment) -> full (deep blue)
 ALLOC_SCALE = [[0.0, "#f4f6f8"], [0.001, "#fde3c2"], [0.5, "#f0a35a"], [0.999, "#d86a2b"], [1.0, "#2f5d8a"]]
+UTIL_SCALE = [[0.0, "#c0392b"], [0.05, "#e8833a"], [0.3, "#f3d37a"], [0.6, "#9cc5a1"], [1.0, "#3b7d4f"]]
 FRAG_SCALE = [[0.0, "#f4f6f8"], [0.15, "#fde3c2"], [0.6, "#e8833a"], [1.0, "#a83a16"]]
 
 
@@ -51,12 +52,15 @@ def slot_matrix(analysis: Analysis, nodes: pd.DataFrame) -> tuple[np.ndarray, np
     return alloc, text
 
 
-def gpu_slot_heatmap(analysis: Analysis, groups: list[tuple[str, pd.DataFrame]]) -> go.Figure:
-    """Node x GPU slot, one panel per group (pool, model or team), coloured by allocated milli;
-    hover lists the pods on each device. ``groups`` come ordered and sorted from
-    :func:`fragviz.layout.heatmap_groups`. Node names are in the hover (an axis of hundreds
-    of names is unreadable)."""
+def gpu_slot_heatmap(analysis: Analysis, groups: list[tuple[str, pd.DataFrame]],
+                     device_util: pd.Series | None = None) -> go.Figure:
+    """Node x GPU slot, one panel per group (pool, model or team). Coloured by allocated milli,
+    or, given ``device_util`` (mean utilisation per ``node/device``), by the utilisation of
+    the allocated devices (unallocated ones stay blank), so allocated-but-idle GPUs show red.
+    Hover lists the pods on each device. ``groups`` come ordered and sorted from
+    :func:`fragviz.layout.heatmap_groups`; node names are in the hover."""
     groups = groups or [("no GPU nodes", analysis.nodes.iloc[:0])]
+    by_util = device_util is not None
     slots = [max(int(g["gpu_count"].max()) if len(g) else 1, 1) for _, g in groups]
     panel_px = [22 * n for n in slots]
     gap_px, top_px = 46, 40
@@ -67,23 +71,33 @@ def gpu_slot_heatmap(analysis: Analysis, groups: list[tuple[str, pd.DataFrame]])
                                         f"{g['frag_gpu_milli'].sum() / GPU_MILLI:,.1f} fragmented" for name, g in groups])
     for annotation in fig.layout.annotations:
         annotation.update(x=0, xanchor="left", font={"size": 13})
+    colorbar = ({"title": {"text": "utilisation<br>% (allocated)"}, "tickvals": [0, 25, 50, 75, 100]} if by_util else
+                {"title": {"text": "allocated<br>milli-GPU"}, "tickvals": [0, 250, 500, 750, 1000]})
     for i, (name, nodes) in enumerate(groups, start=1):
         alloc, text = slot_matrix(analysis, nodes)
         frag = nodes["frag_gpu_milli"].to_numpy() / GPU_MILLI
+        if by_util:
+            keys = [f"{node}/{k}" for node in nodes["name"] for k in range(alloc.shape[1])]
+            util = device_util.reindex(keys).to_numpy(dtype=float).reshape(alloc.shape)
+            z, zmax, scale = np.where(alloc > 0, util, np.nan), 100, UTIL_SCALE
+            value = "utilisation %{z:.0f} %"
+        else:
+            z, zmax, scale = alloc, GPU_MILLI, ALLOC_SCALE
+            value = "allocated %{z:.0f} of 1000 milli"
         custom = np.dstack([np.broadcast_to(frag[:, None], alloc.shape), text])
         fig.add_trace(go.Heatmap(
-            z=alloc.T, x=nodes["name"].tolist(), y=[f"GPU {k}" for k in range(alloc.shape[1])],
-            customdata=np.transpose(custom, (1, 0, 2)), zmin=0, zmax=GPU_MILLI, colorscale=ALLOC_SCALE,
-            xgap=1, ygap=1, showscale=(i == 1),
-            colorbar={"title": {"text": "allocated<br>milli-GPU"}, "tickvals": [0, 250, 500, 750, 1000],
-                      "len": min(1.0, 300 / height), "y": 1, "yanchor": "top"},
-            hovertemplate="<b>%{x}</b> · %{y}<br>allocated %{z:.0f} of 1000 milli"
+            z=z.T, x=nodes["name"].tolist(), y=[f"GPU {k}" for k in range(alloc.shape[1])],
+            customdata=np.transpose(custom, (1, 0, 2)), zmin=0, zmax=zmax, colorscale=scale,
+            xgap=1, ygap=1, showscale=(i == 1), colorbar={**colorbar, "len": min(1.0, 300 / height), "y": 1, "yanchor": "top"},
+            hovertemplate="<b>%{x}</b> · %{y}<br>" + value +
                           "<br>node fragment %{customdata[0]:.2f} GPUs<br>%{customdata[1]}<extra></extra>"),
             row=i, col=1)
         fig.update_xaxes(showticklabels=False, showgrid=False, row=i, col=1)
         fig.update_yaxes(autorange="reversed", tickfont={"size": 9}, showgrid=False, row=i, col=1)
     fig = _style(fig, height=height)
     fig.update_layout(margin={"t": top_px})
+    if by_util:
+        fig.update_layout(plot_bgcolor="#f4f6f8")
     return fig
 
 

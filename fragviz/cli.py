@@ -108,6 +108,75 @@ def cmd_export(args) -> int:
     return 0
 
 
+def prometheus_settings(args):
+    """Settings from the environment (FRAGVIZ_PROMETHEUS_*) with the command line on top;
+    the token is only read from the environment or a file, never from the command line."""
+    import os
+
+    from .sources.promclient import PrometheusSettings
+    values = {key[len("FRAGVIZ_PROMETHEUS_"):].lower(): value for key, value in os.environ.items()
+              if key.startswith("FRAGVIZ_PROMETHEUS_")}
+    cli = {"url": args.prometheus_url, "flavour": args.prometheus_flavour, "ca_file": args.ca_file,
+           "cluster_label": args.cluster_label, "cluster": args.cluster, "username": args.prometheus_user}
+    values |= {k: v for k, v in cli.items() if v}
+    if args.insecure:
+        values["verify"] = "false"
+    if args.prometheus_header:
+        values["headers"] = dict(h.split("=", 1) for h in args.prometheus_header)
+    if args.prometheus_token_file:
+        values["token"] = Path(args.prometheus_token_file).read_text(encoding="utf-8").strip()
+    if not values.get("url"):
+        raise FragvizError("--source prometheus needs --prometheus-url (or FRAGVIZ_PROMETHEUS_URL)")
+    return PrometheusSettings.from_mapping(values)
+
+
+def cmd_summary(args) -> int:
+    """Headline numbers of a live or file source; warnings go into the JSON and to stderr."""
+    from .summary import summary_from_snapshot
+    if args.source == "prometheus":
+        from .sources.prometheus import PrometheusSource
+        from .sources.promql import Catalog
+        source = PrometheusSource(prometheus_settings(args), Catalog.load(args.catalog))
+        preflight = source.preflight(lookback_days=args.lookback_days)
+        if not preflight.ok:
+            raise FragvizError("; ".join(preflight.errors))
+        report = source.summary(window=args.window, threshold=args.idle_threshold)
+        report["warnings"] = preflight.warnings
+        report["history_from"] = preflight.history_from.isoformat() if preflight.history_from is not None else None
+    else:
+        history = None
+        if args.source == "demo":
+            from .sources.demo import demo_history, demo_snapshot
+            snapshot = demo_snapshot(nodes=args.demo_nodes, seed=args.seed)
+            history = demo_history(snapshot, seed=args.seed)
+        elif args.source == "kubernetes":
+            from .sources.kubernetes import KubernetesSettings, KubernetesSource
+            settings = KubernetesSettings(kubeconfig=args.kubeconfig, context=args.context, in_cluster=args.in_cluster)
+            snapshot = KubernetesSource(settings).snapshot()
+        else:
+            if not args.nodes:
+                raise FragvizError("--source files needs --nodes (and --pods)")
+            snapshot = load_snapshot(args.nodes, args.pods, args.placement)
+        report = summary_from_snapshot(snapshot, history, window=args.window, threshold_pct=args.idle_threshold)
+    for warning in report["warnings"]:
+        if not args.quiet:
+            print(f"fragviz: warning: {warning}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(report, indent=2, default=str))
+        return 0
+    print(report["source"])
+    print(f"nodes {report['nodes']:,} · GPUs allocatable {report['gpus_allocatable']:,} · requested "
+          f"{report['gpus_requested']:,} · pending {report['pending_gpu_requests']:,}")
+    for namespace, gpus in report["gpus_requested_by_namespace"].items():
+        print(f"  {namespace:<24} {gpus:>8,}")
+    if report["mig_slices_by_profile"]:
+        print("MIG slices: " + ", ".join(f"{k} {v}" for k, v in report["mig_slices_by_profile"].items()))
+    idle = report["idle_allocated_gpus"]
+    print(f"allocated but idle (< {report['idle_threshold_pct']:g} % over {report['idle_window']}): "
+          f"{'unknown' if idle is None else idle}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fragviz", description="GPU fragmentation and capacity planning.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -130,6 +199,32 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--placement", help="openb placement CSV")
     export.add_argument("--out", required=True, help="folder to write nodes/pods/placement CSV, kubectl JSON and snapshot JSON")
     export.set_defaults(run=cmd_export)
+    summary = sub.add_parser("summary", help="headline GPU numbers of a cluster: Prometheus, the Kubernetes API, files or the demo")
+    summary.add_argument("--source", choices=["demo", "prometheus", "kubernetes", "files"], default="demo")
+    summary.add_argument("--window", default="1h", help="allocated GPUs idle over this window count as idle (default 1h)")
+    summary.add_argument("--idle-threshold", type=float, default=5.0, help="per cent utilisation below which a GPU is idle")
+    summary.add_argument("--prometheus-url", help="Prometheus base URL (or FRAGVIZ_PROMETHEUS_URL)")
+    summary.add_argument("--prometheus-flavour", choices=["prometheus", "thanos", "mimir", "victoriametrics"])
+    summary.add_argument("--prometheus-user", help="basic-auth user (password from FRAGVIZ_PROMETHEUS_PASSWORD)")
+    summary.add_argument("--prometheus-token-file", help="file holding a bearer token (or FRAGVIZ_PROMETHEUS_TOKEN)")
+    summary.add_argument("--prometheus-header", action="append", metavar="NAME=VALUE", help="extra header, e.g. X-Scope-OrgID=team")
+    summary.add_argument("--ca-file", help="CA bundle for Prometheus TLS")
+    summary.add_argument("--insecure", action="store_true", help="do not verify Prometheus TLS certificates")
+    summary.add_argument("--cluster-label", help="label selecting one cluster in a shared Prometheus, e.g. cluster")
+    summary.add_argument("--cluster", help="its value")
+    summary.add_argument("--catalog", help="YAML file overriding queries of the PromQL catalog")
+    summary.add_argument("--lookback-days", type=int, default=90, help="how far back the pre-flight looks for history")
+    summary.add_argument("--kubeconfig", help="kubeconfig file (default: KUBECONFIG or ~/.kube/config)")
+    summary.add_argument("--context", help="kubeconfig context (default: the current one)")
+    summary.add_argument("--in-cluster", action="store_true", help="use the pod's service account")
+    summary.add_argument("--nodes", help="files source: nodes file")
+    summary.add_argument("--pods", help="files source: pods file")
+    summary.add_argument("--placement", help="files source: openb placement CSV")
+    summary.add_argument("--demo-nodes", type=int, default=200)
+    summary.add_argument("--seed", type=int, default=7)
+    summary.add_argument("--quiet", action="store_true", help="no warnings on stderr (they stay in the JSON)")
+    summary.add_argument("--json", action="store_true", help="print JSON")
+    summary.set_defaults(run=cmd_summary)
     return parser
 
 

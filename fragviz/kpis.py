@@ -54,7 +54,7 @@ def overview_kpis(analysis: Analysis) -> list[Kpi]:
         Kpi("gpus_stranded", "GPUs stranded", stranded / GPU_MILLI, _gpus(stranded),
             "Idle GPU milli on nodes where no typical GPU pod fits the free CPU or memory "
             "(GPUs present, but the node's CPU or memory is gone)."),
-        Kpi("gpus_unavailable", "Idle on cordoned / NotReady", unusable / GPU_MILLI, _gpus(unusable),
+        Kpi("gpus_unavailable", "Idle, node unusable", unusable / GPU_MILLI, _gpus(unusable),
             "Idle GPUs on nodes that are cordoned (unschedulable) or not Ready: no new pod can use them."),
         Kpi("jobs_8gpu", "More 8-GPU jobs fit", float(jobs8.iloc[0]) if len(jobs8) else 0.0,
             f"{int(jobs8.iloc[0]) if len(jobs8) else 0:,}",
@@ -66,3 +66,14 @@ def overview_kpis(analysis: Analysis) -> list[Kpi]:
             "The most whole idle GPUs on a single schedulable node, limited by its free CPU and "
             "memory at the typical CPU and memory per GPU."),
     ]
+
+
+def idle_allocated_kpi(idle, window: str, threshold_pct: float, provenance: str) -> Kpi:
+    """Allocated GPUs that sit idle; ``idle`` from :func:`fragviz.utilisation.idle_allocated`
+    (None when the data has no per-GPU utilisation)."""
+    help_text = (f"GPU devices held by a pod whose mean utilisation over the last {window} is below "
+                 f"{threshold_pct:g} %. {provenance}")
+    if idle is None:
+        return Kpi("idle_allocated", "Allocated but idle", float("nan"), "n/a",
+                   help_text + " This data has no per-GPU utilisation (dcgm-exporter).")
+    return Kpi("idle_allocated", "Allocated but idle", float(len(idle)), f"{len(idle):,} GPUs", help_text)

@@ -140,6 +140,7 @@ class History:
 
     frames: dict[str, pd.DataFrame]
     source: str = "unknown"
+    queries: dict[str, str] = field(default_factory=dict)  # frame name -> PromQL it came from
 
     def __getitem__(self, name: str) -> pd.DataFrame:
         return self.frames[name]

@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from . import kpis, utilisation
 from .errors import FragvizError
 from .frag import Analysis, JobShape, analyse, default_job_shapes, job_mix_workload, typical_pods, workload_pods
 from .kpis import Kpi
@@ -143,6 +144,20 @@ def analysis() -> Analysis:
         st.session_state["analysis"] = (key, result)
         return result
     return cached[1]
+
+
+def idle_allocated_kpi() -> Kpi:
+    """The allocated-but-idle KPI for the session's data, saying where utilisation came from."""
+    hist = history()
+    idle = utilisation.idle_allocated(snapshot(), hist)
+    query = hist.queries.get("gpu_util_pct") if hist is not None else None
+    if hist is None:
+        provenance = "Needs per-GPU utilisation history (demo or Prometheus with dcgm-exporter)."
+    elif query:
+        provenance = f"Utilisation: dcgm-exporter via Prometheus, PromQL `{query}`."
+    else:
+        provenance = f"Utilisation: the history of {hist.source} (generated with the demo)."
+    return kpis.idle_allocated_kpi(idle, utilisation.IDLE_WINDOW, utilisation.IDLE_THRESHOLD_PCT, provenance)
 
 
 def kpi_cards(kpis: list[Kpi], columns: int = 4) -> None:

@@ -1,6 +1,6 @@
 import streamlit as st
 
-from fragviz import charts, kpis, layout, ui
+from fragviz import charts, kpis, layout, ui, utilisation
 from fragviz.frag import CATEGORY_LABELS
 
 ui.run_through_app()
@@ -10,18 +10,26 @@ analysis = ui.analysis()
 by_key = {k.key: k for k in kpis.overview_kpis(analysis)}
 ui.kpi_cards([by_key[k] for k in ("gpus_idle", "gpus_fragmented", "frag_ratio", "gpus_stranded")])
 
-c1, c2, c3 = st.columns([1, 1, 1])
+c1, c2, c3, c4 = st.columns([1, 1, 1, 1])
 group_by = c1.selectbox("Group nodes by", list(layout.GROUPINGS), format_func=layout.GROUPINGS.get)
 sort_by = c2.selectbox("Order within a group", list(layout.SORTS), format_func=layout.SORTS.get)
 max_nodes = c3.number_input("Nodes shown per group", min_value=10, max_value=2000, value=150, step=10,
                             help="Large clusters: the first N nodes of each group in the chosen order.")
+device_util = utilisation.recent_device_util(ui.history())
+colour = c4.selectbox("Colour cells by", ["allocated", "utilisation"], disabled=device_util is None,
+                      format_func={"allocated": "Allocated milli-GPU", "utilisation": "Utilisation (last hour)"}.get,
+                      help="Utilisation needs per-GPU history (demo, or Prometheus with dcgm-exporter). Red cells are "
+                           "allocated GPUs that sit idle.")
 groups = layout.heatmap_groups(analysis, group_by, sort_by, int(max_nodes))
 
 st.subheader("Node × GPU slot")
-st.plotly_chart(charts.gpu_slot_heatmap(analysis, groups), key="slot_heatmap")
+st.plotly_chart(charts.gpu_slot_heatmap(analysis, groups, device_util if colour == "utilisation" else None),
+                key="slot_heatmap")
 ui.explain("the slot heatmap",
            "One cell per GPU device. Colour = milli-GPU allocated on it by placed pods (0 = idle, 1000 = full; "
-           "orange cells are partly used shared GPUs). Hover lists the pods on the device (namespace/pod and "
+           "orange cells are partly used shared GPUs); with *Colour cells by: utilisation*, colour = the mean "
+           "utilisation of each allocated GPU over the last hour from the history (red = allocated but idle, "
+           "blank = not allocated). Hover lists the pods on the device (namespace/pod and "
            "milli) and the node's fragment. Source: pod requests and device assignment in the snapshot; "
            "where a source does not say which device a pod uses, fragviz assigns it deterministically "
            "(lowest idle devices for whole GPUs, best fit for shared ones).")

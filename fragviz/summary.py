@@ -1,0 +1,42 @@
+"""The headline numbers of `fragviz summary`, from any Snapshot (and its History).
+
+For Prometheus the same numbers come straight from PromQL (PrometheusSource.summary); this is
+the equivalent for the demo, files and the Kubernetes API, computed from the model.
+"""
+
+from __future__ import annotations
+
+from .model import GPU_MILLI, History, Snapshot
+from .utilisation import IDLE_THRESHOLD_PCT, IDLE_WINDOW, idle_allocated
+
+
+def summary_from_snapshot(snapshot: Snapshot, history: History | None = None, window: str = IDLE_WINDOW,
+                          threshold_pct: float = IDLE_THRESHOLD_PCT) -> dict:
+    """Whole GPUs allocatable (schedulable, Ready nodes), requested by scheduled and pending
+    pods (whole-GPU pods; shared and MIG pods are counted in ``gpu_shares_requested`` as
+    fractions of a device), per namespace, and allocated-but-idle GPUs when the history has
+    per-GPU utilisation."""
+    nodes, pods = snapshot.nodes, snapshot.pods
+    usable = nodes["schedulable"] & nodes["ready"]
+    whole = pods["gpu_milli"] >= GPU_MILLI
+    placed = pods["node"] != ""
+    scheduled = pods[placed & whole]
+    shares = pods[placed & ~whole & (pods["gpu_count"] > 0)]
+    by_namespace = scheduled.groupby("namespace")["gpu_count"].sum()
+    idle = idle_allocated(snapshot, history, window, threshold_pct)
+    warnings = [] if idle is not None else ["no per-GPU utilisation in this data: allocated-but-idle GPUs unknown"]
+    return {
+        "source": snapshot.source,
+        "taken_at": snapshot.taken_at.isoformat(),
+        "nodes": len(nodes),
+        "gpus_allocatable": int(nodes.loc[usable, "gpu_count"].sum()),
+        "gpus_requested": int(scheduled["gpu_count"].sum()),
+        "gpu_shares_requested": round(float((shares["gpu_count"] * shares["gpu_milli"]).sum()) / GPU_MILLI, 3),
+        "gpus_requested_by_namespace": {str(k): int(v) for k, v in by_namespace.items() if v},
+        "pending_gpu_requests": int(pods.loc[~placed & whole, "gpu_count"].sum()),
+        "mig_slices_by_profile": {},
+        "idle_allocated_gpus": None if idle is None else len(idle),
+        "idle_allocated": [] if idle is None else idle.assign(device=idle["device"].astype(int)).to_dict(orient="records"),
+        "idle_window": window, "idle_threshold_pct": threshold_pct,
+        "warnings": warnings,
+    }
