@@ -22,6 +22,25 @@ def _gpus(milli: float) -> str:
     return f"{gpus:,.0f}" if abs(gpus - round(gpus)) < 0.05 or gpus >= 100 else f"{gpus:,.1f}"
 
 
+PROVENANCE = {  # which PromQL catalog entries a KPI is built from, when the data came from Prometheus
+    "gpus_total": ("node_allocatable",), "gpus_allocated": ("pod_requests", "gpu_devices"),
+    "gpus_unavailable": ("node_ready", "node_unschedulable"),
+}
+DEFAULT_PROVENANCE = ("node_allocatable", "pod_requests")
+
+
+def with_queries(kpis: list[Kpi], queries: dict[str, str] | None) -> list[Kpi]:
+    """Append the PromQL behind each KPI to its explanation (data from Prometheus)."""
+    if not queries:
+        return kpis
+    out = []
+    for kpi in kpis:
+        names = [n for n in PROVENANCE.get(kpi.key, DEFAULT_PROVENANCE) if n in queries]
+        lines = "".join(f"\n\nPromQL ({name}): `{queries[name]}`" for name in names)
+        out.append(Kpi(kpi.key, kpi.label, kpi.value, kpi.text, kpi.help + lines))
+    return out
+
+
 def overview_kpis(analysis: Analysis) -> list[Kpi]:
     """KPIs of the Overview page and the report summary, in display order."""
     nodes = analysis.nodes

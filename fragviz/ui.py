@@ -47,15 +47,32 @@ def run_through_app() -> None:
 
 
 def ensure_data() -> None:
-    """Open on the demo cluster when the session has no data yet."""
-    if "snapshot" not in st.session_state:
-        snapshot, history = demo_data()
-        set_data(snapshot, history)
+    """Open on the configured live source (FRAGVIZ_SOURCE), else on the demo cluster, when the
+    session has no data yet. A live source that fails leaves the demo on screen and says why."""
+    if "snapshot" in st.session_state:
+        return
+    from . import live
+    try:
+        startup = live.startup_source()
+        if startup is not None:
+            live.remember(startup[0], **startup[1])
+            snap, hist, result = live.reload(bump=False)
+            set_data(snap, hist, result.get("queries"), result.get("warnings"))
+            return
+    except FragvizError as exc:
+        st.session_state["startup_error"] = str(exc)
+        st.session_state.pop("live", None)
+    snap, hist = demo_data()
+    set_data(snap, hist)
 
 
-def set_data(snapshot: Snapshot, history: History | None) -> None:
+def set_data(snapshot: Snapshot, history: History | None, queries: dict | None = None,
+             warnings: list[str] | None = None) -> None:
+    """Replace the session's data; ``queries`` are the PromQL behind it (live Prometheus)."""
     st.session_state["snapshot"] = snapshot
     st.session_state["history"] = history
+    st.session_state["queries"] = dict(queries or {})
+    st.session_state["source_warnings"] = list(warnings or [])
     st.session_state.pop("job_shapes", None)
     st.session_state.pop("custom_mix", None)
     st.session_state.pop("analysis", None)
@@ -173,9 +190,9 @@ def explain(title: str, text: str) -> None:
         st.markdown(text)
 
 
-def show_error(exc: Exception) -> None:
+def show_error(exc: Exception, head: str = "Could not load the data") -> None:
     """A clear error, never a traceback: what failed, where, and that the old data stays."""
-    head = "Could not load the data" if isinstance(exc, FragvizError) else f"Unexpected problem ({type(exc).__name__})"
+    head = head if isinstance(exc, FragvizError) else f"Unexpected problem ({type(exc).__name__})"
     lines = str(exc).splitlines() or [""]
     bullets = "\n".join(f"- {markdown_text(line.strip().removeprefix('- '))}" for line in lines[1:])
     text = f"**{head}.** The data on screen is unchanged.\n\n{markdown_text(lines[0])}"
@@ -188,7 +205,33 @@ def markdown_text(text: str) -> str:
 
 
 def source_caption() -> None:
+    """Where the data comes from, when it was taken and how old it is; a failed start-up
+    source and the source's warnings are shown here on every page."""
     snap = snapshot()
     info = snap.summary()
-    st.caption(f"Source: **{snap.source}** · snapshot {snap.taken_at:%Y-%m-%d %H:%M} UTC · "
-               f"{info['nodes']:,} nodes · {info['gpus']:,} GPUs · {info['pods']:,} pods")
+    st.caption(f"Source: **{markdown_text(snap.source)}** · snapshot {snap.taken_at:%Y-%m-%d %H:%M} UTC "
+               f"({age_text(snap.taken_at)}) · {info['nodes']:,} nodes · {info['gpus']:,} GPUs · {info['pods']:,} pods")
+    if "startup_error" in st.session_state:
+        st.warning(f"The configured source could not be loaded, so this is the demo cluster: "
+                   f"{markdown_text(st.session_state['startup_error'])}", icon=":material/warning:")
+    warnings = st.session_state.get("source_warnings") or []
+    if warnings:
+        with st.expander(f"{len(warnings)} note(s) about this data source", icon=":material/info:"):
+            for warning in warnings:
+                st.markdown(f"- {markdown_text(warning)}")
+
+
+def age_text(taken_at: pd.Timestamp) -> str:
+    minutes = (pd.Timestamp.now(tz="UTC") - taken_at) / pd.Timedelta(minutes=1)
+    if minutes < 1:
+        return "just now"
+    if minutes < 90:
+        return f"{minutes:.0f} min ago"
+    if minutes < 48 * 60:
+        return f"{minutes / 60:.0f} h ago"
+    return f"{minutes / 1440:.0f} days ago"
+
+
+def queries() -> dict[str, str]:
+    """The PromQL behind the session's data, by catalog name (live Prometheus only)."""
+    return dict(st.session_state.get("queries") or {})

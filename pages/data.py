@@ -1,6 +1,6 @@
 import streamlit as st
 
-from fragviz import ui
+from fragviz import live, ui
 from fragviz.errors import FragvizError
 from fragviz.sources import kubectl, native, openb
 
@@ -8,21 +8,29 @@ ui.run_through_app()
 st.title("Data")
 ui.source_caption()
 
-KINDS = {"demo": "Demo cluster (generated)", "openb": "openb trace (node list + pod list CSV)",
+KINDS = {"demo": "Demo cluster (generated)", "prometheus": "Prometheus", "kubernetes": "Kubernetes API",
+         "openb": "openb trace (node list + pod list CSV)",
          "kubectl": "kubectl JSON dumps (get nodes / get pods -A -o json)", "native": "fragviz snapshot (JSON)"}
 if "loaded_message" in st.session_state:
     st.success(st.session_state.pop("loaded_message"), icon=":material/check_circle:")
 kind = st.radio("Source", list(KINDS), format_func=KINDS.get, horizontal=True)
 
 
-def load(make):
-    """Run a loader; on success replace the session's data, on failure keep it and explain."""
+def load(make, live_source: tuple[str, dict] | None = None):
+    """Run a loader; on success replace the session's data, on failure keep it and explain.
+    ``make`` returns (snapshot, history) or (snapshot, history, {"queries", "warnings"})."""
     try:
-        snapshot, history = make()
+        with st.spinner("Loading…"):
+            snapshot, history, *extra = make()
     except FragvizError as exc:
         ui.show_error(exc)
         return
-    ui.set_data(snapshot, history)
+    details = extra[0] if extra else {}
+    ui.set_data(snapshot, history, details.get("queries"), details.get("warnings"))
+    if live_source:
+        live.remember(live_source[0], **live_source[1])
+    else:
+        st.session_state.pop("live", None)
     st.session_state["loaded_message"] = f"Loaded {snapshot.source}: {len(snapshot.nodes):,} nodes, {len(snapshot.pods):,} pods."
     st.rerun()
 
@@ -33,6 +41,31 @@ if kind == "demo":
     seed = c2.number_input("Seed", min_value=0, max_value=10**6, value=7)
     if st.button("Generate demo cluster", type="primary"):
         load(lambda: ui.demo_data(int(nodes), int(seed)))
+elif kind == "prometheus":
+    settings, days, catalog = live.prometheus_form()
+    c1, c2 = st.columns(2)
+    if c1.button("Test connection", disabled=settings is None):
+        try:
+            with st.spinner("Asking Prometheus…"):
+                live.show_preflight(live.preflight(settings, catalog))
+        except FragvizError as exc:
+            ui.show_error(exc, "Could not connect")
+    if c2.button("Load from Prometheus", type="primary", disabled=settings is None):
+        info = {"settings": settings, "history_days": days, "catalog": catalog}
+        load(lambda: live.load_prometheus(settings, days, catalog), ("prometheus", info))
+elif kind == "kubernetes":
+    settings = live.kubernetes_form()
+    c1, c2 = st.columns(2)
+    if c1.button("Test connection"):
+        with st.spinner("Asking the API server…"):
+            report = live.KubernetesSource(settings).check()
+        (st.success if report["ok"] else st.error)(
+            f"API server {report.get('server') or '?'} (version {report.get('version') or '?'}): "
+            f"{report.get('nodes')} nodes, {report.get('pods')} pods; permissions: "
+            + ", ".join(f"{k} {'yes' if v else 'no' if v is False else '?'}" for k, v in report["permissions"].items())
+            + ("" if report["ok"] else " — " + "; ".join(report["errors"])))
+    if c2.button("Load from the Kubernetes API", type="primary"):
+        load(lambda: (live.kubernetes_snapshot(settings, live.refresh_nonce()), None), ("kubernetes", {"settings": settings}))
 elif kind == "openb":
     node_file = st.file_uploader("Node list CSV (sn, cpu_milli, memory_mib, gpu, model)", type=["csv"])
     pod_file = st.file_uploader("Pod list CSV (name, cpu_milli, memory_mib, num_gpu, gpu_milli, gpu_spec, …)", type=["csv"])
@@ -49,6 +82,14 @@ else:
     snap_file = st.file_uploader("fragviz snapshot JSON", type=["json"])
     if st.button("Load snapshot", type="primary", disabled=snap_file is None):
         load(lambda: (native.load(snap_file), None))
+
+current = live.live()
+if current and st.button("Refresh from the live source", icon=":material/refresh:",
+                         help=f"Results are cached for {live.TTL_S // 60} minutes; this asks the source again now."):
+    load(live.reload, (current["kind"], {k: v for k, v in current.items() if k != "kind"}))
+if ui.queries():
+    with st.expander("PromQL behind the numbers on screen"):
+        st.dataframe([{"query": name, "PromQL": promql} for name, promql in ui.queries().items()], hide_index=True)
 
 st.divider()
 snap = ui.snapshot()

@@ -6,7 +6,7 @@ ui.run_through_app()
 st.title("Overview")
 ui.source_caption()
 analysis = ui.analysis()
-ui.kpi_cards(kpis.overview_kpis(analysis) + [ui.idle_allocated_kpi()], columns=5)
+ui.kpi_cards(kpis.with_queries(kpis.overview_kpis(analysis), ui.queries()) + [ui.idle_allocated_kpi()], columns=5)
 
 left, right = st.columns(2)
 with left:

@@ -63,3 +63,73 @@ def make_snapshot(nodes: list[dict], pods: list[dict] = ()):
     for col, default in {"memory_mib": 1024, "cpu_milli": 1000}.items():
         pod_frame[col] = pod_frame[col].fillna(default) if col in pod_frame else default
     return Snapshot.build(node_frame, pod_frame, "2026-01-01T00:00Z", source="test")
+
+
+# --- A real Prometheus over a backfilled synthetic cluster with known truth (tests/promfixture.py)
+
+
+def need_prometheus() -> None:
+    """Skip (locally) or fail (in CI) when the prometheus/promtool binaries are missing."""
+    from .promfixture import missing_binaries
+    missing = missing_binaries()
+    need(not missing, f"{' and '.join(missing)} not found: install the Debian package `prometheus` "
+                      "(apt-get install -y --no-install-recommends prometheus)")
+
+
+@pytest.fixture(scope="session")
+def _prom_backfilled(tmp_path_factory):
+    """(Truth, template data dir): the synthetic cluster written as OpenMetrics and backfilled once."""
+    need_prometheus()
+    from .promfixture import backfill, default_end, write_openmetrics
+    folder = tmp_path_factory.mktemp("prometheus")
+    text = folder / "cluster.om"
+    truth = write_openmetrics(text, default_end())
+    backfill(text, folder / "data")
+    text.unlink()  # ~600 MB of text; the blocks are ~2 MB
+    return truth, folder / "data"
+
+
+@pytest.fixture(scope="session")
+def prom_truth(_prom_backfilled):
+    """promfixture.Truth of the served data (ends now + 6 h; the current state holds from truth.stable_since)."""
+    return _prom_backfilled[0]
+
+
+@pytest.fixture(scope="session")
+def prom_data_dir(_prom_backfilled) -> Path:
+    """The backfilled TSDB template; serve it through promfixture.prometheus_server (which copies it)."""
+    return _prom_backfilled[1]
+
+
+@pytest.fixture(scope="session")
+def prom_server(prom_data_dir):
+    """A running promfixture.PrometheusServer over a copy of the data: ``.url``; shared, do not stop it."""
+    from .promfixture import prometheus_server
+    with prometheus_server(prom_data_dir) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def prom_auth_server(prom_data_dir):
+    """The same data behind basic auth: user promfixture.PROM_USER, password promfixture.PROM_PASSWORD."""
+    import importlib.util
+    need(importlib.util.find_spec("bcrypt") is not None, "bcrypt is not installed (requirements-dev.txt)")
+    from .promfixture import PROM_PASSWORD, PROM_USER, basic_auth_web_config, prometheus_server
+    with prometheus_server(prom_data_dir, web_config=basic_auth_web_config(), auth=(PROM_USER, PROM_PASSWORD)) as server:
+        yield server
+
+
+@pytest.fixture
+def prom_fresh_server(prom_data_dir):
+    """A server of this test's own (``.url``, ``.stop()``): for "server stopped mid-session"."""
+    from .promfixture import prometheus_server
+    with prometheus_server(prom_data_dir) as server:
+        yield server
+
+
+@pytest.fixture
+def fault_proxy(prom_server):
+    """A promfixture.FaultProxy in front of prom_server (pass-through; a new one for each test)."""
+    from .promfixture import FaultProxy
+    with FaultProxy(prom_server.url) as proxy:
+        yield proxy

@@ -1,0 +1,314 @@
+"""Talking to Prometheus (and the servers that speak its HTTP API): settings, one retry
+policy, explicit timeouts, range queries under the 11,000-point limit, results as arrays.
+
+Built on ``prometheus-api-client``'s ``PrometheusConnect`` for the HTTP session (auth,
+headers, TLS); everything that decides *how* to ask lives here. Secrets (token, password)
+never appear in ``repr``, logs or error messages.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import time
+from dataclasses import dataclass, field, replace
+from urllib.parse import urlparse
+
+import numpy as np
+import pandas as pd
+import requests
+from prometheus_api_client import PrometheusApiClientException, PrometheusConnect
+from urllib3.util.retry import Retry
+
+from ..errors import SourceError
+
+MAX_POINTS = 11_000          # Prometheus refuses more points per series in one range query
+FLAVOURS = {                 # path the API lives under, appended to the base URL when missing
+    "prometheus": "", "thanos": "", "mimir": "/prometheus", "victoriametrics": "/select/0/prometheus",
+}
+RETRY_STATUS = (429, 502, 503, 504)
+
+
+@dataclass(frozen=True)
+class PrometheusSettings:
+    """Where and how to reach Prometheus. Build from a dict (``.streamlit/secrets.toml``'s
+    ``[prometheus]`` table) or the environment (``FRAGVIZ_PROMETHEUS_*``)."""
+
+    url: str
+    flavour: str = "prometheus"
+    token: str = field(default="", repr=False)
+    username: str = ""
+    password: str = field(default="", repr=False)
+    verify: bool = True
+    ca_file: str = ""
+    headers: tuple[tuple[str, str], ...] = ()   # e.g. (("X-Scope-OrgID", "team-a"),)
+    cluster_label: str = ""                      # a shared multi-cluster Prometheus: label name ...
+    cluster: str = ""                            # ... and value selecting this cluster
+    connect_timeout: float = 5.0
+    read_timeout: float = 60.0
+    retries: int = 2
+    backoff_s: float = 0.5
+
+    def __post_init__(self):
+        if not self.url or not urlparse(self.url).scheme.startswith("http") or not urlparse(self.url).netloc:
+            raise SourceError(f"'{self.url}' is not a Prometheus URL (expected e.g. http://prometheus:9090)")
+        if self.flavour not in FLAVOURS:
+            raise SourceError(f"unknown Prometheus flavour '{self.flavour}'; expected one of {', '.join(FLAVOURS)}")
+        if bool(self.cluster_label) != bool(self.cluster):
+            raise SourceError("a cluster selector needs both the label name and the value")
+
+    @property
+    def api_url(self) -> str:
+        base = self.url.rstrip("/")
+        suffix = FLAVOURS[self.flavour]
+        return base if not suffix or base.endswith(suffix) else base + suffix
+
+    @property
+    def auth_kind(self) -> str:
+        return "bearer token" if self.token else "basic auth" if self.username else "none"
+
+    @classmethod
+    def from_mapping(cls, values, **overrides) -> PrometheusSettings:
+        """From a mapping with keys url, flavour, token, username, password, verify, ca_file,
+        headers (a table or a JSON object), cluster_label, cluster, timeouts."""
+        data = {k: v for k, v in dict(values).items() if v not in (None, "")} | overrides
+        headers = data.get("headers", ())
+        if isinstance(headers, str):
+            try:
+                headers = json.loads(headers)
+            except ValueError as exc:
+                raise SourceError(f"Prometheus headers must be a JSON object, e.g. {{\"X-Scope-OrgID\": \"a\"}} ({exc})") from exc
+        if isinstance(headers, dict):
+            headers = tuple((str(k), str(v)) for k, v in headers.items())
+        verify = data.get("verify", True)
+        if isinstance(verify, str):
+            verify = verify.strip().lower() not in ("false", "0", "no")
+        known = {f for f in cls.__dataclass_fields__}
+        kwargs = {k: v for k, v in data.items() if k in known and k not in ("headers", "verify")}
+        for key in ("connect_timeout", "read_timeout", "backoff_s"):
+            if key in kwargs:
+                kwargs[key] = float(kwargs[key])
+        if "retries" in kwargs:
+            kwargs["retries"] = int(kwargs["retries"])
+        return cls(headers=tuple(headers), verify=bool(verify), **kwargs)
+
+    @classmethod
+    def from_env(cls, environ) -> PrometheusSettings | None:
+        """``FRAGVIZ_PROMETHEUS_URL`` (required), ``_FLAVOUR``, ``_TOKEN``, ``_USERNAME``,
+        ``_PASSWORD``, ``_VERIFY``, ``_CA_FILE``, ``_HEADERS`` (JSON), ``_CLUSTER_LABEL``,
+        ``_CLUSTER``. None when no URL is set."""
+        prefix = "FRAGVIZ_PROMETHEUS_"
+        values = {key[len(prefix):].lower(): value for key, value in environ.items() if key.startswith(prefix)}
+        return cls.from_mapping(values) if values.get("url") else None
+
+    def with_(self, **changes) -> PrometheusSettings:
+        return replace(self, **changes)
+
+
+class PrometheusClient:
+    """Instant and range queries with timeouts, retries and the point limit handled.
+
+    Every failure becomes a :class:`SourceError` naming the endpoint and the query.
+    """
+
+    def __init__(self, settings: PrometheusSettings, sleep=time.sleep):
+        self.settings = settings
+        self._sleep = sleep
+        session = requests.Session()
+        session.verify = settings.ca_file or settings.verify
+        headers = dict(settings.headers)
+        if settings.token:
+            headers["Authorization"] = f"Bearer {settings.token}"
+        self._connect = PrometheusConnect(
+            url=settings.api_url, headers=headers or None, session=session, method="POST",
+            auth=(settings.username, settings.password) if settings.username else None,
+            retry=Retry(total=0, raise_on_status=False), timeout=(settings.connect_timeout, settings.read_timeout))
+
+    @property
+    def endpoint(self) -> str:
+        return self.settings.api_url
+
+    def close(self) -> None:
+        self._connect.close()
+
+    # -- queries -------------------------------------------------------------------------
+    def query(self, promql: str, at: pd.Timestamp | None = None) -> list[dict]:
+        """Instant query; ``at`` defaults to the server's now."""
+        params = {"timeout": f"{int(self.settings.read_timeout)}s"}
+        if at is not None:
+            params["time"] = f"{pd.Timestamp(at).timestamp():.3f}"
+        return self._call("/api/v1/query", promql,
+                          lambda: self._connect.custom_query(promql, params=params))
+
+    def query_range(self, promql: str, start, end, step_s: float) -> list[dict]:
+        """Range query from ``start`` to ``end`` (inclusive) every ``step_s`` seconds, split
+        into pieces of at most :data:`MAX_POINTS` points and merged back per series."""
+        start_s, end_s = _seconds(start), _seconds(end)
+        if end_s < start_s:
+            raise SourceError(f"range ends ({end}) before it starts ({start})", endpoint=self.endpoint, query=promql)
+        merged: dict[tuple, dict] = {}
+        for lo, hi in split_range(start_s, end_s, step_s):
+            piece = self._call("/api/v1/query_range", promql, lambda lo=lo, hi=hi: self._connect.custom_query_range(
+                promql, start_time=pd.Timestamp(lo, unit="s", tz="UTC").to_pydatetime(),
+                end_time=pd.Timestamp(hi, unit="s", tz="UTC").to_pydatetime(), step=_step_text(step_s),
+                params={"timeout": f"{int(self.settings.read_timeout)}s"}))
+            for series in piece:
+                key = tuple(sorted(series.get("metric", {}).items()))
+                if key in merged:
+                    merged[key]["values"].extend(series.get("values", []))
+                else:
+                    merged[key] = {"metric": series.get("metric", {}), "values": list(series.get("values", []))}
+        return list(merged.values())
+
+    def _call(self, path: str, promql: str, request):
+        """One query with the retry policy: connection errors, timeouts, 429 and 502-504 are
+        retried ``retries`` times with exponential backoff and jitter; nothing else is."""
+        endpoint = self.endpoint + path
+        for attempt in range(self.settings.retries + 1):
+            try:
+                result = request()
+            except requests.exceptions.SSLError as exc:
+                raise SourceError(f"TLS verification failed ({_first_line(exc)}); set a CA file or turn "
+                                  "verification off", endpoint=endpoint, query=promql) from exc
+            except requests.exceptions.Timeout as exc:
+                error = SourceError(f"Prometheus did not answer within {self.settings.read_timeout:g} s",
+                                    endpoint=endpoint, query=promql)
+                cause = exc
+            except requests.exceptions.ConnectionError as exc:
+                error = SourceError(f"cannot reach Prometheus ({_connection_reason(exc)})", endpoint=endpoint, query=promql)
+                cause = exc
+            except PrometheusApiClientException as exc:
+                status, body = _status_and_body(exc)
+                error = SourceError(_status_message(status, body, self.settings), endpoint=endpoint, query=promql)
+                if status not in RETRY_STATUS:
+                    raise error from exc
+                cause = exc
+            except (ValueError, KeyError, TypeError) as exc:   # body is not JSON or lacks data.result
+                raise SourceError(f"malformed answer: not a Prometheus API response ({_first_line(exc)})",
+                                  endpoint=endpoint, query=promql) from exc
+            else:
+                if not isinstance(result, list):
+                    raise SourceError("malformed answer: data.result is not a list", endpoint=endpoint, query=promql)
+                return result
+            if attempt < self.settings.retries:
+                self._sleep(self.settings.backoff_s * (2 ** attempt) * (0.5 + random.random()))
+        raise error from cause
+
+
+def split_range(start_s: float, end_s: float, step_s: float, max_points: int = MAX_POINTS) -> list[tuple[float, float]]:
+    """Pieces of [start, end] on the step grid, each with at most ``max_points`` points and
+    no point twice."""
+    if step_s <= 0:
+        raise SourceError(f"step must be positive, got {step_s}")
+    points = math.floor((end_s - start_s) / step_s) + 1
+    pieces = []
+    for first in range(0, points, max_points):
+        last = min(first + max_points, points) - 1
+        pieces.append((start_s + first * step_s, start_s + last * step_s))
+    return pieces
+
+
+def choose_step(start, end, scrape_interval_s: float = 60.0, target_points: int = 1500) -> float:
+    """A step that keeps a range near ``target_points`` points, never below the scrape interval."""
+    span = _seconds(end) - _seconds(start)
+    return float(max(scrape_interval_s, math.ceil(span / target_points / scrape_interval_s) * scrape_interval_s))
+
+
+def series_matrix(result: list[dict], start, end, step_s: float, key) -> pd.DataFrame:
+    """Range-query series as one float32 frame: UTC index on the step grid, one column per
+    series named ``key(metric labels)``; missing points are NaN. Series with the same key are
+    combined by their mean (e.g. two scrape jobs of one device)."""
+    start_s = _seconds(start)
+    points = math.floor((_seconds(end) - start_s) / step_s) + 1
+    names = [key(series.get("metric", {})) for series in result]
+    columns = list(dict.fromkeys(names))
+    column_of = {name: i for i, name in enumerate(columns)}
+    total = np.zeros((points, len(columns)), dtype=np.float64)
+    count = np.zeros((points, len(columns)), dtype=np.int32)
+    for name, series in zip(names, result):
+        values = series.get("values") or []
+        if not values:
+            continue
+        stamps = np.fromiter((v[0] for v in values), dtype=np.float64, count=len(values))
+        numbers = np.array([v[1] for v in values], dtype=np.float64)
+        rows = np.rint((stamps - start_s) / step_s).astype(np.int64)
+        ok = (rows >= 0) & (rows < points) & np.isfinite(numbers)
+        col = column_of[name]
+        np.add.at(total[:, col], rows[ok], numbers[ok])
+        np.add.at(count[:, col], rows[ok], 1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        matrix = (total / count).astype(np.float32)
+    index = pd.date_range(pd.Timestamp(start_s, unit="s", tz="UTC"), periods=points, freq=pd.Timedelta(seconds=step_s))
+    return pd.DataFrame(matrix, index=index, columns=columns)
+
+
+def instant_values(result: list[dict]) -> list[tuple[dict, float]]:
+    """(labels, value) of an instant-query result."""
+    out = []
+    for series in result:
+        value = series.get("value") or [None, "nan"]
+        out.append((series.get("metric", {}), float(value[1])))
+    return out
+
+
+def _seconds(value) -> float:
+    if isinstance(value, (int, float)):
+        return float(value)
+    stamp = pd.Timestamp(value)
+    if stamp.tzinfo is None:
+        stamp = stamp.tz_localize("UTC")
+    return stamp.timestamp()
+
+
+def _step_text(step_s: float) -> str:
+    return f"{int(step_s)}s" if float(step_s).is_integer() else f"{step_s}s"
+
+
+def _status_and_body(exc: PrometheusApiClientException) -> tuple[int | None, str]:
+    """prometheus-api-client puts 'HTTP Status Code 503 (b'...')' in the message."""
+    text = str(exc)
+    status = None
+    parts = text.split()
+    if len(parts) >= 4 and parts[:3] == ["HTTP", "Status", "Code"] and parts[3].isdigit():
+        status = int(parts[3])
+    body = text[text.find("(") + 1: text.rfind(")")] if "(" in text else ""
+    if body.startswith(("b'", 'b"')):
+        body = body[2:-1]
+    try:
+        body = json.loads(body.encode().decode("unicode_escape")).get("error", body)
+    except (ValueError, AttributeError):
+        pass
+    return status, body.strip()[:300]
+
+
+def _status_message(status: int | None, body: str, settings: PrometheusSettings) -> str:
+    if status == 401:
+        return (f"Prometheus rejected the credentials (401 Unauthorized; auth: {settings.auth_kind}): "
+                "check the bearer token or the username and password")
+    if status == 403:
+        return f"Prometheus refused access (403 Forbidden): the credentials lack permission to query{_tail(body)}"
+    if status == 404:
+        return ("no Prometheus API at this URL (404 Not Found): check the URL and the flavour's path "
+                f"(Mimir serves under /prometheus, VictoriaMetrics under /select/<tenant>/prometheus){_tail(body)}")
+    if status == 400 or status == 422:
+        return f"Prometheus rejected the query ({status}){_tail(body)}"
+    if status is None:
+        return f"unexpected answer from Prometheus{_tail(body)}"
+    return f"Prometheus answered HTTP {status}{_tail(body)}"
+
+
+def _tail(body: str) -> str:
+    return f": {body}" if body else ""
+
+
+def _first_line(exc: Exception) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+
+
+def _connection_reason(exc: Exception) -> str:
+    text = str(exc)
+    for reason in ("Connection refused", "Name or service not known", "Connection reset", "Remote end closed"):
+        if reason.lower() in text.lower():
+            return reason.lower()
+    return _first_line(exc)
