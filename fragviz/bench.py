@@ -1,6 +1,7 @@
 """Benchmarks: scripts that print figures (tests never assert wall-clock time).
 
     python -m fragviz.bench analytics [--nodes 5000 20000] [--repeat 5]
+    python -m fragviz.bench prometheus [--gpus 1500] [--days 7] [--step 300]   (run from the repo root)
 
 ``analytics`` times, on a demo snapshot, the full analytics of the dashboard from the pods
 (node state, the fragmentation measure, stranded GPUs, jobs that fit, the largest job and the
@@ -40,6 +41,59 @@ def bench_analytics(nodes: int, repeat: int) -> dict:
             "analytics_min_s": min(runs), "frag_ratio": result.frag.ratio}
 
 
+def bench_prometheus(gpus: int, days: float, step_s: int, repeat: int) -> dict:
+    """A real Prometheus (Debian package) backfilled with DCGM_FI_DEV_GPU_UTIL for ``gpus``
+    GPUs over ``days`` at ``step_s``; each measurement runs in a fresh child process so its
+    peak RSS is the query's own."""
+    import json
+    import subprocess
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    from tests.promfixture import backfill, default_end, prometheus_server, write_bench_openmetrics
+    with tempfile.TemporaryDirectory() as folder:
+        text, data = Path(folder) / "bench.om", Path(folder) / "data"
+        start = time.perf_counter()
+        end = default_end()
+        samples = write_bench_openmetrics(text, gpus=gpus, days=days, step_s=step_s, end=end)
+        backfill(text, data)
+        text.unlink()
+        prepare = time.perf_counter() - start
+        with prometheus_server(data) as server:
+            runs = []
+            for _ in range(repeat):
+                child = subprocess.run([sys.executable, "-m", "fragviz.bench", "_prometheus_child", server.url,
+                                        str(end.timestamp()), str(days), str(step_s)],
+                                       capture_output=True, text=True, check=True, timeout=600)
+                runs.append(json.loads(child.stdout.strip().splitlines()[-1]))
+    best = min(runs, key=lambda r: r["seconds"])
+    return {"gpus": gpus, "samples": samples, "prepare_s": prepare, "runs": runs, "best": best,
+            "median_s": statistics.median(r["seconds"] for r in runs)}
+
+
+def _prometheus_child(url: str, end: str, days: str, step: str) -> None:
+    """One measurement: the per-GPU utilisation range query into a History frame."""
+    import json
+    import resource
+
+    import pandas as pd
+
+    from .sources.promclient import PrometheusSettings
+    from .sources.prometheus import PrometheusSource
+    source = PrometheusSource(PrometheusSettings(url=url, read_timeout=300))
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    stop = pd.Timestamp(float(end), unit="s", tz="UTC")
+    started = time.perf_counter()
+    history = source.history(stop - pd.Timedelta(days=float(days)), stop, step_s=float(step))
+    seconds = time.perf_counter() - started
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    frame = history["gpu_util_pct"]
+    print(json.dumps({"seconds": seconds, "series": frame.shape[1], "points": frame.shape[0],
+                      "values": int(frame.notna().sum().sum()), "peak_rss_mb": peak / 1024,
+                      "rss_before_mb": before / 1024}))
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(prog="python -m fragviz.bench")
     sub = parser.add_subparsers(dest="what", required=True)
@@ -47,8 +101,25 @@ def main(argv=None) -> None:
                                                  "jobs that fit, roll-ups) on a demo snapshot")
     analytics.add_argument("--nodes", type=int, nargs="+", default=[5000])
     analytics.add_argument("--repeat", type=int, default=5)
+    prom = sub.add_parser("prometheus", help="1,500 GPU series x 7 days at 5 min from a real Prometheus into History")
+    prom.add_argument("--gpus", type=int, default=1500)
+    prom.add_argument("--days", type=float, default=7)
+    prom.add_argument("--step", type=int, default=300)
+    prom.add_argument("--repeat", type=int, default=3)
+    child = sub.add_parser("_prometheus_child")
+    child.add_argument("args", nargs=4)
     args = parser.parse_args(argv)
-    if args.what == "analytics":
+    if args.what == "_prometheus_child":
+        _prometheus_child(*args.args)
+    elif args.what == "prometheus":
+        r = bench_prometheus(args.gpus, args.days, args.step, args.repeat)
+        best = r["best"]
+        print(f"{r['gpus']:,} GPU series, {r['samples']:,} samples (written and backfilled in {r['prepare_s']:.1f} s)")
+        print(f"  History from Prometheus: median {r['median_s']:.2f} s, best {best['seconds']:.2f} s over "
+              f"{len(r['runs'])} runs; {best['series']:,} series x {best['points']:,} points "
+              f"({best['values']:,} values); peak RSS {best['peak_rss_mb']:.0f} MB "
+              f"({best['peak_rss_mb'] - best['rss_before_mb']:.0f} MB above the process before the query)")
+    elif args.what == "analytics":
         for nodes in args.nodes:
             r = bench_analytics(nodes, args.repeat)
             print(f"demo snapshot: {r['nodes']:,} nodes, {r['pods']:,} pods, {r['gpus']:,} GPUs "

@@ -62,7 +62,7 @@ def prometheus_data(settings: PrometheusSettings, history_days: float, catalog_p
     snapshot_queries = dict(source.used)
     history = source.history(snapshot.taken_at - pd.Timedelta(days=history_days), snapshot.taken_at, snapshot=snapshot)
     history_queries = dict(source.used)
-    frames = {"gpu_util_pct": "device_gpu_util", "node_gpu_util_pct": "node_gpu_util",
+    frames = {"gpu_util_pct": "device_gpu_util", "node_gpu_util_pct": "device_gpu_util",
               "node_gpu_allocated": "node_gpu_requested", "namespace_gpu_allocated": "namespace_gpu_requested",
               "cluster": "cluster_gpu_requested"}
     history.queries.update({frame: history_queries[name] for frame, name in frames.items() if name in history_queries})

@@ -138,8 +138,9 @@ def test_a_range_over_the_point_limit_is_split_and_merged(prom, prom_truth):
     start, end = prom_truth.end - pd.Timedelta(days=2), prom_truth.end
     promql = prom.query("cluster_gpu_requested").promql
     result = prom.client.query_range(promql, start, end, 10)           # 17,281 points > 11,000
-    stamps = [float(v[0]) for v in result[0]["values"]]
+    stamps = result[0]["t"].tolist()
     assert len(stamps) == len(set(stamps)) == 17_281 and stamps == sorted(stamps)
+    assert set(result[0]["v"]) == set(prom_truth.requested_at.values())
 
 
 def test_preflight_reports_what_is_there(prom, prom_truth):

@@ -12,6 +12,7 @@ import json
 import math
 import random
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from urllib.parse import urlparse
 
@@ -22,12 +23,15 @@ from prometheus_api_client import PrometheusApiClientException, PrometheusConnec
 from urllib3.util.retry import Retry
 
 from ..errors import SourceError
+from .promwire import parse_matrix
 
 MAX_POINTS = 11_000          # Prometheus refuses more points per series in one range query
 FLAVOURS = {                 # path the API lives under, appended to the base URL when missing
     "prometheus": "", "thanos": "", "mimir": "/prometheus", "victoriametrics": "/select/0/prometheus",
 }
 RETRY_STATUS = (429, 502, 503, 504)
+PARALLEL_FROM_POINTS = 2_000   # split longer ranges into `parallel` pieces asked for at once
+LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,8 @@ class PrometheusSettings:
     read_timeout: float = 60.0
     retries: int = 2
     backoff_s: float = 0.5
+    parallel: int = 2                            # range pieces asked for at once
+    compression: str = "auto"                    # gzip answers: "auto" (not on loopback), "on", "off"
 
     def __post_init__(self):
         if not self.url or not urlparse(self.url).scheme.startswith("http") or not urlparse(self.url).netloc:
@@ -63,6 +69,14 @@ class PrometheusSettings:
         base = self.url.rstrip("/")
         suffix = FLAVOURS[self.flavour]
         return base if not suffix or base.endswith(suffix) else base + suffix
+
+    @property
+    def compress(self) -> bool:
+        """Ask for gzip? It saves network but costs the server more time than the transfer on
+        loopback (a 54 MB answer: 3.7 s plain vs 7 s gzipped here)."""
+        if self.compression == "auto":
+            return urlparse(self.url).hostname not in LOOPBACK
+        return self.compression == "on"
 
     @property
     def auth_kind(self) -> str:
@@ -89,8 +103,9 @@ class PrometheusSettings:
         for key in ("connect_timeout", "read_timeout", "backoff_s"):
             if key in kwargs:
                 kwargs[key] = float(kwargs[key])
-        if "retries" in kwargs:
-            kwargs["retries"] = int(kwargs["retries"])
+        for key in ("retries", "parallel"):
+            if key in kwargs:
+                kwargs[key] = int(kwargs[key])
         return cls(headers=tuple(headers), verify=bool(verify), **kwargs)
 
     @classmethod
@@ -142,24 +157,50 @@ class PrometheusClient:
                           lambda: self._connect.custom_query(promql, params=params))
 
     def query_range(self, promql: str, start, end, step_s: float) -> list[dict]:
-        """Range query from ``start`` to ``end`` (inclusive) every ``step_s`` seconds, split
-        into pieces of at most :data:`MAX_POINTS` points and merged back per series."""
+        """Range query from ``start`` to ``end`` (inclusive) every ``step_s`` seconds as
+        ``[{"metric": labels, "t": seconds, "v": values}]`` (numpy arrays). The range is split
+        into pieces of at most :data:`MAX_POINTS` points (and, for long ranges, into
+        ``settings.parallel`` pieces asked for at once), then merged back per series."""
         start_s, end_s = _seconds(start), _seconds(end)
         if end_s < start_s:
             raise SourceError(f"range ends ({end}) before it starts ({start})", endpoint=self.endpoint, query=promql)
+        points = math.floor((end_s - start_s) / step_s) + 1
+        workers = self.settings.parallel if points >= PARALLEL_FROM_POINTS else 1
+        pieces = split_range(start_s, end_s, step_s, min(MAX_POINTS, math.ceil(points / workers)))
+
+        def fetch(piece):
+            lo, hi = piece
+            return self._call("/api/v1/query_range", promql, lambda: self._range_piece(promql, lo, hi, step_s))
+        if workers > 1 and len(pieces) > 1:
+            with ThreadPoolExecutor(min(workers, len(pieces))) as pool:
+                answers = list(pool.map(fetch, pieces))
+        else:
+            answers = [fetch(piece) for piece in pieces]
         merged: dict[tuple, dict] = {}
-        for lo, hi in split_range(start_s, end_s, step_s):
-            piece = self._call("/api/v1/query_range", promql, lambda lo=lo, hi=hi: self._connect.custom_query_range(
-                promql, start_time=pd.Timestamp(lo, unit="s", tz="UTC").to_pydatetime(),
-                end_time=pd.Timestamp(hi, unit="s", tz="UTC").to_pydatetime(), step=_step_text(step_s),
-                params={"timeout": f"{int(self.settings.read_timeout)}s"}))
-            for series in piece:
-                key = tuple(sorted(series.get("metric", {}).items()))
+        for answer in answers:
+            for series in answer:
+                key = tuple(sorted(series["metric"].items()))
                 if key in merged:
-                    merged[key]["values"].extend(series.get("values", []))
+                    merged[key]["t"].append(series["t"])
+                    merged[key]["v"].append(series["v"])
                 else:
-                    merged[key] = {"metric": series.get("metric", {}), "values": list(series.get("values", []))}
-        return list(merged.values())
+                    merged[key] = {"metric": series["metric"], "t": [series["t"]], "v": [series["v"]]}
+        return [{"metric": s["metric"], "t": np.concatenate(s["t"]), "v": np.concatenate(s["v"])} for s in merged.values()]
+
+    def _range_piece(self, promql: str, lo: float, hi: float, step_s: float) -> list[dict]:
+        """One query_range POST on the client's session, decoded by :func:`parse_matrix`."""
+        connect = self._connect
+        headers = dict(connect.headers or {})
+        if not self.settings.compress:
+            headers["Accept-Encoding"] = "identity"
+        response = connect._session.post(
+            f"{connect.url}/api/v1/query_range", headers=headers, auth=connect.auth,
+            data={"query": promql, "start": f"{lo:.3f}", "end": f"{hi:.3f}", "step": _step_text(step_s),
+                  "timeout": f"{int(self.settings.read_timeout)}s"},
+            timeout=(self.settings.connect_timeout, self.settings.read_timeout))
+        if response.status_code != 200:
+            raise PrometheusApiClientException(f"HTTP Status Code {response.status_code} ({response.content!r})")
+        return parse_matrix(response.content)
 
     def _call(self, path: str, promql: str, request):
         """One query with the retry policy: connection errors, timeouts, 429 and 502-504 are
@@ -216,7 +257,7 @@ def choose_step(start, end, scrape_interval_s: float = 60.0, target_points: int 
 
 
 def series_matrix(result: list[dict], start, end, step_s: float, key) -> pd.DataFrame:
-    """Range-query series as one float32 frame: UTC index on the step grid, one column per
+    """Range-query series (from :meth:`PrometheusClient.query_range`) as one float32 frame: UTC index on the step grid, one column per
     series named ``key(metric labels)``; missing points are NaN. Series with the same key are
     combined by their mean (e.g. two scrape jobs of one device)."""
     start_s = _seconds(start)
@@ -227,11 +268,9 @@ def series_matrix(result: list[dict], start, end, step_s: float, key) -> pd.Data
     total = np.zeros((points, len(columns)), dtype=np.float64)
     count = np.zeros((points, len(columns)), dtype=np.int32)
     for name, series in zip(names, result):
-        values = series.get("values") or []
-        if not values:
+        stamps, numbers = series["t"], series["v"]
+        if not len(stamps):
             continue
-        stamps = np.fromiter((v[0] for v in values), dtype=np.float64, count=len(values))
-        numbers = np.array([v[1] for v in values], dtype=np.float64)
         rows = np.rint((stamps - start_s) / step_s).astype(np.int64)
         ok = (rows >= 0) & (rows < points) & np.isfinite(numbers)
         col = column_of[name]

@@ -144,7 +144,7 @@ class PrometheusSource:
         start = end - pd.Timedelta(days=lookback_days)
         step = choose_step(start, end, 3600, 2000)
         result = self.client.query_range(self.query("history_depth").promql, start, end, step)
-        stamps = [float(v[0]) for series in result for v in series.get("values", [])]
+        stamps = [float(series["t"].min()) for series in result if len(series["t"])]
         return pd.Timestamp(min(stamps), unit="s", tz="UTC") if stamps else None
 
     # -- snapshot ------------------------------------------------------------------------
@@ -317,7 +317,8 @@ class PrometheusSource:
     def history(self, start, end, step_s: float | None = None, snapshot: Snapshot | None = None,
                 devices: bool = True) -> History:
         """Allocation and utilisation from ``start`` to ``end``; per pool when a ``snapshot``
-        says which pool each node is in. ``devices`` adds the per-GPU utilisation frame."""
+        says which pool each node is in. Utilisation is asked for once, per GPU; node and
+        cluster means are taken from it. ``devices`` keeps the per-GPU frame in the History."""
         start, end = _utc(start), _utc(end)
         step = step_s or choose_step(start, end)
         start = start.floor(f"{int(step)}s")
@@ -329,19 +330,21 @@ class PrometheusSource:
             f = frame(name, lambda m: "value")
             return f["value"] if "value" in f else pd.Series(np.nan, index=f.index, dtype="float32")
 
+        device_util = frame("device_gpu_util", device_key)
+        node_of = [column.split("/", 1)[0] for column in device_util.columns]
         cluster = pd.DataFrame({"gpu_capacity": total("cluster_gpu_allocatable"),
                                 "gpu_allocated": total("cluster_gpu_requested").fillna(0),
-                                "gpu_util_pct": total("cluster_gpu_util"),
+                                "gpu_util_pct": device_util.mean(axis=1),
                                 "pending_gpus": total("cluster_pending_gpus").fillna(0)})
         namespaces = frame("namespace_gpu_requested", lambda m: m.get("namespace", "")).fillna(0)
         node_alloc = frame("node_gpu_requested", lambda m: m.get("node", "")).fillna(0)
         frames = {"cluster": cluster, "namespace_gpu_allocated": namespaces, "node_gpu_allocated": node_alloc,
-                  "node_gpu_util_pct": frame("node_gpu_util", lambda m: m.get("node", ""))}
+                  "node_gpu_util_pct": device_util.T.groupby(node_of).mean().T}
         if snapshot is not None:
             pools = snapshot.nodes.set_index("name")["pool"]
             frames["pool_gpu_allocated"] = node_alloc.T.groupby(pools.reindex(node_alloc.columns).fillna("(unknown)")).sum().T
         if devices:
-            frames["gpu_util_pct"] = frame("device_gpu_util", lambda m: f"{m.get('node', '')}/{m.get('gpu', '')}")
+            frames["gpu_util_pct"] = device_util
         return History(frames, source=self.label)
 
 
@@ -352,6 +355,13 @@ def load(settings: PrometheusSettings, history_days: float = 7.0, catalog: Catal
     end = snapshot.taken_at
     history = source.history(end - pd.Timedelta(days=history_days), end, snapshot=snapshot)
     return snapshot, history, source
+
+
+def device_key(labels: dict) -> str:
+    """``node/gpu`` of a DCGM series: the node from ``Hostname`` or ``hostname`` (both
+    spellings exist) or an already normalised ``node`` label."""
+    node = labels.get("Hostname") or labels.get("hostname") or labels.get("node", "")
+    return f"{node}/{labels.get('gpu', '')}"
 
 
 def _quantity(resource: str, value: float) -> str:
