@@ -131,7 +131,11 @@ def prometheus_settings(args):
 
 
 def cmd_summary(args) -> int:
-    """Headline numbers of a live or file source; warnings go into the JSON and to stderr."""
+    """Headline numbers of a live or file source; warnings go into the JSON and to stderr.
+    With --source kubernetes and a Prometheus URL, Kubernetes gives the spec and Prometheus the
+    pod-to-GPU map and utilisation."""
+    import os
+
     from .summary import summary_from_snapshot
     if args.source == "prometheus":
         from .sources.prometheus import PrometheusSource
@@ -152,12 +156,21 @@ def cmd_summary(args) -> int:
         elif args.source == "kubernetes":
             from .sources.kubernetes import KubernetesSettings, KubernetesSource
             settings = KubernetesSettings(kubeconfig=args.kubeconfig, context=args.context, in_cluster=args.in_cluster)
-            snapshot = KubernetesSource(settings).snapshot()
+            with KubernetesSource(settings) as source:
+                snapshot = source.snapshot()
+            if args.prometheus_url or os.environ.get("FRAGVIZ_PROMETHEUS_URL"):   # Prometheus adds history and utilisation
+                from .sources.merge import merge
+                from .sources.prometheus import PrometheusSource
+                from .sources.promql import Catalog
+                prometheus = PrometheusSource(prometheus_settings(args), Catalog.load(args.catalog))
+                snapshot, history, notes = merge(snapshot, prometheus, history_days=1)
         else:
             if not args.nodes:
                 raise FragvizError("--source files needs --nodes (and --pods)")
             snapshot = load_snapshot(args.nodes, args.pods, args.placement)
         report = summary_from_snapshot(snapshot, history, window=args.window, threshold_pct=args.idle_threshold)
+        if args.source == "kubernetes" and history is not None:
+            report["warnings"] = notes + [w for w in report["warnings"] if "utilisation" not in w]
     for warning in report["warnings"]:
         if not args.quiet:
             print(f"fragviz: warning: {warning}", file=sys.stderr)

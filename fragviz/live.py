@@ -16,6 +16,7 @@ import streamlit as st
 from .errors import FragvizError
 from .model import History, Snapshot
 from .sources.kubernetes import KubernetesSettings, KubernetesSource
+from .sources.merge import merge
 from .sources.promclient import PrometheusClient, PrometheusSettings
 from .sources.prometheus import Preflight, PrometheusSource
 from .sources.promql import Catalog
@@ -81,9 +82,27 @@ def preflight(settings: PrometheusSettings, catalog_path: str | None) -> Preflig
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False, max_entries=8)
-def kubernetes_snapshot(settings: KubernetesSettings, nonce: int) -> Snapshot:
+def kubernetes_data(settings: KubernetesSettings, prometheus: PrometheusSettings | None, history_days: float,
+                    catalog_path: str | None, nonce: int) -> dict:
+    """The Kubernetes snapshot; with Prometheus settings also DCGM's device map and the history
+    (Kubernetes for the spec, Prometheus for history and utilisation)."""
     del nonce
-    return KubernetesSource(settings).snapshot()
+    with KubernetesSource(settings) as source:
+        snapshot = source.snapshot()
+    if prometheus is None:
+        return {"snapshot": snapshot, "history": None, "warnings": [], "queries": {}}
+    prom = prometheus_source(prometheus, catalog_path)
+    snapshot, history, notes = merge(snapshot, prom, history_days)
+    history.queries.update({"gpu_util_pct": prom.used.get("device_gpu_util", ""),
+                            "node_gpu_allocated": prom.used.get("node_gpu_requested", "")})
+    return {"snapshot": snapshot, "history": history, "warnings": notes, "queries": dict(prom.used)}
+
+
+def load_kubernetes(settings: KubernetesSettings, prometheus: PrometheusSettings | None, history_days: float,
+                    catalog_path: str | None):
+    """(snapshot, history, {"queries", "warnings"}) for the Data page's loader."""
+    result = kubernetes_data(settings, prometheus, history_days, catalog_path, refresh_nonce())
+    return result["snapshot"], result["history"], result
 
 
 def refresh_nonce() -> int:
@@ -109,8 +128,9 @@ def reload(bump: bool = True) -> tuple[Snapshot, History | None, dict]:
     if info["kind"] == "prometheus":
         result = prometheus_data(info["settings"], info["history_days"], info.get("catalog"), refresh_nonce())
         return result["snapshot"], result["history"], result
-    snap = kubernetes_snapshot(info["settings"], refresh_nonce())
-    return snap, None, {"warnings": [], "queries": {}}
+    result = kubernetes_data(info["settings"], info.get("prometheus"), info.get("history_days", 7.0),
+                             info.get("catalog"), refresh_nonce())
+    return result["snapshot"], result["history"], result
 
 
 def startup_source() -> tuple[str, dict] | None:
@@ -124,7 +144,8 @@ def startup_source() -> tuple[str, dict] | None:
         return kind, {"settings": settings, "history_days": float(os.environ.get("FRAGVIZ_HISTORY_DAYS", "7")),
                       "catalog": configured_catalog()}
     if kind == "kubernetes":
-        return kind, {"settings": KubernetesSettings.from_env(os.environ)}
+        return kind, {"settings": KubernetesSettings.from_env(os.environ), "prometheus": configured_prometheus(),
+                      "history_days": float(os.environ.get("FRAGVIZ_HISTORY_DAYS", "7")), "catalog": configured_catalog()}
     if kind not in ("", "demo"):
         raise FragvizError(f"FRAGVIZ_SOURCE='{kind}' is not one of demo, prometheus, kubernetes")
     return None
@@ -202,6 +223,24 @@ def kubernetes_form() -> KubernetesSettings:
     context = st.selectbox("Context", contexts, index=contexts.index(current) if current in contexts else 0) \
         if contexts else None
     return KubernetesSettings(kubeconfig=kubeconfig or None, context=context)
+
+
+def history_from_prometheus_form() -> tuple[PrometheusSettings | None, float]:
+    """Optional Prometheus for history and utilisation next to the Kubernetes spec."""
+    base = configured_prometheus()
+    c1, c2 = st.columns([3, 1])
+    url = c1.text_input("Prometheus for history and utilisation (optional)", value=base.url if base else "",
+                        placeholder="http://prometheus:9090",
+                        help="Kubernetes gives the spec; Prometheus adds DCGM's pod-to-GPU map and the history. "
+                             "Authentication and headers come from secrets.toml / FRAGVIZ_PROMETHEUS_*.")
+    days = c2.number_input("History (days)", min_value=1, max_value=90, value=7)
+    if not url:
+        return None, float(days)
+    try:
+        return (base.with_(url=url) if base else PrometheusSettings(url=url)), float(days)
+    except FragvizError as exc:
+        st.error(str(exc), icon=":material/error:")
+        return None, float(days)
 
 
 def show_preflight(report: Preflight) -> None:

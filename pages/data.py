@@ -55,6 +55,7 @@ elif kind == "prometheus":
         load(lambda: live.load_prometheus(settings, days, catalog), ("prometheus", info))
 elif kind == "kubernetes":
     settings = live.kubernetes_form()
+    prometheus, days = live.history_from_prometheus_form()
     c1, c2 = st.columns(2)
     if c1.button("Test connection"):
         with st.spinner("Asking the API server…"):
@@ -65,7 +66,8 @@ elif kind == "kubernetes":
             + ", ".join(f"{k} {'yes' if v else 'no' if v is False else '?'}" for k, v in report["permissions"].items())
             + ("" if report["ok"] else " — " + "; ".join(report["errors"])))
     if c2.button("Load from the Kubernetes API", type="primary"):
-        load(lambda: (live.kubernetes_snapshot(settings, live.refresh_nonce()), None), ("kubernetes", {"settings": settings}))
+        info = {"settings": settings, "prometheus": prometheus, "history_days": days, "catalog": live.configured_catalog()}
+        load(lambda: live.load_kubernetes(settings, prometheus, days, info["catalog"]), ("kubernetes", info))
 elif kind == "openb":
     node_file = st.file_uploader("Node list CSV (sn, cpu_milli, memory_mib, gpu, model)", type=["csv"])
     pod_file = st.file_uploader("Pod list CSV (name, cpu_milli, memory_mib, num_gpu, gpu_milli, gpu_spec, …)", type=["csv"])

@@ -153,7 +153,7 @@ class PrometheusSource:
         use from dcgm-exporter."""
         taken = _utc(at) if at is not None else pd.Timestamp.now(tz="UTC").floor("s")
         self.warnings = []
-        devices = self._devices(taken)
+        devices = self.devices(taken)
         nodes = self._node_objects(taken, devices)
         if not nodes:
             raise SourceError("no nodes in kube_node_status_allocatable: is kube-state-metrics scraped?",
@@ -171,7 +171,7 @@ class PrometheusSource:
             pod["metadata"]["annotations"].pop(self.gpu.annotation_index, None)
         return snapshot_from_objects(nodes, pods, taken_at=taken, source=self.label, gpu=self.gpu)
 
-    def _devices(self, at) -> pd.DataFrame:
+    def devices(self, at=None) -> pd.DataFrame:
         """Per GPU (or MIG instance): node, device index, UUID, model, namespace, pod."""
         rows = []
         for name in ("gpu_devices", "mig_devices"):
