@@ -1,0 +1,51 @@
+"""Node fragmentation F_n (FRAGMENTATION.md §1b) for many node states at once.
+
+F_n depends only on (free CPU, free GPU milli per device, GPU model): for each typical pod t
+with weight w_t, the idle GPU milli on devices too small for t if t is a GPU pod that fits the
+node's devices and CPU and may use its model, else all idle GPU milli. Summed over t in the
+typical-pod order. States that repeat (many nodes are alike) are computed once.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+
+class FragModel:
+    """The target workload as arrays, and F for arrays of node states. GPU models are given
+    as codes into ``models``."""
+
+    def __init__(self, workload: pd.DataFrame, models):
+        self.workload = workload.reset_index(drop=True)
+        self.u = workload["gpu_milli"].to_numpy(np.int64)
+        self.k = workload["gpu_count"].to_numpy(np.int64)
+        self.c = workload["cpu_milli"].to_numpy(np.int64)
+        self.w = workload["weight"].to_numpy(np.float64)
+        self.gpu_shape = self.u > 0
+        specs = [[s for s in str(spec).split("|") if s] for spec in workload["gpu_spec"].fillna("")]
+        self.models = list(models)
+        self.access = np.array([[not allowed or (model != "" and model in allowed) for allowed in specs]
+                                for model in self.models], dtype=bool).reshape(len(self.models), len(specs))
+
+    def node_frag(self, cpu: np.ndarray, gpu: np.ndarray, model_code: np.ndarray) -> np.ndarray:
+        """F for M states: ``cpu`` (M,), ``gpu`` (M, D) free milli, ``model_code`` (M,)."""
+        if len(cpu) > 8:
+            key = np.column_stack([cpu, np.sort(gpu, axis=1), model_code])
+            unique, inverse = np.unique(key, axis=0, return_inverse=True)
+            if len(unique) < len(cpu):
+                width = gpu.shape[1]
+                return self._frag(unique[:, 0], unique[:, 1:1 + width], unique[:, -1])[inverse.ravel()]
+        return self._frag(cpu, gpu, model_code)
+
+    def _frag(self, cpu, gpu, model_code) -> np.ndarray:
+        fits_dev = gpu[:, None, :] >= self.u[None, :, None]                  # (M, T, D)
+        fit = fits_dev.sum(axis=2) >= self.k[None, :]
+        too_small = np.where(fits_dev, 0, gpu[:, None, :]).sum(axis=2)       # Σ g < u_t
+        idle = gpu.sum(axis=1)
+        ok = self.gpu_shape[None, :] & self.access[model_code] & fit & (cpu[:, None] >= self.c[None, :])
+        phi = np.where(ok, too_small, idle[:, None]).astype(np.float64)
+        total = np.zeros(len(cpu))
+        for t in range(len(self.w)):                                          # sequential, as the simulator sums
+            total += self.w[t] * phi[:, t]
+        return total

@@ -1,0 +1,18 @@
+"""Random: one uniformly drawn feasible node scores 100, the others 0; shared pods get a
+uniformly drawn fitting device (§1c). Reproducible per seed, not bit-identical to Go's RNG."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .base import Policy
+
+
+class RandomPolicy(Policy):
+    name = "random"
+    gpu_select = "random"
+
+    def scores(self, ctx, pod, nodes):
+        score = np.zeros(len(nodes), dtype=np.int64)
+        score[int(ctx.rng.integers(len(nodes)))] = 100
+        return score
