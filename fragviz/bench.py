@@ -2,6 +2,7 @@
 
     python -m fragviz.bench analytics [--nodes 5000 20000] [--repeat 5]
     python -m fragviz.bench prometheus [--gpus 1500] [--days 7] [--step 300]   (run from the repo root)
+    python -m fragviz.bench replay [--trace default] [--policy fgd] [--seed 42] [--repeat 3]
 
 ``analytics`` times, on a demo snapshot, the full analytics of the dashboard from the pods
 (node state, the fragmentation measure, stranded GPUs, jobs that fit, the largest job and the
@@ -94,6 +95,45 @@ def _prometheus_child(url: str, end: str, days: str, step: str) -> None:
                       "rss_before_mb": before / 1024}))
 
 
+def _shared_openb():
+    import os
+    from pathlib import Path
+    return Path(os.environ.get("FRAGVIZ_SHARED", Path(__file__).resolve().parents[2] / "shared")) / "data" / "openb"
+
+
+def _replay_child(trace: str, policy: str, seed: str, tune: str) -> None:
+    """One replay in a fresh process: wall time and peak RSS of the replay alone."""
+    import json
+    import resource
+
+    from .model import normalise_pods
+    from .placement import replay
+    from .sources import openb
+    folder = _shared_openb()
+    nodes = openb.load(folder / "openb_node_list_gpu_node.csv").nodes
+    pods = normalise_pods(openb.read_pods(folder / f"openb_pod_list_{trace}.csv"))
+    order = folder / "replay_order" / trace
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    started = time.perf_counter()
+    result = replay(nodes, pods, policy, int(seed), float(tune), order_dir=order if order.is_dir() else None)
+    seconds = time.perf_counter() - started
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"seconds": seconds, "events": len(result.events), "failed": len(result.failed),
+                      "final_alloc_pct": result.final_alloc_pct, "peak_rss_mb": peak / 1024, "rss_before_mb": before / 1024}))
+
+
+def bench_replay(trace: str, policy: str, seed: int, tune: float, repeat: int) -> list[dict]:
+    import json
+    import subprocess
+    import sys
+    runs = []
+    for _ in range(repeat):
+        child = subprocess.run([sys.executable, "-m", "fragviz.bench", "_replay_child", trace, policy, str(seed), str(tune)],
+                               capture_output=True, text=True, check=True, timeout=900)
+        runs.append(json.loads(child.stdout.strip().splitlines()[-1]))
+    return runs
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(prog="python -m fragviz.bench")
     sub = parser.add_subparsers(dest="what", required=True)
@@ -108,9 +148,27 @@ def main(argv=None) -> None:
     prom.add_argument("--repeat", type=int, default=3)
     child = sub.add_parser("_prometheus_child")
     child.add_argument("args", nargs=4)
+    rep = sub.add_parser("replay", help="one trace replay (default trace, FGD, seed 42, tune 1.3; the paper's order files)")
+    rep.add_argument("--trace", default="default")
+    rep.add_argument("--policy", default="fgd")
+    rep.add_argument("--seed", type=int, default=42)
+    rep.add_argument("--tune", type=float, default=1.3)
+    rep.add_argument("--repeat", type=int, default=3)
+    rep_child = sub.add_parser("_replay_child")
+    rep_child.add_argument("args", nargs=4)
     args = parser.parse_args(argv)
     if args.what == "_prometheus_child":
         _prometheus_child(*args.args)
+    elif args.what == "_replay_child":
+        _replay_child(*args.args)
+    elif args.what == "replay":
+        runs = bench_replay(args.trace, args.policy, args.seed, args.tune, args.repeat)
+        best = min(runs, key=lambda r: r["seconds"])
+        print(f"replay {args.trace} / {args.policy} / seed {args.seed}: {best['events']:,} events, {best['failed']:,} failed, "
+              f"final allocation {best['final_alloc_pct']:.2f} %")
+        print(f"  median {statistics.median(r['seconds'] for r in runs):.2f} s, best {best['seconds']:.2f} s over "
+              f"{len(runs)} runs; peak RSS {max(r['peak_rss_mb'] for r in runs):.0f} MB "
+              f"({best['peak_rss_mb'] - best['rss_before_mb']:.0f} MB above the loaded process)")
     elif args.what == "prometheus":
         r = bench_prometheus(args.gpus, args.days, args.step, args.repeat)
         best = r["best"]

@@ -59,7 +59,9 @@ def typical_pods(pods: pd.DataFrame, popularity: float = 0.95) -> pd.DataFrame:
     cumulative = grouped["count"].cumsum().to_numpy()
     cut = int(np.searchsorted(cumulative, popularity * len(frame) - 1e-9)) + 1
     shapes = grouped.iloc[:cut].copy()
-    shapes["weight"] = shapes["count"] / shapes["count"].sum()
+    total = float(len(frame))
+    # the simulator's floating-point steps: share of all pods, then renormalised by the kept share
+    shapes["weight"] = (shapes["count"] / total) / (float(shapes["count"].sum()) / total)
     return shapes[SHAPE_KEY + ["count", "weight", "memory_mib"]].reset_index(drop=True)
 
 

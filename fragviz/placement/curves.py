@@ -19,13 +19,14 @@ def discrete_curves(arrived: np.ndarray, allocated: np.ndarray, frag: np.ndarray
     """Columns 0..130 of analysis_allo_discrete, analysis_frag_discrete and
     analysis_frag_ratio_discrete; NaN where the paper leaves a blank.
 
-    x_i = round(A_i / (10 G)) (half to even), y_i = round(U_i / (10 G), 2); column k averages
+    x_i = round(A_i / (10 G)), y_i = round(U_i / (10 G), 2) (numpy's rounding); column k averages
     the events with x_i = k, else those with |x_i - k| <= 1, else is blank. Fragmentation is
     taken as printed (2 decimals), as percent of capacity (rounded) and as percent of idle.
     """
     scale = 10.0 * total_gpus
-    x = np.array([round(a / scale) for a in arrived], dtype=np.int64)
-    y = np.array([round(u / scale, 2) for u in allocated])
+    # rounding as the paper's analysis scripts do it (numpy: scale, round half to even, unscale)
+    x = np.round(np.asarray(arrived, dtype=np.float64) / scale).astype(np.int64)
+    y = np.round(np.asarray(allocated, dtype=np.float64) / scale, 2)
     frag_p = printed(frag)
     ratio_p = printed(np.where(idle > 0, 100 * frag / np.where(idle > 0, idle, 1), 0.0))
     rows = {"alloc": [], "frag": [], "frag_ratio": []}
@@ -34,10 +35,10 @@ def discrete_curves(arrived: np.ndarray, allocated: np.ndarray, frag: np.ndarray
         if not members.any():
             members = np.abs(x - k) <= 1
         if not members.any():
-            for key in rows:
-                rows[key].append(np.nan)
+            for values in rows.values():
+                values.append(np.nan)
             continue
-        rows["alloc"].append(round(float(pd.Series(y[members]).mean()), 2))
-        rows["frag"].append(round(100 * float(pd.Series(frag_p[members]).mean()) / (1000 * total_gpus), 2))
+        rows["alloc"].append(float(np.round(pd.Series(y[members]).mean(), 2)))
+        rows["frag"].append(float(np.round(100 * pd.Series(frag_p[members]).mean() / (1000 * total_gpus), 2)))
         rows["frag_ratio"].append(float(pd.Series(ratio_p[members]).mean()))
     return pd.DataFrame(rows, index=COLUMNS)

@@ -39,13 +39,26 @@ class FragModel:
         return self._frag(cpu, gpu, model_code)
 
     def _frag(self, cpu, gpu, model_code) -> np.ndarray:
+        """Accumulated per category in typical-pod order, then summed over the categories but
+        q3 in the simulator's category order: the same floating-point steps as the simulator,
+        so states with equal fragmentation compare equal and integer scores tie as there."""
         fits_dev = gpu[:, None, :] >= self.u[None, :, None]                  # (M, T, D)
         fit = fits_dev.sum(axis=2) >= self.k[None, :]
         too_small = np.where(fits_dev, 0, gpu[:, None, :]).sum(axis=2)       # Σ g < u_t
         idle = gpu.sum(axis=1)
-        ok = self.gpu_shape[None, :] & self.access[model_code] & fit & (cpu[:, None] >= self.c[None, :])
-        phi = np.where(ok, too_small, idle[:, None]).astype(np.float64)
+        cpu_ok = cpu[:, None] >= self.c[None, :]
+        access = self.access[model_code]
+        cpu_only = ~self.gpu_shape[None, :]
+        category = np.select([cpu_only & cpu_ok, cpu_only, ~access, fit & cpu_ok, fit, cpu_ok],
+                             [XL, XR, NO_ACCESS, Q2, Q4, Q2], default=Q1)         # (M, T)
+        split = ~cpu_only & access & fit & cpu_ok                               # q2 gets only the too-small part
+        amount = np.where(split, too_small, idle[:, None]) * self.w[None, :]   # freq x milli, per (state, typical pod)
         total = np.zeros(len(cpu))
-        for t in range(len(self.w)):                                          # sequential, as the simulator sums
-            total += self.w[t] * phi[:, t]
+        for index in FRAGMENTS:
+            # np.cumsum adds strictly left to right: its last column is the sequential sum
+            total = total + np.cumsum(np.where(category == index, amount, 0.0), axis=1)[:, -1]
         return total
+
+
+Q1, Q2, Q3, Q4, XL, XR, NO_ACCESS = range(7)   # the simulator's category order
+FRAGMENTS = (Q1, Q2, Q4, XL, XR, NO_ACCESS)     # every category but q3, summed in this order
