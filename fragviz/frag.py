@@ -59,6 +59,8 @@ def typical_pods(pods: pd.DataFrame, popularity: float = 0.95) -> pd.DataFrame:
     cumulative = grouped["count"].cumsum().to_numpy()
     cut = int(np.searchsorted(cumulative, popularity * len(frame) - 1e-9)) + 1
     shapes = grouped.iloc[:cut].copy()
+    if shapes.empty:
+        return shapes.assign(weight=pd.Series(dtype="float64"))[SHAPE_KEY + ["count", "weight", "memory_mib"]]
     total = float(len(frame))
     # the simulator's floating-point steps: share of all pods, then renormalised by the kept share
     shapes["weight"] = (shapes["count"] / total) / (float(shapes["count"].sum()) / total)

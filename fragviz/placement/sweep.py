@@ -1,0 +1,282 @@
+"""Many trace replays at once (FRAGMENTATION.md §1d: traces x policies x seeds) through joblib.
+
+A :class:`SweepTask` names files, not frames, so tasks stay small when they travel to another
+process or machine; :func:`run_task` loads the files inside the worker (cached per process) and
+returns a plain, picklable row. :func:`sweep` runs tasks on a joblib backend chosen per call:
+``loky`` (local processes), ``threading`` (tests), ``dask`` (a ``distributed`` scheduler the
+caller names, or a local cluster) or ``ray`` (optional). For dask and ray the workers need
+fragviz installed and the files at the same paths.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import gzip
+import math
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from ..errors import FragvizError, InputError
+from .replay import ReplayResult, replay
+
+BACKENDS = ("loky", "threading", "dask", "ray")
+CURVES = ("alloc", "frag", "frag_ratio")
+TRACE_PREFIX = "openb_pod_list_"
+ROW_COLUMNS = ["trace", "policy", "seed", "tune", "order", "continuous", "final_alloc_pct", "at100", "failed_pods",
+               "events", "seconds", "alloc_curve", "frag_curve", "frag_ratio_curve"]
+_NO_PODS = b'{"items": []}'
+
+
+@dataclass(frozen=True)
+class SweepTask:
+    """One replay: trace name and file, node file, policy, seed, tune, the paper's order folder
+    (None: fragviz's own seeded order) and continuous (float) scores."""
+
+    trace: str
+    trace_path: str
+    nodes_path: str
+    policy: str
+    seed: int
+    tune: float = 1.3
+    order_dir: str | None = None
+    continuous: bool = False
+
+
+# --- loading (inside the worker, once per process and file)
+
+
+@functools.lru_cache(maxsize=8)
+def load_nodes(path: str) -> pd.DataFrame:
+    """The nodes of an openb node CSV, a fragviz snapshot JSON or a kubectl nodes dump.
+    Pods in a snapshot are ignored: a replay starts from empty nodes."""
+    if str(path).endswith(".json"):
+        head = Path(path).read_text(encoding="utf-8", errors="replace")[:200] if Path(path).is_file() else ""
+        if '"fragviz-snapshot"' in head:
+            from ..sources import native
+            return native.load(path).nodes
+        from ..sources import kubectl
+        return kubectl.load(path, _NO_PODS).nodes
+    from ..sources import openb
+    return openb.load(path).nodes
+
+
+@functools.lru_cache(maxsize=16)
+def load_trace(path: str) -> pd.DataFrame:
+    """An openb pod CSV as pods with the model's columns."""
+    from ..model import normalise_pods
+    from ..sources import openb
+    return normalise_pods(openb.read_pods(path))
+
+
+def trace_name(path) -> str:
+    """A trace's name: its file's stem (``openb_pod_list_default``), as the paper names it."""
+    return Path(path).stem
+
+
+def short_name(trace: str) -> str:
+    """The trace name without ``openb_pod_list_`` (``default``): its folder under replay_order/."""
+    return trace.removeprefix(TRACE_PREFIX)
+
+
+# --- one replay
+
+
+def check_order_dir(order_dir, seed: int) -> None:
+    """A one-line InputError unless ``order_dir`` holds the two order files of ``seed``."""
+    folder = Path(order_dir)
+    if not folder.is_dir():
+        raise InputError("replay order folder not found", file=str(folder))
+    missing = [name for name in (f"seed{seed}.pods.txt.gz", f"seed{seed}.nodes.txt.gz") if not (folder / name).is_file()]
+    if missing:
+        raise InputError(f"no replay order for seed {seed} (missing {' and '.join(missing)})", file=str(folder))
+
+
+def run_replay(nodes: pd.DataFrame, trace: pd.DataFrame, policy: str, seed: int, tune: float = 1.3,
+               order_dir=None, continuous: bool = False, progress=None) -> ReplayResult:
+    """:func:`replay` with bad settings and bad order files turned into FragvizError/InputError
+    (naming the file) instead of ValueError/OSError."""
+    from .policies import POLICIES
+    if policy.lower() not in POLICIES:
+        raise FragvizError(f"unknown policy '{policy}'; expected one of {', '.join(POLICIES)}")
+    if order_dir is not None:
+        check_order_dir(order_dir, seed)
+    try:
+        return replay(nodes, trace, policy, seed, tune=tune, order_dir=order_dir, continuous=continuous, progress=progress)
+    except (ValueError, OSError, EOFError) as exc:
+        error = order_error(exc, Path(order_dir), seed) if order_dir is not None else None
+        if error is None:
+            raise
+        raise error from exc
+
+
+def order_error(exc: Exception, folder: Path, seed: int) -> InputError | None:
+    """An InputError naming the order file behind ``exc``, or None when ``exc`` did not come from
+    ``folder``'s files (then it is not the user's input and stays as it is)."""
+    if str(folder) in str(exc):           # replay's own messages name the file already
+        return InputError(str(exc))
+    pods, nodes = folder / f"seed{seed}.pods.txt.gz", folder / f"seed{seed}.nodes.txt.gz"
+    for path in (pods, nodes):
+        try:
+            with gzip.open(path, "rt", encoding="utf-8") as handle:
+                lines = [line.strip() for line in handle if line.strip()]
+        except (OSError, EOFError, ValueError) as problem:
+            return InputError(f"not a readable gzip text file ({problem})", file=str(path))
+    bad = [line for line in lines if not line.partition("-")[0].isdigit()]
+    return InputError(f"expected lines NNNN-<node name>, got '{bad[0]}'", file=str(nodes)) if bad else None
+
+
+def curve_values(series: pd.Series) -> list[float | None]:
+    """A curve as plain floats, None where the paper leaves a blank (NaN)."""
+    return [None if math.isnan(v) else float(v) for v in series.to_numpy(dtype=float)]
+
+
+def result_row(result: ReplayResult, seconds: float) -> dict:
+    """The numbers of one replay as a plain dict (JSON- and pickle-friendly)."""
+    alloc = curve_values(result.curves["alloc"])
+    return {"policy": result.policy, "seed": int(result.seed), "final_alloc_pct": alloc[130], "at100": alloc[100],
+            "failed_pods": int(result.events["failed"].sum()), "events": len(result.events), "seconds": round(seconds, 3),
+            **{f"{name}_curve": curve_values(result.curves[name]) for name in CURVES}}
+
+
+def run_task(task: SweepTask) -> dict:
+    """Replay one task in this process; a row with the columns of :data:`ROW_COLUMNS`."""
+    nodes, trace = load_nodes(task.nodes_path), load_trace(task.trace_path)
+    start = time.perf_counter()
+    result = run_replay(nodes, trace, task.policy, task.seed, task.tune, task.order_dir, task.continuous)
+    row = result_row(result, time.perf_counter() - start)
+    row |= {"trace": task.trace, "tune": task.tune, "order": "paper" if task.order_dir else "fragviz",
+            "continuous": task.continuous}
+    return {key: row[key] for key in ROW_COLUMNS}
+
+
+# --- many replays
+
+
+def grid(traces: Iterable, policies: Iterable[str], seeds: Iterable[int], nodes_path, tune: float = 1.3,
+         order_root=None, continuous: bool = False) -> list[SweepTask]:
+    """Every (trace, policy, seed), trace-major. ``traces`` are openb pod CSV paths; with
+    ``order_root`` each trace uses the paper's order files in ``order_root/<short name>/``."""
+    tasks = []
+    for path in traces:
+        name = trace_name(path)
+        order_dir = str(Path(order_root) / short_name(name)) if order_root else None
+        tasks += [SweepTask(name, str(path), str(nodes_path), policy, int(seed), tune, order_dir, continuous)
+                  for policy in policies for seed in seeds]
+    return tasks
+
+
+@contextlib.contextmanager
+def _dask(address: str | None, n_jobs: int) -> Iterator[dict]:
+    """joblib settings for a distributed Client at ``address`` (or a local cluster), closed after."""
+    try:
+        import distributed
+    except ImportError as exc:
+        raise FragvizError('the dask backend needs dask.distributed: pip install "dask[distributed]"') from exc
+    with contextlib.ExitStack() as stack:
+        try:
+            if address:
+                client = stack.enter_context(distributed.Client(address, set_as_default=False, timeout="10s"))
+            else:
+                workers = None if n_jobs < 1 else n_jobs
+                cluster = stack.enter_context(distributed.LocalCluster(n_workers=workers, threads_per_worker=1,
+                                                                       dashboard_address=None))
+                client = stack.enter_context(distributed.Client(cluster, set_as_default=False))
+        except OSError as exc:
+            raise FragvizError(f"cannot reach the dask scheduler at {address or 'a local cluster'}: {exc}") from exc
+        yield {"backend": "dask", "client": client}
+
+
+@contextlib.contextmanager
+def _ray(address: str | None) -> Iterator[dict]:
+    """joblib settings for ray (connected to ``address`` or started locally, shut down after if started here)."""
+    try:
+        import ray
+        from ray.util.joblib import register_ray
+    except ImportError as exc:
+        raise FragvizError("the ray backend needs ray, which is not installed: pip install ray") from exc
+    register_ray()
+    started = not ray.is_initialized()
+    if started:
+        ray.init(address=address)
+    try:
+        yield {"backend": "ray"}
+    finally:
+        if started:
+            ray.shutdown()
+
+
+@contextlib.contextmanager
+def backend_settings(backend: str, address: str | None = None, n_jobs: int = -1) -> Iterator[dict]:
+    """The keyword arguments of ``joblib.parallel_config`` for ``backend``, with whatever it
+    needs (a dask client, a ray session) open only while the context is."""
+    if backend not in BACKENDS:
+        raise FragvizError(f"unknown backend '{backend}'; expected one of {', '.join(BACKENDS)}")
+    if backend == "dask":
+        with _dask(address, n_jobs) as settings:
+            yield settings
+    elif backend == "ray":
+        with _ray(address) as settings:
+            yield settings
+    else:
+        yield {"backend": backend}
+
+
+def sweep(tasks: Iterable[SweepTask], backend: str = "loky", n_jobs: int = -1, address: str | None = None,
+          progress: Callable[[int, int], None] | None = None) -> pd.DataFrame:
+    """Run ``tasks`` on a joblib backend; one row per task, in task order (:data:`ROW_COLUMNS`).
+    ``address`` is the dask scheduler (``tcp://host:8786``) or the ray cluster; ``progress``
+    is called with (done, total) as results arrive. joblib's configuration is restored after."""
+    import joblib
+    tasks = list(tasks)
+    rows: list[dict] = []
+    with backend_settings(backend, address, n_jobs) as settings, joblib.parallel_config(n_jobs=n_jobs, **settings):
+        results = joblib.Parallel(return_as="generator")(joblib.delayed(run_task)(task) for task in tasks)
+        for row in results:
+            rows.append(row)
+            if progress is not None:
+                progress(len(rows), len(tasks))
+    return pd.DataFrame(rows, columns=ROW_COLUMNS)
+
+
+# --- summaries
+
+
+def summarise(results: pd.DataFrame) -> pd.DataFrame:
+    """Per (trace, policy): runs and mean/std/min/max of the final allocation over seeds (std over
+    seeds with ddof=1, as the paper's summary), and the mean allocation at 100 % arrived."""
+    grouped = results.groupby(["trace", "policy"], sort=False)
+    final = grouped["final_alloc_pct"]
+    summary = pd.DataFrame({"runs": final.size(), "mean": final.mean(), "std": final.std(), "min": final.min(),
+                            "max": final.max(), "at100_mean": grouped["at100"].mean()})
+    return summary.reset_index()
+
+
+def paper_ranges(curves_csv) -> pd.DataFrame:
+    """Per (trace, policy): min and max of the paper's final allocation (column 130) over its seeds."""
+    curves = pd.read_csv(curves_csv)
+    final = curves.groupby(["trace", "policy"])["130"]
+    return pd.DataFrame({"paper_min": final.min(), "paper_max": final.max()}).reset_index()
+
+
+def compare_to_paper(summary: pd.DataFrame, paper_summary_csv, paper_curves_csv=None) -> pd.DataFrame:
+    """``summary`` with the paper's mean, std and seed range (``paper_curves_csv`` defaults to
+    paper_allocation_curves.csv beside the summary), whether fragviz's mean lies in that range,
+    and the rank of each policy within its trace (1 = highest mean) for fragviz and the paper
+    (among the policies in ``summary``); ``same_ranking`` is true where a trace's whole order agrees."""
+    paper = pd.read_csv(paper_summary_csv).rename(columns={"final_mean": "paper_mean", "final_std": "paper_std"})
+    curves = Path(paper_curves_csv) if paper_curves_csv else Path(paper_summary_csv).with_name("paper_allocation_curves.csv")
+    paper = paper[["trace", "policy", "paper_mean", "paper_std"]].merge(paper_ranges(curves), on=["trace", "policy"])
+    paper["key"] = paper["trace"].map(short_name)
+    out = summary.assign(key=summary["trace"].map(short_name)).merge(paper.drop(columns="trace"), on=["key", "policy"],
+                                                                      how="left")
+    out["within_paper_range"] = (out["mean"] >= out["paper_min"]) & (out["mean"] <= out["paper_max"])
+    out["rank"] = out.groupby("trace")["mean"].rank(ascending=False, method="min").astype("Int64")
+    out["paper_rank"] = out.groupby("trace")["paper_mean"].rank(ascending=False, method="min").astype("Int64")
+    agrees = (out["rank"] == out["paper_rank"]).fillna(False).astype(bool)
+    out["same_ranking"] = agrees.groupby(out["trace"]).transform("all")
+    return out.drop(columns="key")
