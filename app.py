@@ -9,6 +9,7 @@ st.set_page_config(page_title="fragviz · GPU capacity", page_icon=":material/gr
 PAGES = [
     st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
     st.Page("pages/fragmentation.py", title="Fragmentation", icon=":material/grid_view:"),
+    st.Page("pages/replay.py", title="Trace replay", icon=":material/timeline:"),
     st.Page("pages/data.py", title="Data", icon=":material/database:"),
 ]
 page = st.navigation(PAGES)

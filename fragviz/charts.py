@@ -191,3 +191,84 @@ def jobs_fit_bar(jobs: pd.DataFrame) -> go.Figure:
                       "<br>on %{customdata[2]} nodes<extra></extra>"))
     fig.update_yaxes(title="jobs that fit at once")
     return _style(fig, height=300)
+
+
+# -- trace replay (pages/replay.py; data from fragviz.replay_view) ------------------------------
+
+POLICY_COLORS = {"FGD": "#2f5d8a", "BestFit": "#e8833a", "GpuPacking": "#3b7d4f", "DotProd": "#8e6bbf",
+                 "GpuClustering": "#c0392b", "Random": "#7f8c8d"}
+_EXTRA_COLORS = ["#17becf", "#bcbd22", "#8c564b", "#e377c2"]
+REPLAY_METRICS = {"alloc": ("allocated", "GPU allocation"), "frag": ("fragmented", "GPU fragmentation")}
+
+
+def _rgba(color: str, alpha: float) -> str:
+    r, g, b = (int(color[i:i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
+def replay_curves(bands: pd.DataFrame, metric: str = "alloc") -> go.Figure:
+    """Allocation (``metric="alloc"``) or fragmentation (``"frag"``) against the GPU demand
+    arrived, per policy: the mean over seeds as a line, the min–max over seeds as a shaded
+    band, drawn across the columns a small cluster leaves blank. ``bands`` come from
+    :func:`fragviz.replay_view.curve_bands`."""
+    word, _ = REPLAY_METRICS[metric]
+    fig = go.Figure()
+    if metric == "alloc":
+        fig.add_scatter(x=[0, 100, 130], y=[0, 100, 100], mode="lines", name="every pod placed",
+                        line={"color": "#aab2bd", "dash": "dot", "width": 1.5}, hoverinfo="skip")
+    fig.add_vline(x=100, line={"color": "#aab2bd", "dash": "dash", "width": 1})
+    fig.add_annotation(x=100, y=1, yref="paper", text="demand = capacity", showarrow=False, xanchor="right",
+                       yanchor="top", xshift=-4, font={"size": 11, "color": "#6b7280"})
+    for i, (policy, rows) in enumerate(bands.groupby("policy", sort=False)):
+        color = POLICY_COLORS.get(policy, _EXTRA_COLORS[i % len(_EXTRA_COLORS)])
+        x = rows["arrived"]
+        fig.add_scatter(x=x, y=rows[f"{metric}_max"], mode="lines", line={"width": 0}, legendgroup=policy,
+                        showlegend=False, hoverinfo="skip", connectgaps=True)
+        fig.add_scatter(x=x, y=rows[f"{metric}_min"], mode="lines", line={"width": 0}, fill="tonexty", connectgaps=True,
+                        fillcolor=_rgba(color, 0.18), legendgroup=policy, showlegend=False, hoverinfo="skip")
+        fig.add_scatter(x=x, y=rows[f"{metric}_mean"], mode="lines", name=policy, legendgroup=policy,
+                        line={"color": color, "width": 2.2}, connectgaps=True,
+                        customdata=np.c_[rows[f"{metric}_min"], rows[f"{metric}_max"], rows["seeds"]],
+                        hovertemplate=f"{policy}: %{{y:.1f}} % {word} "
+                                      "(seeds %{customdata[0]:.1f}–%{customdata[1]:.1f}, n=%{customdata[2]})<extra></extra>")
+    fig.update_xaxes(title="GPU demand arrived (% of capacity)", range=[0, 130], ticksuffix=" %", dtick=20)
+    fig.update_yaxes(title="% of GPU capacity", ticksuffix=" %", rangemode="tozero",
+                     range=[0, 100] if metric == "alloc" else None)
+    fig = _style(fig, height=400)
+    fig.update_layout(hovermode="x unified", legend={"y": 1.04})
+    return fig
+
+
+def end_state_heatmap(state: pd.DataFrame) -> go.Figure:
+    """Node x GPU slot of the final state of one replay run, one panel per GPU model, coloured
+    like the slot heatmap (allocated milli per device). ``state`` comes from
+    :func:`fragviz.replay_view.end_state` (``slot_<k>`` columns, nodes in display order)."""
+    slot_cols = [c for c in state.columns if c.startswith("slot_")]
+    groups = list(state.groupby("gpu_model", sort=False)) or [("no GPU nodes", state)]
+    slots = [max(int(g["gpu_count"].max()) if len(g) else 1, 1) for _, g in groups]
+    panel_px = [22 * n for n in slots]
+    gap_px, top_px = 46, 40
+    height = top_px + sum(panel_px) + gap_px * (len(groups) - 1) + 20
+    fig = make_subplots(rows=len(groups), cols=1, row_heights=panel_px, vertical_spacing=gap_px / height,
+                        subplot_titles=[f"<b>{name}</b> · {len(g)} nodes · {int(g['gpu_count'].sum())} GPUs · "
+                                        f"{g['idle_milli'].sum() / GPU_MILLI:,.1f} idle, "
+                                        f"{g['frag_milli'].sum() / GPU_MILLI:,.1f} fragmented" for name, g in groups])
+    for annotation in fig.layout.annotations:
+        annotation.update(x=0, xanchor="left", font={"size": 13})
+    for i, ((_, nodes), width) in enumerate(zip(groups, slots), start=1):
+        z = nodes[slot_cols[:width]].to_numpy(dtype=float)
+        info = np.c_[nodes["frag_milli"] / GPU_MILLI, nodes["idle_milli"] / GPU_MILLI, nodes["pods"]]
+        fig.add_trace(go.Heatmap(
+            z=z.T, x=nodes["name"].tolist(), y=[f"GPU {k}" for k in range(width)],
+            customdata=np.broadcast_to(info[None, :, :], (width, *info.shape)), zmin=0, zmax=GPU_MILLI,
+            colorscale=ALLOC_SCALE, xgap=1 if len(nodes) <= 250 else 0, ygap=1, showscale=(i == 1),   # no gaps wider than cells
+            colorbar={"title": {"text": "allocated<br>milli-GPU"}, "tickvals": [0, 250, 500, 750, 1000],
+                      "len": min(1.0, 300 / height), "y": 1, "yanchor": "top"},
+            hovertemplate="<b>%{x}</b> · %{y}<br>allocated %{z:.0f} of 1000 milli<br>node: %{customdata[2]} pods, "
+                          "%{customdata[1]:.2f} GPUs idle, %{customdata[0]:.2f} fragmented<extra></extra>"),
+            row=i, col=1)
+        fig.update_xaxes(showticklabels=False, showgrid=False, row=i, col=1)
+        fig.update_yaxes(autorange="reversed", tickfont={"size": 9}, showgrid=False, row=i, col=1)
+    fig = _style(fig, height=height)
+    fig.update_layout(margin={"t": top_px})
+    return fig

@@ -14,7 +14,9 @@ from .streamlit_server import CHARTS_DRAWN, CHROMIUM, CHROMIUM_ARGS, screenshot_
 
 pytestmark = pytest.mark.browser
 SHOTS = ROOT / "artifacts" / "screenshots"
-PAGES = [("", "Overview", True), ("fragmentation", "Fragmentation", True), ("data", "Data", False)]
+PAGES = [("", "Overview", True), ("fragmentation", "Fragmentation", True), ("replay", "Trace replay", False),
+         ("data", "Data", False)]
+NAV_TITLES = ["Overview", "Fragmentation", "Trace replay", "Data"]
 
 
 @pytest.fixture(scope="session")
@@ -43,7 +45,7 @@ def test_page_renders_without_exception(server, page, path, title, charts):
     if charts:
         assert page.locator('[data-testid="stPlotlyChart"] .main-svg').count() >= 2
         assert page.locator(CHARTS_DRAWN).count() > 0    # heatmaps and bars drew marks, not empty frames
-    screenshot_whole_page(page, SHOTS / f"{title.lower()}.png")
+    screenshot_whole_page(page, SHOTS / f"{path or 'overview'}.png")
 
 
 def test_sidebar_shows_page_titles(server, page):
@@ -51,7 +53,37 @@ def test_sidebar_shows_page_titles(server, page):
     wait_rendered(page, charts=True)
     nav = page.locator('[data-testid="stSidebarNav"]')
     texts = [t.split("\n")[-1].strip() for t in nav.locator("a").all_inner_texts()]  # icon, then the title
-    assert texts == ["Overview", "Fragmentation", "Data"], texts
+    assert texts == NAV_TITLES, texts
+
+
+def test_trace_replay_runs_and_draws_its_charts(server, page):
+    page.goto(f"{server}/replay")
+    wait_rendered(page, charts=False)             # before a run: the inputs' tables, no chart
+    assert page.locator('[data-testid="stPlotlyChart"]').count() == 0
+    page.get_by_role("button", name="Run replay").click()
+    page.locator('[data-testid="stPlotlyChart"]').nth(2).wait_for(timeout=120_000)
+    wait_rendered(page, charts=True)
+    assert page.locator('[data-testid="stException"]').count() == 0
+    assert page.locator('[data-testid="stPlotlyChart"] .main-svg').count() >= 3
+    assert page.locator('[data-testid="stPlotlyChart"] .main-svg .scatterlayer .trace').count() >= 6   # lines and bands
+    assert page.locator('[data-testid="stPlotlyChart"] .main-svg image').count() >= 1                 # the end-state heatmap
+    assert page.get_by_role("heading", name="Final allocation by policy").count() == 1
+    assert page.locator('[data-testid="stMetricValue"]').first.inner_text() in ("FGD", "BestFit", "GpuPacking")
+    screenshot_whole_page(page, SHOTS / "trace-replay.png")
+
+
+def test_trace_replay_bad_upload_shows_error_and_cannot_run(server, page, tmp_path):
+    bad = tmp_path / "broken_pods.csv"
+    bad.write_text("name,cpu_milli,memory_mib,num_gpu,gpu_milli\np1,4000,lots,1,500\n")
+    page.goto(f"{server}/replay")
+    wait_rendered(page, charts=False)
+    page.get_by_text("openb trace file (upload)").click()
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(str(bad))
+    error = page.locator('[data-testid="stAlertContentError"]')
+    error.wait_for(timeout=30_000)
+    assert all(part in error.inner_text() for part in ("broken_pods.csv", "row 1", "memory_mib"))
+    expect(page.get_by_role("button", name="Run replay")).to_be_disabled()
+    assert page.locator('[data-testid="stException"]').count() == 0
 
 
 def test_bad_upload_shows_error_and_keeps_data(server, page, tmp_path):
@@ -86,7 +118,7 @@ def test_a_direct_link_on_a_fresh_server_gets_the_app_navigation(page):
         wait_rendered(page, charts=False)
         assert page.locator("h1").first.inner_text().strip() == "Data"
         nav = page.locator('[data-testid="stSidebarNav"] a').all_inner_texts()
-        assert [t.split("\n")[-1].strip() for t in nav] == ["Overview", "Fragmentation", "Data"], nav
+        assert [t.split("\n")[-1].strip() for t in nav] == NAV_TITLES, nav
         assert page.get_by_text("Memory-aware fragmentation").count() == 1   # app.py's sidebar ran
 
 
