@@ -167,7 +167,8 @@ def main(argv=None) -> None:
         print(f"replay {args.trace} / {args.policy} / seed {args.seed}: {best['events']:,} events, {best['failed']:,} failed, "
               f"final allocation {best['final_alloc_pct']:.2f} %")
         print(f"  median {statistics.median(r['seconds'] for r in runs):.2f} s, best {best['seconds']:.2f} s over "
-              f"{len(runs)} runs; peak RSS {max(r['peak_rss_mb'] for r in runs):.0f} MB "
+              f"{len(runs)} runs ({1e6 * best['seconds'] / best['events']:.0f} µs per pod event: filter, score, pick, "
+              f"bind over 1,213 nodes); peak RSS {max(r['peak_rss_mb'] for r in runs):.0f} MB "
               f"({best['peak_rss_mb'] - best['rss_before_mb']:.0f} MB above the loaded process)")
     elif args.what == "prometheus":
         r = bench_prometheus(args.gpus, args.days, args.step, args.repeat)
