@@ -52,6 +52,24 @@ def slot_matrix(analysis: Analysis, nodes: pd.DataFrame) -> tuple[np.ndarray, np
     return alloc, text
 
 
+SLOT_PX, PANEL_GAP_PX, TOP_PX = 22, 46, 40
+
+
+def slot_panels(groups: list[tuple[str, pd.DataFrame]], idle_col: str, frag_col: str) -> tuple[go.Figure, int]:
+    """Stacked node x GPU-slot panels, one per group, each as tall as its widest node, titled
+    with its nodes, GPUs, idle and fragmented GPUs; returns the figure and its height."""
+    slots = [max(int(g["gpu_count"].max()) if len(g) else 1, 1) for _, g in groups]
+    panel_px = [SLOT_PX * n for n in slots]
+    height = TOP_PX + sum(panel_px) + PANEL_GAP_PX * (len(groups) - 1) + 20
+    fig = make_subplots(rows=len(groups), cols=1, row_heights=panel_px, vertical_spacing=PANEL_GAP_PX / height,
+                        subplot_titles=[f"<b>{name}</b> · {len(g)} nodes · {int(g['gpu_count'].sum())} GPUs · "
+                                        f"{g[idle_col].sum() / GPU_MILLI:,.1f} idle, "
+                                        f"{g[frag_col].sum() / GPU_MILLI:,.1f} fragmented" for name, g in groups])
+    for annotation in fig.layout.annotations:
+        annotation.update(x=0, xanchor="left", font={"size": 13})
+    return fig, height
+
+
 def gpu_slot_heatmap(analysis: Analysis, groups: list[tuple[str, pd.DataFrame]],
                      device_util: pd.Series | None = None) -> go.Figure:
     """Node x GPU slot, one panel per group (pool, model or team). Coloured by allocated milli,
@@ -61,16 +79,7 @@ def gpu_slot_heatmap(analysis: Analysis, groups: list[tuple[str, pd.DataFrame]],
     :func:`fragviz.layout.heatmap_groups`; node names are in the hover."""
     groups = groups or [("no GPU nodes", analysis.nodes.iloc[:0])]
     by_util = device_util is not None
-    slots = [max(int(g["gpu_count"].max()) if len(g) else 1, 1) for _, g in groups]
-    panel_px = [22 * n for n in slots]
-    gap_px, top_px = 46, 40
-    height = top_px + sum(panel_px) + gap_px * (len(groups) - 1) + 20
-    fig = make_subplots(rows=len(groups), cols=1, row_heights=panel_px, vertical_spacing=gap_px / height,
-                        subplot_titles=[f"<b>{name}</b> · {len(g)} nodes · {int(g['gpu_count'].sum())} GPUs · "
-                                        f"{g['idle_gpu_milli'].sum() / GPU_MILLI:,.1f} idle, "
-                                        f"{g['frag_gpu_milli'].sum() / GPU_MILLI:,.1f} fragmented" for name, g in groups])
-    for annotation in fig.layout.annotations:
-        annotation.update(x=0, xanchor="left", font={"size": 13})
+    fig, height = slot_panels(groups, "idle_gpu_milli", "frag_gpu_milli")
     colorbar = ({"title": {"text": "utilisation<br>% (allocated)"}, "tickvals": [0, 25, 50, 75, 100]} if by_util else
                 {"title": {"text": "allocated<br>milli-GPU"}, "tickvals": [0, 250, 500, 750, 1000]})
     for i, (name, nodes) in enumerate(groups, start=1):
@@ -95,7 +104,7 @@ def gpu_slot_heatmap(analysis: Analysis, groups: list[tuple[str, pd.DataFrame]],
         fig.update_xaxes(showticklabels=False, showgrid=False, row=i, col=1)
         fig.update_yaxes(autorange="reversed", tickfont={"size": 9}, showgrid=False, row=i, col=1)
     fig = _style(fig, height=height)
-    fig.update_layout(margin={"t": top_px})
+    fig.update_layout(margin={"t": TOP_PX})
     if by_util:
         fig.update_layout(plot_bgcolor="#f4f6f8")
     return fig
@@ -245,16 +254,8 @@ def end_state_heatmap(state: pd.DataFrame) -> go.Figure:
     :func:`fragviz.replay_view.end_state` (``slot_<k>`` columns, nodes in display order)."""
     slot_cols = [c for c in state.columns if c.startswith("slot_")]
     groups = list(state.groupby("gpu_model", sort=False)) or [("no GPU nodes", state)]
+    fig, height = slot_panels(groups, "idle_milli", "frag_milli")
     slots = [max(int(g["gpu_count"].max()) if len(g) else 1, 1) for _, g in groups]
-    panel_px = [22 * n for n in slots]
-    gap_px, top_px = 46, 40
-    height = top_px + sum(panel_px) + gap_px * (len(groups) - 1) + 20
-    fig = make_subplots(rows=len(groups), cols=1, row_heights=panel_px, vertical_spacing=gap_px / height,
-                        subplot_titles=[f"<b>{name}</b> · {len(g)} nodes · {int(g['gpu_count'].sum())} GPUs · "
-                                        f"{g['idle_milli'].sum() / GPU_MILLI:,.1f} idle, "
-                                        f"{g['frag_milli'].sum() / GPU_MILLI:,.1f} fragmented" for name, g in groups])
-    for annotation in fig.layout.annotations:
-        annotation.update(x=0, xanchor="left", font={"size": 13})
     for i, ((_, nodes), width) in enumerate(zip(groups, slots), start=1):
         z = nodes[slot_cols[:width]].to_numpy(dtype=float)
         info = np.c_[nodes["frag_milli"] / GPU_MILLI, nodes["idle_milli"] / GPU_MILLI, nodes["pods"]]
@@ -270,5 +271,5 @@ def end_state_heatmap(state: pd.DataFrame) -> go.Figure:
         fig.update_xaxes(showticklabels=False, showgrid=False, row=i, col=1)
         fig.update_yaxes(autorange="reversed", tickfont={"size": 9}, showgrid=False, row=i, col=1)
     fig = _style(fig, height=height)
-    fig.update_layout(margin={"t": top_px})
+    fig.update_layout(margin={"t": TOP_PX})
     return fig
