@@ -1,0 +1,1 @@
+"""Offline planning: place pending pods and repack movable ones (heuristic and CP-SAT)."""

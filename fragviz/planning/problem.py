@@ -1,0 +1,68 @@
+"""The packing problem both solvers take, and the result they return.
+
+A problem is a Snapshot-like pair of frames (the model's node and pod columns): pods with a
+``node`` are placed (with ``devices``), pods without one are pending. A solver places pending
+pods and, within ``max_moves``, may move placed pods whose ``movable`` flag is true; it never
+moves an unmovable pod and never un-places a placed one (nothing is lost). Objective: the most
+GPU milli allocated, then the fewest moves, then the least fragmentation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from ..model import GPU_MILLI
+
+
+@dataclass(frozen=True)
+class PackProblem:
+    nodes: pd.DataFrame                 # name, cpu_milli, memory_mib, gpu_count, gpu_model, schedulable, ready, ...
+    pods: pd.DataFrame                  # name, namespace, cpu_milli, memory_mib, gpu_count, gpu_milli, gpu_spec, node, devices, movable
+    max_moves: int | None = 0           # placed movable pods that may change node or devices; None = no limit
+    drain: tuple[str, ...] = ()         # nodes to empty: their movable pods must move (and count as moves)
+    time_limit_s: float = 60.0
+
+    @property
+    def capacity_milli(self) -> int:
+        usable = self.nodes[self.nodes.get("schedulable", True) & self.nodes.get("ready", True)] \
+            if "schedulable" in self.nodes else self.nodes
+        return int(usable["gpu_count"].sum()) * GPU_MILLI
+
+    @staticmethod
+    def key(pods: pd.DataFrame) -> pd.Series:
+        """The identity of a pod across plans: ``namespace/name``."""
+        if "namespace" not in pods:
+            return pods["name"].astype(str)
+        return pods["namespace"].astype(str) + "/" + pods["name"].astype(str)
+
+
+@dataclass
+class PackResult:
+    placement: pd.DataFrame             # pod (namespace/name), node, devices ("0-1"; "" for CPU-only) of every placed pod
+    unplaced: list[str]                 # pods left pending
+    moves: pd.DataFrame                 # pod, from_node, from_devices, to_node, to_devices
+    gpu_milli_allocated: int
+    capacity_milli: int
+    frag_gpu_milli: float
+    bound_gpu_milli: int                # no placement can allocate more (upper bound)
+    solver_status: str                  # "heuristic", or CP-SAT's OPTIMAL / FEASIBLE / INFEASIBLE / UNKNOWN
+    seconds: float
+    details: dict = field(default_factory=dict)
+
+    @property
+    def gpu_alloc_pct(self) -> float:
+        return 100.0 * self.gpu_milli_allocated / self.capacity_milli if self.capacity_milli else 0.0
+
+    @property
+    def bound_gpu_alloc_pct(self) -> float:
+        return 100.0 * self.bound_gpu_milli / self.capacity_milli if self.capacity_milli else 0.0
+
+    def summary(self) -> dict:
+        """The numbers `fragviz pack --json` prints."""
+        return {"gpu_milli_allocated": self.gpu_milli_allocated, "gpu_alloc_pct": round(self.gpu_alloc_pct, 4),
+                "frag_gpu_milli": round(self.frag_gpu_milli, 2), "pods_placed": len(self.placement),
+                "pods_unplaced": len(self.unplaced), "moves": len(self.moves),
+                "bound_gpu_alloc_pct": round(self.bound_gpu_alloc_pct, 4), "solver_status": self.solver_status,
+                "seconds": round(self.seconds, 3), **self.details}
