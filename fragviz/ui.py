@@ -177,6 +177,18 @@ def idle_allocated_kpi() -> Kpi:
     return kpis.idle_allocated_kpi(idle, utilisation.IDLE_WINDOW, utilisation.IDLE_THRESHOLD_PCT, provenance)
 
 
+def apply_button(label: str, state_key: str, convert, edited, container=None) -> None:
+    """A button that converts an editor's rows into session state and reruns; a bad row shows
+    its error instead (the previous value stays in force)."""
+    if (container or st).button(label):
+        try:
+            st.session_state[state_key] = convert(edited)
+        except ValueError as exc:
+            st.error(str(exc))
+            return
+        st.rerun()
+
+
 def kpi_cards(kpis: list[Kpi], columns: int = 4) -> None:
     """Metric cards; each carries its 'how is this computed' note as the tooltip."""
     for start in range(0, len(kpis), columns):

@@ -76,12 +76,7 @@ with st.expander(f"Target workload · {len(analysis.workload)} typical pod shape
     edited = st.data_editor(ui.workload_to_mix(analysis.workload), num_rows="dynamic", key="mix_editor",
                             hide_index=True, width="stretch")
     c1, c2 = st.columns(2)
-    if c1.button("Apply this job mix"):
-        try:
-            st.session_state["custom_mix"] = ui.mix_to_workload(edited)
-            st.rerun()
-        except ValueError as exc:
-            st.error(str(exc))
+    ui.apply_button("Apply this job mix", "custom_mix", ui.mix_to_workload, edited, container=c1)
     if custom and c2.button("Back to the snapshot's typical pods"):
         st.session_state["custom_mix"] = None
         st.rerun()

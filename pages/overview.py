@@ -29,12 +29,7 @@ st.plotly_chart(charts.jobs_fit_bar(analysis.jobs), key="jobs_bar")
 with st.expander("Edit job shapes"):
     edited = st.data_editor(ui.shapes_to_frame(ui.job_shapes()), num_rows="dynamic", key="shape_editor",
                             width="stretch")
-    if st.button("Apply job shapes"):
-        try:
-            st.session_state["job_shapes"] = ui.frame_to_shapes(edited)
-            st.rerun()
-        except ValueError as exc:
-            st.error(str(exc))
+    ui.apply_button("Apply job shapes", "job_shapes", ui.frame_to_shapes, edited)
 ui.explain("jobs that fit",
            "Each shape is counted on its own: how many copies could be placed at the same time on "
            "schedulable, Ready nodes. On a node that is min(free CPU / job CPU, free memory / job memory, "

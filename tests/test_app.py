@@ -81,3 +81,15 @@ def test_data_page_source_choices(app):
         app.radio[0].set_value(kind).run()
         assert not app.exception, app.exception
         assert len(app.get("file_uploader")) >= 1
+
+
+def test_editors_apply_their_rows(app):
+    next(b for b in app.button if b.label == "Apply job shapes").click().run()
+    assert not app.exception and not app.error
+    assert [s.name for s in app.session_state["job_shapes"]] == ["1x GPU", "2x GPU", "4x GPU", "8x GPU", "0.5 shared GPU"]
+    app.switch_page("pages/fragmentation.py").run()
+    next(b for b in app.button if b.label == "Apply this job mix").click().run()
+    assert not app.exception and not app.error
+    assert any("your job mix" in c.value for c in app.caption)
+    next(b for b in app.button if b.label == "Back to the snapshot's typical pods").click().run()
+    assert any("the snapshot's typical pods" in c.value for c in app.caption)
