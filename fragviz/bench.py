@@ -3,6 +3,7 @@
     python -m fragviz.bench analytics [--nodes 5000 20000] [--repeat 5]
     python -m fragviz.bench prometheus [--gpus 1500] [--days 7] [--step 300]   (run from the repo root)
     python -m fragviz.bench replay [--trace default] [--policy fgd] [--seed 42] [--repeat 3]
+    python -m fragviz.bench pack            (the 130 % openb set with the heuristic; CP-SAT on data/pack_instances)
 
 ``analytics`` times, on a demo snapshot, the full analytics of the dashboard from the pods
 (node state, the fragmentation measure, stranded GPUs, jobs that fit, the largest job and the
@@ -134,6 +135,30 @@ def bench_replay(trace: str, policy: str, seed: int, tune: float, repeat: int) -
     return runs
 
 
+def bench_pack() -> None:
+    """Offline packing: the heuristic on the default trace's 130 % pod set (seed 42's order
+    file) onto the 1,213 openb GPU nodes, and CP-SAT vs the heuristic on the committed small
+    instances."""
+    from pathlib import Path
+
+    from .planning.cpsat import solve_cpsat
+    from .planning.heuristic import openb_tuned_problem, solve_heuristic
+    from .planning.validate import check_plan, load_problem
+    problem = openb_tuned_problem(_shared_openb())
+    result = solve_heuristic(problem)
+    print(f"heuristic, 130 % openb set ({len(problem.pods):,} pods, {len(problem.nodes):,} nodes): "
+          f"{result.gpu_alloc_pct:.3f} % of GPU milli in {result.seconds:.1f} s (bound {result.bound_gpu_alloc_pct:.2f} %, "
+          f"{len(check_plan(problem, result))} plan violations)")
+    folder = Path(__file__).resolve().parents[1] / "data" / "pack_instances"
+    for path in sorted(folder.glob("*.json")):
+        small, _ = load_problem(path)
+        exact = solve_cpsat(small)
+        quick = solve_heuristic(small)
+        print(f"  {path.stem}: {len(small.nodes)} nodes, {len(small.pods)} pods; CP-SAT {exact.solver_status} "
+              f"{exact.gpu_milli_allocated:,} milli in {exact.seconds:.1f} s; heuristic "
+              f"{100 * quick.gpu_milli_allocated / max(exact.gpu_milli_allocated, 1):.1f} % of it in {quick.seconds:.2f} s")
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(prog="python -m fragviz.bench")
     sub = parser.add_subparsers(dest="what", required=True)
@@ -154,6 +179,7 @@ def main(argv=None) -> None:
     rep.add_argument("--seed", type=int, default=42)
     rep.add_argument("--tune", type=float, default=1.3)
     rep.add_argument("--repeat", type=int, default=3)
+    sub.add_parser("pack", help="offline packing: heuristic on the 130 % openb set, CP-SAT on small instances")
     rep_child = sub.add_parser("_replay_child")
     rep_child.add_argument("args", nargs=4)
     args = parser.parse_args(argv)
@@ -161,6 +187,8 @@ def main(argv=None) -> None:
         _prometheus_child(*args.args)
     elif args.what == "_replay_child":
         _replay_child(*args.args)
+    elif args.what == "pack":
+        bench_pack()
     elif args.what == "replay":
         runs = bench_replay(args.trace, args.policy, args.seed, args.tune, args.repeat)
         best = min(runs, key=lambda r: r["seconds"])

@@ -311,6 +311,77 @@ def add_replay_parsers(sub) -> None:
     sweep.set_defaults(run=cmd_sweep)
 
 
+def pack_snapshot(args) -> Snapshot:
+    """The cluster to pack: the nodes and pods files, or with --order-file the pods named there
+    (clones ``<pod>-tuned-<i>`` copy the named pod of the openb --pods CSV)."""
+    if not args.order_file:
+        return load_snapshot(args.nodes, args.pods, args.placement)
+    from .model import Snapshot
+    from .placement.sweep import load_nodes
+    from .planning.heuristic import order_pods, read_order_names
+    from .sources import openb
+    if not args.pods or args.pods.endswith(".json"):
+        raise FragvizError("--order-file needs --pods: the openb pod CSV whose pods it names")
+    pods = order_pods(openb.read_pods(args.pods), read_order_names(args.order_file))
+    if args.placement:
+        pods = openb.apply_placement(pods, openb.read_placement(args.placement))
+    return Snapshot.build(load_nodes(args.nodes), pods, source=f"{args.pods} ordered by {args.order_file}")
+
+
+def cmd_pack(args) -> int:
+    """Place pending pods and, within --max-moves, repack movable ones (fragviz.planning)."""
+    from .planning.problem import PackProblem
+    snapshot = pack_snapshot(args)
+    unknown = sorted(set(args.drain or ()) - set(snapshot.nodes["name"]))
+    if unknown:
+        raise FragvizError(f"--drain: unknown node(s) {', '.join(unknown)}")
+    problem = PackProblem(snapshot.nodes, snapshot.pods, max_moves=None if args.max_moves < 0 else args.max_moves,
+                          drain=tuple(args.drain or ()), time_limit_s=args.time_limit)
+    if args.solver == "cpsat":
+        try:
+            from .planning.cpsat import solve_cpsat
+        except ImportError as exc:
+            raise FragvizError(f"the cpsat solver is not available ({exc}); use --solver heuristic") from exc
+        result = solve_cpsat(problem)
+    else:
+        from .planning.heuristic import solve_heuristic
+        result = solve_heuristic(problem)
+    if args.placement_out:
+        placement = result.placement.copy()
+        pods = snapshot.pods
+        if not pods["name"].duplicated().any():                 # plain pod names, as openb placements use
+            placement["pod"] = placement["pod"].map(dict(zip(PackProblem.key(pods), pods["name"].astype(str))))
+        placement[["pod", "node", "devices"]].to_csv(args.placement_out, index=False)
+    report = result.summary()
+    if args.json:
+        print(json.dumps(report, indent=2, default=str))
+        return 0
+    print(f"{snapshot.source}")
+    print(f"GPU allocated: {report['gpu_milli_allocated'] / 1000:,.2f} GPUs ({report['gpu_alloc_pct']:.2f} %; "
+          f"no placement exceeds {report['bound_gpu_alloc_pct']:.2f} %)")
+    print(f"pods placed {report['pods_placed']:,}, unplaced {report['pods_unplaced']:,}, moves {report['moves']:,}; "
+          f"fragmented {report['frag_gpu_milli'] / 1000:,.2f} GPUs")
+    print(f"solver {report['solver_status']}, {report['seconds']:.1f} s"
+          + (f"; placement written to {args.placement_out}" if args.placement_out else ""))
+    return 0
+
+
+def add_pack_parser(sub) -> None:
+    pack = sub.add_parser("pack", help="place pending pods and repack movable ones: most GPU allocated, least fragmentation")
+    pack.add_argument("--nodes", required=True, help="openb node CSV, kubectl nodes JSON or a fragviz snapshot JSON")
+    pack.add_argument("--pods", help="openb pod CSV or kubectl pods JSON")
+    pack.add_argument("--placement", help="CSV pod,node,devices placing openb pods first (the current placement)")
+    pack.add_argument("--order-file", help="a replay_order pods file (.txt or .txt.gz): the pod set, clones "
+                                           "<pod>-tuned-<i> copying the named pod of --pods")
+    pack.add_argument("--max-moves", type=int, default=0, help="placed movable pods that may move (default 0; -1: no limit)")
+    pack.add_argument("--drain", action="append", metavar="NODE", help="node to empty of movable pods (repeatable)")
+    pack.add_argument("--solver", choices=["heuristic", "cpsat"], default="heuristic")
+    pack.add_argument("--time-limit", type=float, default=60.0, metavar="S", help="seconds (default 60)")
+    pack.add_argument("--placement-out", metavar="CSV", help="write pod,node,devices of every placed pod")
+    pack.add_argument("--json", action="store_true", help="print JSON")
+    pack.set_defaults(run=cmd_pack)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fragviz", description="GPU fragmentation and capacity planning.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -360,6 +431,7 @@ def build_parser() -> argparse.ArgumentParser:
     summary.add_argument("--json", action="store_true", help="print JSON")
     summary.set_defaults(run=cmd_summary)
     add_replay_parsers(sub)
+    add_pack_parser(sub)
     return parser
 
 

@@ -1,0 +1,257 @@
+"""Checking a plan against its problem, the plan's fragmentation, and problems as JSON.
+
+Conventions both solvers follow (and :func:`check_plan` enforces):
+
+* A pod may only be placed on a node that is schedulable, ready and not drained, unless it
+  stays where it already is (same node and devices).
+* GPU pods (``gpu_count > 0``) need a node with GPUs whose model their ``gpu_spec`` ("A|B",
+  "" = any) allows; CPU-only pods ignore ``gpu_spec`` (§1a of FRAGMENTATION.md).
+* Movable pods on drained nodes must move; those moves are *forced*: they are listed in
+  ``moves`` but do not use the ``max_moves`` budget, which limits the other (voluntary) moves.
+  Unmovable pods on a drained node stay (the drain cannot complete; solvers report them).
+* ``gpu_milli_allocated`` counts the pods on usable (schedulable and ready) nodes, as
+  ``PackProblem.capacity_milli`` counts capacity.
+* Memory is compared in KiB integers (MiB x 1024, rounded) so fractional MiB cannot flip a fit.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..frag import typical_pods
+from ..model import GPU_MILLI, format_devices, parse_devices
+from ..placement.nodefrag import FragModel
+from .problem import PackProblem, PackResult
+
+KIB = 1024
+NODE_FIELDS = ["name", "cpu_milli", "memory_mib", "gpu_count", "gpu_model", "schedulable", "ready"]
+POD_FIELDS = ["name", "namespace", "cpu_milli", "memory_mib", "gpu_count", "gpu_milli", "gpu_spec", "node", "devices", "movable"]
+
+
+# -- normalised views ----------------------------------------------------------------------
+
+def node_frame(problem: PackProblem) -> pd.DataFrame:
+    """The problem's nodes with defaults filled in, plus ``open`` (may receive new pods) and
+    ``drained``."""
+    nodes = problem.nodes.reset_index(drop=True).copy()
+    nodes["gpu_model"] = nodes["gpu_model"].fillna("").astype(str) if "gpu_model" in nodes else ""
+    for column in ("schedulable", "ready"):
+        nodes[column] = nodes[column].fillna(True).astype(bool) if column in nodes else True
+    nodes["drained"] = nodes["name"].astype(str).isin(set(problem.drain))
+    nodes["usable"] = nodes["schedulable"] & nodes["ready"]        # what PackProblem.capacity_milli counts
+    nodes["open"] = nodes["usable"] & ~nodes["drained"]
+    return nodes
+
+
+def pod_frame(problem: PackProblem) -> pd.DataFrame:
+    """The problem's pods with defaults filled in, plus ``pod`` (namespace/name) and ``dev``
+    (the current device indices as a tuple)."""
+    pods = problem.pods.reset_index(drop=True).copy()
+    if "namespace" not in pods:
+        pods["namespace"] = "default"
+    pods["pod"] = PackProblem.key(pods).to_numpy()
+    pods["node"] = pods["node"].fillna("").astype(str) if "node" in pods else ""
+    pods["devices"] = pods["devices"].fillna("").astype(str) if "devices" in pods else ""
+    pods["gpu_spec"] = pods["gpu_spec"].fillna("").astype(str) if "gpu_spec" in pods else ""
+    pods["movable"] = pods["movable"].fillna(True).astype(bool) if "movable" in pods else True
+    pods["gpu_milli"] = np.where(pods["gpu_count"] > 0, pods["gpu_milli"], 0)
+    pods["dev"] = [tuple(parse_devices(text)) for text in pods["devices"]]
+    return pods
+
+
+def model_allowed(spec: str, model: str) -> bool:
+    allowed = [s for s in str(spec).split("|") if s]
+    return not allowed or (model != "" and model in allowed)
+
+
+def mem_kib(values) -> np.ndarray:
+    return np.rint(np.asarray(values, dtype=np.float64) * KIB).astype(np.int64)
+
+
+def gpu_demand(pods: pd.DataFrame) -> np.ndarray:
+    return (pods["gpu_count"].to_numpy(np.int64) * pods["gpu_milli"].to_numpy(np.int64))
+
+
+# -- fragmentation of a plan ---------------------------------------------------------------
+
+def plan_frag(problem: PackProblem, placement: pd.DataFrame, workload: pd.DataFrame | None = None) -> float:
+    """Cluster fragmentation (sum of F_n over all nodes, §1b) after ``placement`` (pod, node,
+    devices); the target workload defaults to ``typical_pods`` of the problem's pods."""
+    nodes, pods = node_frame(problem), pod_frame(problem)
+    if workload is None:
+        workload = typical_pods(pods)
+    if workload.empty or nodes.empty:
+        return 0.0
+    count = nodes["gpu_count"].to_numpy(np.int64)
+    width = max(int(count.max(initial=0)), 1)
+    gpu_free = np.where(np.arange(width)[None, :] < count[:, None], GPU_MILLI, 0).astype(np.int64)
+    cpu_free = nodes["cpu_milli"].to_numpy(np.int64).copy()
+    row_of = {name: i for i, name in enumerate(nodes["name"].astype(str))}
+    by_pod = pods.set_index("pod")
+    for pod, node, devices in zip(placement["pod"], placement["node"], placement["devices"]):
+        row = row_of[node]
+        cpu_free[row] -= int(by_pod.at[pod, "cpu_milli"])
+        for d in parse_devices(devices):
+            gpu_free[row, d] -= int(by_pod.at[pod, "gpu_milli"])
+    codes, models = pd.factorize(nodes["gpu_model"].to_numpy(dtype=object))
+    return float(FragModel(workload, models).node_frag(cpu_free, gpu_free, codes.astype(np.int64)).sum())
+
+
+def initial_placement(problem: PackProblem) -> pd.DataFrame:
+    pods = pod_frame(problem)
+    placed = pods[pods["node"] != ""]
+    return pd.DataFrame({"pod": placed["pod"].to_numpy(), "node": placed["node"].to_numpy(),
+                         "devices": [format_devices(d) for d in placed["dev"]]})
+
+
+# -- checking ------------------------------------------------------------------------------
+
+def check_plan(problem: PackProblem, result: PackResult) -> list[str]:
+    """Every way ``result`` breaks the rules of ``problem``; an empty list means a valid plan.
+
+    Checks: each pod at most once and known; every placed pod still placed; unmovable pods
+    unchanged; voluntary moves within ``max_moves``; drained nodes hold no movable pod;
+    new placements only on open nodes, on allowed GPU models, with the right number of
+    distinct devices; CPU, memory and per-device GPU capacity on every node that gained a pod;
+    ``moves``, ``unplaced`` and ``gpu_milli_allocated`` consistent with the placement.
+    """
+    nodes, pods = node_frame(problem), pod_frame(problem)
+    out: list[str] = []
+    node_row = {name: i for i, name in enumerate(nodes["name"].astype(str))}
+    info = pods.set_index("pod")
+    plan = result.placement
+    if plan["pod"].duplicated().any():
+        out.append(f"pods placed twice: {sorted(plan.loc[plan['pod'].duplicated(), 'pod'])[:5]}")
+    unknown = set(plan["pod"]) - set(info.index)
+    if unknown:
+        out.append(f"unknown pods in placement: {sorted(unknown)[:5]}")
+    missing_nodes = set(plan["node"]) - set(node_row)
+    if missing_nodes:
+        out.append(f"unknown nodes in placement: {sorted(missing_nodes)[:5]}")
+    if unknown or missing_nodes:
+        return out
+    where = {pod: (node, tuple(parse_devices(dev))) for pod, node, dev in zip(plan["pod"], plan["node"], plan["devices"])}
+    drained = set(problem.drain)
+    voluntary, changed_pods, gained = 0, [], set()
+    for pod, row in info.iterrows():
+        now = where.get(pod)
+        before = (row["node"], row["dev"]) if row["node"] else None
+        if before is not None and now is None:
+            out.append(f"{pod}: was placed on {before[0]}, now unplaced")
+            continue
+        if now is None:
+            continue
+        node, devices = now
+        n = node_row[node]
+        k, _milli = int(row["gpu_count"]), int(row["gpu_milli"])
+        if now == before:
+            if node in drained and row["movable"]:
+                out.append(f"{pod}: movable pod left on drained node {node}")
+            continue
+        changed_pods.append(pod)
+        gained.add(node)
+        if before is not None:
+            if not row["movable"]:
+                out.append(f"{pod}: unmovable pod moved from {before[0]} [{format_devices(before[1])}] "
+                           f"to {node} [{format_devices(devices)}]")
+            if before[0] not in drained:
+                voluntary += 1
+        if not nodes.at[n, "open"] and not (before is not None and before[0] == node):
+            out.append(f"{pod}: placed on node {node}, which is not open (unschedulable, not ready or drained)")
+        if nodes.at[n, "drained"]:
+            out.append(f"{pod}: placed on drained node {node}")
+        if k > 0:
+            if int(nodes.at[n, "gpu_count"]) == 0 or not model_allowed(row["gpu_spec"], nodes.at[n, "gpu_model"]):
+                out.append(f"{pod}: GPU model '{nodes.at[n, 'gpu_model']}' of {node} not allowed by '{row['gpu_spec']}'")
+            if len(devices) != k or len(set(devices)) != k or not all(0 <= d < int(nodes.at[n, "gpu_count"]) for d in devices):
+                out.append(f"{pod}: devices {format_devices(devices)!r} are not {k} distinct devices of {node}")
+        elif devices:
+            out.append(f"{pod}: CPU-only pod given devices {format_devices(devices)!r}")
+    if problem.max_moves is not None and voluntary > problem.max_moves:
+        out.append(f"{voluntary} voluntary moves exceed max_moves={problem.max_moves}")
+    out += _capacity(nodes, info, where, gained)
+    usable = set(nodes.loc[nodes["usable"], "name"].astype(str))
+    out += _consistency(problem, result, info, where, changed_pods, usable)
+    return out
+
+
+def _capacity(nodes, info, where, gained) -> list[str]:
+    out = []
+    width = max(int(nodes["gpu_count"].to_numpy(np.int64).max(initial=0)), 1)
+    for node in sorted(gained):
+        n = int(np.flatnonzero(nodes["name"].astype(str).to_numpy() == node)[0])
+        here = [pod for pod, (name, _) in where.items() if name == node]
+        cpu = int(info.loc[here, "cpu_milli"].sum())
+        mem = int(mem_kib(info.loc[here, "memory_mib"]).sum())
+        if cpu > int(nodes.at[n, "cpu_milli"]):
+            out.append(f"{node}: CPU {cpu} m > capacity {int(nodes.at[n, 'cpu_milli'])} m")
+        if mem > int(mem_kib([nodes.at[n, "memory_mib"]])[0]):
+            out.append(f"{node}: memory {mem / KIB:.1f} MiB > capacity {float(nodes.at[n, 'memory_mib']):.1f} MiB")
+        used = np.zeros(width, dtype=np.int64)
+        for pod in here:
+            for d in where[pod][1]:
+                if 0 <= d < width:
+                    used[d] += int(info.at[pod, "gpu_milli"])
+        for d in np.flatnonzero(used > GPU_MILLI):
+            out.append(f"{node}: device {d} holds {used[d]} milli > {GPU_MILLI}")
+    return out
+
+
+def _consistency(problem, result, info, where, changed_pods, usable) -> list[str]:
+    out = []
+    placed_before = {pod for pod, node in zip(info.index, info["node"]) if node}
+    moved = {pod for pod in changed_pods if pod in placed_before}
+    listed = set(result.moves["pod"]) if len(result.moves) else set()
+    if listed != moved:
+        out.append(f"moves frame lists {sorted(listed ^ moved)[:5]} wrongly ({len(listed)} listed, {len(moved)} moved)")
+    unplaced = {pod for pod in info.index if pod not in where}
+    if set(result.unplaced) != unplaced:
+        out.append(f"unplaced list differs from the placement: {sorted(set(result.unplaced) ^ unplaced)[:5]}")
+    allocated = int(sum(int(info.at[pod, "gpu_count"]) * int(info.at[pod, "gpu_milli"]) for pod in where
+                        if where[pod][0] in usable))
+    if allocated != result.gpu_milli_allocated:
+        out.append(f"gpu_milli_allocated {result.gpu_milli_allocated} != {allocated} of the placement")
+    if result.bound_gpu_milli < result.gpu_milli_allocated:
+        out.append(f"bound {result.bound_gpu_milli} below the allocated {result.gpu_milli_allocated}")
+    return out
+
+
+# -- problems as JSON ----------------------------------------------------------------------
+
+def problem_to_dict(problem: PackProblem, **extra) -> dict:
+    nodes, pods = problem.nodes, problem.pods
+
+    def records(frame, fields):
+        frame = frame[[f for f in fields if f in frame]]
+        return json.loads(frame.to_json(orient="records"))
+
+    return {"max_moves": problem.max_moves, "drain": list(problem.drain), "time_limit_s": problem.time_limit_s,
+            **extra, "nodes": records(nodes, NODE_FIELDS), "pods": records(pods, POD_FIELDS)}
+
+
+def problem_from_dict(data: dict, **overrides) -> PackProblem:
+    nodes = pd.DataFrame(data["nodes"])
+    pods = pd.DataFrame(data["pods"])
+    for column, default in (("node", ""), ("devices", ""), ("gpu_spec", ""), ("namespace", "default")):
+        pods[column] = pods[column].fillna(default).astype(str) if column in pods else default
+    pods["movable"] = pods["movable"].astype(bool) if "movable" in pods else True
+    nodes["gpu_model"] = nodes["gpu_model"].fillna("").astype(str)
+    args = {"max_moves": data.get("max_moves", 0), "drain": tuple(data.get("drain", ())),
+            "time_limit_s": float(data.get("time_limit_s", 60.0))}
+    args.update(overrides)
+    return PackProblem(nodes=nodes, pods=pods, **args)
+
+
+def save_problem(problem: PackProblem, path: str | Path, **extra) -> None:
+    Path(path).write_text(json.dumps(problem_to_dict(problem, **extra), indent=1) + "\n")
+
+
+def load_problem(path: str | Path, **overrides) -> tuple[PackProblem, dict]:
+    """A problem from JSON and the file's other keys (name, seed, known optimum, ...)."""
+    data = json.loads(Path(path).read_text())
+    meta = {k: v for k, v in data.items() if k not in ("nodes", "pods")}
+    return problem_from_dict(data, **overrides), meta
