@@ -118,9 +118,6 @@ class Snapshot:
             self._cache["devices"] = device_table(self.pods)
         return self._cache["devices"]
 
-    def with_pods(self, pods: pd.DataFrame, source: str | None = None) -> Snapshot:
-        return Snapshot.build(self.nodes, pods, self.taken_at, source or self.source)
-
     def summary(self) -> dict:
         return {"nodes": len(self.nodes), "gpu_nodes": int((self.nodes["gpu_count"] > 0).sum()),
                 "gpus": int(self.nodes["gpu_count"].sum()), "pods": len(self.pods),

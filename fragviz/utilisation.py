@@ -45,12 +45,3 @@ def idle_allocated(snapshot: Snapshot, history: History | None, window: str = ID
     idle = held[held["util_pct"] < threshold_pct]
     return idle.sort_values(["util_pct", "node", "device"]).reset_index(drop=True)
 
-
-def device_util_matrix(snapshot: Snapshot, history: History | None, node_names, width: int,
-                       window: str = IDLE_WINDOW) -> np.ndarray | None:
-    """(len(node_names), width) mean utilisation per device slot, NaN where unknown."""
-    util = recent_device_util(history, window)
-    if util is None:
-        return None
-    keys = [f"{node}/{k}" for node in node_names for k in range(width)]
-    return util.reindex(keys).to_numpy(dtype=float).reshape(len(node_names), width)

@@ -4,13 +4,12 @@ import json
 import subprocess
 import sys
 
-import numpy as np
 import pandas as pd
 import pytest
 
 from fragviz.model import History
 from fragviz.summary import summary_from_snapshot
-from fragviz.utilisation import device_util_matrix, idle_allocated, recent_device_util
+from fragviz.utilisation import idle_allocated, recent_device_util
 
 from .conftest import make_snapshot
 
@@ -45,11 +44,9 @@ def test_idle_allocated_uses_the_last_window_and_only_allocated_devices(snap):
     assert idle_allocated(snap, History({"cluster": pd.DataFrame()}, "x")) is None
 
 
-def test_device_matrix_aligns_with_slots(snap):
-    h = history({"a/0": [10.0], "a/3": [30.0]})
-    m = device_util_matrix(snap, h, ["a", "b"], 4)
-    assert m.shape == (2, 4) and m[0, 0] == 10 and m[0, 3] == 30 and np.isnan(m[1]).all()
+def test_recent_device_util_is_the_mean_of_the_last_window():
     assert recent_device_util(history({"a/0": [1.0, 3.0]})).iloc[0] == pytest.approx(2.0)
+    assert recent_device_util(None) is None
 
 
 def test_summary_from_snapshot(snap):

@@ -91,9 +91,6 @@ class Cluster:
     def allocated_milli(self) -> int:
         return int((self.gpu_count * GPU_MILLI).sum() - self.gpu_free.sum())
 
-    def frag_amount(self) -> float:
-        return float(self.frag.sum()) if self.frag is not None else float("nan")
-
     def bind(self, node: int, cpu: int, mem: float, gpu_milli: int, devices, tag: int) -> None:
         """Take a pod's resources on ``node`` (``devices`` get ``gpu_milli`` each)."""
         self.cpu_free[node] -= cpu

@@ -101,13 +101,6 @@ def plan_frag(problem: PackProblem, placement: pd.DataFrame, workload: pd.DataFr
     return float(FragModel(workload, models).node_frag(cpu_free, gpu_free, codes.astype(np.int64)).sum())
 
 
-def initial_placement(problem: PackProblem) -> pd.DataFrame:
-    pods = pod_frame(problem)
-    placed = pods[pods["node"] != ""]
-    return pd.DataFrame({"pod": placed["pod"].to_numpy(), "node": placed["node"].to_numpy(),
-                         "devices": [format_devices(d) for d in placed["dev"]]})
-
-
 # -- checking ------------------------------------------------------------------------------
 
 def check_plan(problem: PackProblem, result: PackResult) -> list[str]:

@@ -16,8 +16,6 @@ from .packing import GpuPacking
 from .random import RandomPolicy
 
 POLICIES: dict[str, type[Policy]] = {cls.name: cls for cls in (FGD, BestFit, GpuPacking, DotProd, GpuClustering, RandomPolicy)}
-PAPER_NAMES = {"fgd": "fgd", "bestfit": "bestfit", "packing": "packing", "dotprod": "dotprod",
-               "clustering": "clustering", "random": "random"}
 
 
 def make_policy(name: str, continuous: bool = False) -> Policy:
