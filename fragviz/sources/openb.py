@@ -112,3 +112,24 @@ def _label(frame: pd.DataFrame, label: str) -> pd.DataFrame:
     frame.attrs["file"] = label
     return frame
 
+
+def to_openb(snapshot: Snapshot) -> dict[str, str]:
+    """A snapshot as openb CSV texts: ``nodes`` (node list), ``pods`` (pod list, creation
+    time in seconds since the earliest pod) and ``placement`` (``pod,node,devices`` for the
+    placed pods). Pod names must be unique across namespaces (openb has no namespaces)."""
+    nodes = snapshot.nodes
+    pods = snapshot.pods
+    if pods["name"].duplicated().any():
+        raise InputError("pod names repeat across namespaces; the openb format has no namespaces")
+    node_csv = pd.DataFrame({"sn": nodes["name"], "cpu_milli": nodes["cpu_milli"], "memory_mib": nodes["memory_mib"],
+                             "gpu": nodes["gpu_count"], "model": nodes["gpu_model"]})
+    start = pods["created"].min()
+    seconds = ((pods["created"] - start).dt.total_seconds().fillna(0).astype("int64")) if len(pods) else pods["created"]
+    pod_csv = pd.DataFrame({"name": pods["name"], "cpu_milli": pods["cpu_milli"], "memory_mib": pods["memory_mib"],
+                            "num_gpu": pods["gpu_count"], "gpu_milli": pods["gpu_milli"], "gpu_spec": pods["gpu_spec"],
+                            "qos": pods["qos"], "pod_phase": pods["phase"], "creation_time": seconds,
+                            "deletion_time": "", "scheduled_time": ""})
+    placed = pods[pods["node"] != ""]
+    placement = pd.DataFrame({"pod": placed["name"], "node": placed["node"], "devices": placed["devices"]})
+    return {"nodes": node_csv.to_csv(index=False), "pods": pod_csv.to_csv(index=False),
+            "placement": placement.to_csv(index=False)}
