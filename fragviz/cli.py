@@ -114,8 +114,7 @@ def prometheus_settings(args):
     import os
 
     from .sources.promclient import PrometheusSettings
-    values = {key[len("FRAGVIZ_PROMETHEUS_"):].lower(): value for key, value in os.environ.items()
-              if key.startswith("FRAGVIZ_PROMETHEUS_")}
+    values = PrometheusSettings.env_values(os.environ)
     cli = {"url": args.prometheus_url, "flavour": args.prometheus_flavour, "ca_file": args.ca_file,
            "cluster_label": args.cluster_label, "cluster": args.cluster, "username": args.prometheus_user}
     values |= {k: v for k, v in cli.items() if v}

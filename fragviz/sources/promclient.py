@@ -113,9 +113,14 @@ class PrometheusSettings:
         """``FRAGVIZ_PROMETHEUS_URL`` (required), ``_FLAVOUR``, ``_TOKEN``, ``_USERNAME``,
         ``_PASSWORD``, ``_VERIFY``, ``_CA_FILE``, ``_HEADERS`` (JSON), ``_CLUSTER_LABEL``,
         ``_CLUSTER``. None when no URL is set."""
-        prefix = "FRAGVIZ_PROMETHEUS_"
-        values = {key[len(prefix):].lower(): value for key, value in environ.items() if key.startswith(prefix)}
+        values = cls.env_values(environ)
         return cls.from_mapping(values) if values.get("url") else None
+
+    @staticmethod
+    def env_values(environ) -> dict[str, str]:
+        """The ``FRAGVIZ_PROMETHEUS_*`` variables as settings keys (``FRAGVIZ_PROMETHEUS_URL`` -> ``url``)."""
+        prefix = "FRAGVIZ_PROMETHEUS_"
+        return {key[len(prefix):].lower(): value for key, value in environ.items() if key.startswith(prefix)}
 
     def with_(self, **changes) -> PrometheusSettings:
         return replace(self, **changes)

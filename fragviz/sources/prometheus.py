@@ -348,15 +348,6 @@ class PrometheusSource:
         return History(frames, source=self.label)
 
 
-def load(settings: PrometheusSettings, history_days: float = 7.0, catalog: Catalog | None = None) -> tuple[Snapshot, History, PrometheusSource]:
-    """Snapshot now and ``history_days`` of history; raises FragvizError with a clear message."""
-    source = PrometheusSource(settings, catalog)
-    snapshot = source.snapshot()
-    end = snapshot.taken_at
-    history = source.history(end - pd.Timedelta(days=history_days), end, snapshot=snapshot)
-    return snapshot, history, source
-
-
 def device_key(labels: dict) -> str:
     """``node/gpu`` of a DCGM series: the node from ``Hostname`` or ``hostname`` (both
     spellings exist) or an already normalised ``node`` label."""
