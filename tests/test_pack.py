@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fragviz.cli import main
+from fragviz.frag import JobShape
 from fragviz.model import parse_devices
 from fragviz.planning.bound import gpu_upper_bound
 from fragviz.planning.heuristic import openb_tuned_problem, solve_heuristic
@@ -59,7 +60,8 @@ def check_plan(problem: PackProblem, result: PackResult) -> None:
             assert bool(pod.movable), f"unmovable pod {key} moved"
         if key not in before or before[key] != (node, devices):
             assert usable[node] and node not in problem.drain, f"{key} was sent to a node that takes no pods"
-        if node in problem.drain and (bool(pod.movable) or key not in before):
+        really_movable = bool(pod.movable) and getattr(pod, "pdb_allowed", -1) != 0   # a PDB allowing 0 pins it
+        if node in problem.drain and (really_movable or key not in before):
             # a movable pod may only stay on a drained node when it fits nowhere else: the plan is then infeasible
             assert result.solver_status == "INFEASIBLE" and key in blocked, f"movable pod {key} left on drained {node}"
     for node in nodes.index:
@@ -68,6 +70,14 @@ def check_plan(problem: PackProblem, result: PackResult) -> None:
     assert moved == len(result.moves)
     if problem.max_moves is not None:
         assert voluntary <= problem.max_moves
+    moved_keys = [k for k in plan if k in before and before[k] != plan[k]]
+    if problem.max_gpus_moved is not None:
+        gpus = sum(int(row[k].gpu_count) * int(row[k].gpu_milli) for k in moved_keys if before[k][0] not in problem.drain)
+        assert gpus <= problem.max_gpus_moved * 1000 + 1e-9, "GPU move budget exceeded"
+    if "pdb" in pods:
+        for pdb, group in pods[pods["pdb"] != ""].groupby("pdb"):
+            moved_here = sum(1 for k in PackProblem.key(group) if k in moved_keys)
+            assert moved_here <= int(group["pdb_allowed"].iloc[0]), f"PodDisruptionBudget {pdb} exceeded"
     assert result.details.get("moves_voluntary", voluntary) == voluntary
     assert result.details.get("moves_forced", moved - voluntary) == moved - voluntary
     allocated = sum(int(dev[n].sum()) for n in nodes.index if usable[n])
@@ -159,6 +169,7 @@ def clusters(draw):
               "cpu_milli": draw(st.integers(1, 16)) * 1000, "memory_mib": draw(st.integers(1, 16)) * 1024,
               "schedulable": draw(st.booleans()) or draw(st.booleans())} for i in range(n)]
     free = {x["name"]: [x["cpu_milli"], x["memory_mib"], [1000] * x["gpu_count"]] for x in nodes}
+    allowed_a = draw(st.integers(0, 2))
     pods = []
     for i in range(draw(st.integers(0, 10))):
         count = draw(st.sampled_from([0, 1, 1, 2]))
@@ -177,20 +188,32 @@ def clusters(draw):
                 free[target] = [cpu - pod["cpu_milli"], mem - pod["memory_mib"],
                                 [g - milli if d in chosen else g for d, g in enumerate(devs)]]
                 pod |= {"node": target, "devices": "-".join(map(str, chosen))}
+        pdb = draw(st.sampled_from(["", "", "pdb-a", "pdb-b"]))
+        pod |= {"pdb": f"default/{pdb}" if pdb else "", "pdb_allowed": {"": -1, "pdb-a": allowed_a, "pdb-b": 0}[pdb]}
         pods.append(pod)
     budget = draw(st.sampled_from([0, 1, 2, None]))
+    gpus = draw(st.sampled_from([None, None, 0.5, 1.0, 2.0]))
+    objective = draw(st.sampled_from(["allocate", "defragment", "shape"]))
+    shape = JobShape("probe", draw(st.sampled_from([1, 2])), draw(st.sampled_from([500, 1000])), 1000, 1024)
+    shape = JobShape("probe", shape.gpu_count, 1000 if shape.gpu_count > 1 else shape.gpu_milli, 1000, 1024)
     drain = tuple(x["name"] for x in nodes if draw(st.integers(0, 5)) == 0)
     node_frame = pd.DataFrame(nodes).assign(ready=True)    # the model's columns, built directly (fast)
     pod_frame = pd.DataFrame(pods, columns=["name", "gpu_count", "gpu_milli", "cpu_milli", "memory_mib", "gpu_spec",
-                                            "movable", "node", "devices"])
+                                            "movable", "node", "devices", "pdb", "pdb_allowed"])
     pod_frame = pod_frame.assign(namespace="default")
-    return PackProblem(node_frame, pod_frame, max_moves=budget, drain=drain)
+    return PackProblem(node_frame, pod_frame, max_moves=budget, drain=drain, max_gpus_moved=gpus, objective=objective,
+                       target_shape=shape)
 
 
 @settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(clusters())
 def test_property_plans_keep_every_rule(problem):
-    check_plan(problem, solve_heuristic(problem))
+    """Budgets in pods and GPUs, PodDisruptionBudgets and all three objectives: every rule holds,
+    by this file's own check and by the library's validator."""
+    result = solve_heuristic(problem)
+    check_plan(problem, result)
+    blocked = set(result.details.get("drain_blocked_by", []))    # a drain that cannot complete is reported, not hidden
+    assert [v for v in validate_plan(problem, result) if v.split(":")[0] not in blocked] == []
 
 
 def test_cli_pack_json_and_placement(tmp_path, capsys):

@@ -51,14 +51,16 @@ class Cluster:
     frag: np.ndarray | None = None
 
     @classmethod
-    def from_nodes(cls, nodes: pd.DataFrame, workload: pd.DataFrame | None = None, priority=None) -> Cluster:
+    def from_nodes(cls, nodes: pd.DataFrame, workload: pd.DataFrame | None = None, priority=None,
+                   memory_aware: bool = False) -> Cluster:
         """From a frame with name, cpu_milli, memory_mib, gpu_count, gpu_model (the model's
         node columns); ``workload`` (typical pods) enables node fragmentation; ``priority``
-        (tie-break order, smaller wins) defaults to the node order."""
+        (tie-break order, smaller wins) defaults to the node order; ``memory_aware`` uses the
+        extended measure (a typical pod whose memory does not fit lacks CPU)."""
         count = nodes["gpu_count"].to_numpy(np.int64)
         model = nodes["gpu_model"].fillna("").astype(str).to_numpy(dtype=object)
         codes, models = pd.factorize(model)
-        frag_model = FragModel(workload, models) if workload is not None else None
+        frag_model = FragModel(workload, models, memory_aware) if workload is not None else None
         width = max(int(count.max(initial=0)), 1)
         present = np.arange(width)[None, :] < count[:, None]
         n = len(nodes)
@@ -71,7 +73,7 @@ class Cluster:
             gpu_free=np.where(present, GPU_MILLI, 0).astype(np.int64), present=present,
             tags=np.zeros(n, dtype=np.int64), version=np.zeros(n, dtype=np.int64), frag_model=frag_model)
         if frag_model is not None:
-            cluster.frag = frag_model.node_frag(cluster.cpu_free, cluster.gpu_free, cluster.model_code)
+            cluster.frag = frag_model.node_frag(cluster.cpu_free, cluster.gpu_free, cluster.model_code, cluster.mem_free)
         return cluster
 
     def copy(self) -> Cluster:
@@ -101,4 +103,4 @@ class Cluster:
         self.version[node] += 1
         if self.frag_model is not None:
             self.frag[node] = self.frag_model.node_frag(self.cpu_free[node:node + 1], self.gpu_free[node:node + 1],
-                                                        self.model_code[node:node + 1])[0]
+                                                        self.model_code[node:node + 1], self.mem_free[node:node + 1])[0]

@@ -16,8 +16,11 @@ class FragModel:
     """The target workload as arrays, and F for arrays of node states. GPU models are given
     as codes into ``models``."""
 
-    def __init__(self, workload: pd.DataFrame, models):
+    def __init__(self, workload: pd.DataFrame, models, memory_aware: bool = False):
         self.workload = workload.reset_index(drop=True)
+        # fragviz's extension (frag.fragmentation): a typical pod whose memory does not fit lacks CPU
+        self.memory_aware = memory_aware
+        self.m = workload["memory_mib"].to_numpy(np.float64) if memory_aware else None
         self.u = workload["gpu_milli"].to_numpy(np.int64)
         self.k = workload["gpu_count"].to_numpy(np.int64)
         self.c = workload["cpu_milli"].to_numpy(np.int64)
@@ -28,8 +31,11 @@ class FragModel:
         self.access = np.array([[not allowed or (model != "" and model in allowed) for allowed in specs]
                                 for model in self.models], dtype=bool).reshape(len(self.models), len(specs))
 
-    def node_frag(self, cpu: np.ndarray, gpu: np.ndarray, model_code: np.ndarray) -> np.ndarray:
-        """F for M states: ``cpu`` (M,), ``gpu`` (M, D) free milli, ``model_code`` (M,)."""
+    def node_frag(self, cpu: np.ndarray, gpu: np.ndarray, model_code: np.ndarray, mem: np.ndarray | None = None) -> np.ndarray:
+        """F for M states: ``cpu`` (M,), ``gpu`` (M, D) free milli, ``model_code`` (M,); ``mem``
+        (M,) free MiB, read only by a memory-aware model."""
+        if self.memory_aware:
+            return self._frag(cpu, gpu, model_code, mem)
         if len(cpu) > 8:
             key = np.column_stack([cpu, np.sort(gpu, axis=1), model_code])
             unique, inverse = np.unique(key, axis=0, return_inverse=True)
@@ -38,7 +44,7 @@ class FragModel:
                 return self._frag(unique[:, 0], unique[:, 1:1 + width], unique[:, -1])[inverse.ravel()]
         return self._frag(cpu, gpu, model_code)
 
-    def _frag(self, cpu, gpu, model_code) -> np.ndarray:
+    def _frag(self, cpu, gpu, model_code, mem=None) -> np.ndarray:
         """Accumulated per category in typical-pod order, then summed over the categories but
         q3 in the simulator's category order: the same floating-point steps as the simulator,
         so states with equal fragmentation compare equal and integer scores tie as there."""
@@ -47,7 +53,9 @@ class FragModel:
         too_small = np.where(fits_dev, 0, gpu[:, None, :]).sum(axis=2)       # Σ g < u_t
         idle = gpu.sum(axis=1)
         cpu_ok = cpu[:, None] >= self.c[None, :]
-        access = self.access[model_code]
+        if self.memory_aware:
+            cpu_ok &= np.asarray(mem, dtype=np.float64)[:, None] >= self.m[None, :]
+        access = self.access[np.asarray(model_code, dtype=np.int64)]
         cpu_only = ~self.gpu_shape[None, :]
         category = np.select([cpu_only & cpu_ok, cpu_only, ~access, fit & cpu_ok, fit, cpu_ok],
                              [XL, XR, NO_ACCESS, Q2, Q4, Q2], default=Q1)         # (M, T)

@@ -9,8 +9,12 @@ memory per node, GPU milli per device (minus the fixed pods). Placed pods stay p
 node and device set; the other placed decided pods are moves (voluntary ones limited by
 ``max_moves``, see validate.py for forced moves off drained nodes).
 
-Objective, lexicographic through weights: the most GPU milli, then the fewest moves, then the
-most pending pods placed. Symmetry: devices of a node with the same fixed load that no decided
+Objective, lexicographic through weights: the most GPU milli, then the problem's rebalancing
+term, then the fewest moves, then the most pending pods placed. Rebalancing terms: for
+"defragment", GPU nodes that are empty or full (so the fewest partly used nodes), then devices
+that are empty or full (a proxy for the fragmentation measure, which is not linear); for "shape",
+the jobs of the target shape that fit (per open node the fewest of whole idle devices // GPUs,
+CPU and memory slots). Limits: voluntary moves, GPU milli moved, and moves per PDB (limits.py). Symmetry: devices of a node with the same fixed load that no decided
 pod holds now are interchangeable, so their loads are ordered; so are whole identical nodes
 that hold no pod now.
 """
@@ -26,8 +30,9 @@ import pandas as pd
 from ortools.sat.python import cp_model
 
 from ..model import GPU_MILLI, format_devices
+from .limits import pdb_of
 from .problem import PackProblem, PackResult
-from .validate import gpu_demand, mem_kib, model_allowed, node_frame, plan_frag, pod_frame
+from .validate import gpu_demand, mem_kib, model_allowed, node_frame, objective_details, plan_frag, pod_frame
 
 NUM_WORKERS = 2
 STATUS = {cp_model.OPTIMAL: "OPTIMAL", cp_model.FEASIBLE: "FEASIBLE", cp_model.INFEASIBLE: "INFEASIBLE",
@@ -174,20 +179,89 @@ class _Build:
         voluntary = [i for i in placed_decided if i not in self.forced]
         # moves = number of placed decided pods that do not stay
         self.n_placed_decided = len(placed_decided)
-        stays_voluntary = [self.stay[i] for i in voluntary if i in self.stay]
-        if self.problem.max_moves is not None and len(voluntary) > self.problem.max_moves:
-            if stays_voluntary:
-                m.add(sum(stays_voluntary) >= len(voluntary) - int(self.problem.max_moves))
-            else:
-                m.add_bool_or([])            # more pods must move than the budget allows
-        stays = sum(self.stay.values()) if self.stay else 0
-        moves = len(placed_decided) - stays
+        moved = {i: 1 - self.stay[i] if i in self.stay else 1 for i in placed_decided}
+        self._limit(sum(moved[i] for i in voluntary), self.problem.max_moves)
+        if self.problem.max_gpus_moved is not None:
+            self._limit(sum(int(self.demand[i]) * moved[i] for i in voluntary), round(self.problem.max_gpus_moved * GPU_MILLI))
+        codes, allowed, _ = pdb_of(self.problem.pods.reset_index(drop=True))
+        for code in range(len(allowed)):                     # every move, forced ones too, uses its PDB
+            self._limit(sum(moved[i] for i in placed_decided if codes[i] == code), int(allowed[code]))
+        moves = len(placed_decided) - (sum(self.stay.values()) if self.stay else 0)
         pending = len(self.count_terms)
         self.w_moves = pending + 1
-        self.w_gpu = self.w_moves * (len(placed_decided) + 1)
+        secondary, span = self._secondary()
+        self.w_secondary = self.w_moves * (len(placed_decided) + 1)
+        self.w_gpu = self.w_secondary * (span + 1)
         gain = sum(c * v for c, v in self.gain_terms) if self.gain_terms else 0
         count = sum(self.count_terms) if self.count_terms else 0
-        m.maximize(self.w_gpu * gain - self.w_moves * moves + count)
+        m.maximize(self.w_gpu * gain + self.w_secondary * secondary - self.w_moves * moves + count)
+
+    def _limit(self, expr, limit) -> None:
+        if limit is None:
+            return
+        if isinstance(expr, int):
+            if expr > limit:
+                self.model.add_bool_or([])       # more must move than the limit allows: infeasible
+            return
+        self.model.add(expr <= int(limit))
+
+    # -- rebalancing objectives (problem.py) ---------------------------------------------------
+    def _device_load(self, n: int, d: int):
+        return int(self.fixed_gpu[n, d]) + sum(c * v for c, v in self.dev_terms.get((n, d), []))
+
+    def _is(self, expr, value: int, name: str):
+        """A boolean that may be true only if ``expr == value`` (the objective makes it true when it can)."""
+        if isinstance(expr, int):
+            return int(expr == value)
+        b = self.model.new_bool_var(name)
+        self.model.add(expr == value).only_enforce_if(b)
+        return b
+
+    def _secondary(self) -> tuple:
+        """The objective term between GPU milli and moves, and its largest value."""
+        objective = self.problem.objective
+        if objective == "allocate":
+            return 0, 0
+        usable = [n for n in range(len(self.nodes)) if self.nodes.at[n, "usable"] and self.count[n] > 0]
+        if objective == "defragment":
+            # whole nodes empty or full first (fewest partly used nodes), then whole devices (least fragmentation)
+            devices = [(n, d) for n in usable for d in range(int(self.count[n]))]
+            whole_devices = sum(self._is(self._device_load(n, d), 0, f"e{n}_{d}") + self._is(self._device_load(n, d), GPU_MILLI,
+                                f"f{n}_{d}") for n, d in devices)
+            loads = {n: sum(self._device_load(n, d) for d in range(int(self.count[n]))) for n in usable}
+            whole_nodes = sum(self._is(loads[n], 0, f"E{n}") + self._is(loads[n], int(self.count[n]) * GPU_MILLI, f"F{n}")
+                              for n in usable)
+            return (len(devices) + 1) * whole_nodes + whole_devices, (len(devices) + 1) * len(usable) + len(devices)
+        return self._shape_slots(usable)
+
+    def _shape_slots(self, usable: list[int]) -> tuple:
+        """Jobs of the target shape that fit: per open node the fewest of GPU, CPU and memory slots."""
+        m, shape, pods = self.model, self.problem.target_shape, self.pods
+        total, span = [], 0
+        for n in usable:
+            if not self.nodes.at[n, "open"] or not model_allowed(shape.gpu_spec, self.nodes.at[n, "gpu_model"]):
+                continue
+            if shape.gpu_milli >= GPU_MILLI:
+                per_device = [self._is(self._device_load(n, d), 0, f"z{n}_{d}") for d in range(int(self.count[n]))]
+                most = int(self.count[n]) // max(shape.gpu_count, 1)
+            else:
+                per_device = []
+                for d in range(int(self.count[n])):
+                    q = m.new_int_var(0, GPU_MILLI // shape.gpu_milli, f"q{n}_{d}")
+                    m.add(q * shape.gpu_milli + self._device_load(n, d) <= GPU_MILLI)
+                    per_device.append(q)
+                most = int(self.count[n]) * (GPU_MILLI // shape.gpu_milli)
+            s = m.new_int_var(0, most, f"slots{n}")
+            m.add(max(shape.gpu_count, 1) * s <= sum(per_device))
+            cpu = sum(int(pods.at[i, "cpu_milli"]) * y for (i, node), y in self.y.items() if node == n)
+            mem = sum(int(self.pod_mem[i]) * y for (i, node), y in self.y.items() if node == n)
+            if shape.cpu_milli > 0:
+                m.add(round(float(shape.cpu_milli)) * s + cpu <= int(self.cpu_cap[n] - self.fixed_cpu[n]))
+            if shape.memory_mib > 0:
+                m.add(int(mem_kib([shape.memory_mib])[0]) * s + mem <= int(self.mem_cap[n] - self.fixed_mem[n]))
+            total.append(s)
+            span += most
+        return (sum(total) if total else 0), span
 
     def _symmetry(self) -> None:
         m, pods = self.model, self.pods
@@ -276,7 +350,7 @@ class _Build:
                    "gap_pct": round(100.0 * (bound - allocated) / bound, 4) if bound else 0.0,
                    "moves_voluntary": len(rows) - forced, "moves_forced": forced,
                    "pods_decided": len(self.decided), "variables": len(self.y) + len(self.x) + len(self.stay),
-                   "objective": solver.objective_value if solved else None,
+                   "objective_value": solver.objective_value if solved else None,
                    "objective_bound": solver.best_objective_bound if solved else None,
                    "wall_time_s": round(solver.wall_time, 3), "num_workers": int(solver.parameters.num_workers)}
         if stuck:
@@ -284,6 +358,7 @@ class _Build:
         if not solved:
             details["note"] = f"no plan ({name}): the placement returned is the problem's own"
         unplaced = [pods.at[i, "pod"] for i in range(len(pods)) if i not in where]
+        details.update(objective_details(problem, placement, moves))
         return PackResult(placement=placement, unplaced=unplaced, moves=moves, gpu_milli_allocated=allocated,
                           capacity_milli=problem.capacity_milli, frag_gpu_milli=plan_frag(problem, placement),
                           bound_gpu_milli=bound, solver_status=name, seconds=seconds, details=details)

@@ -42,11 +42,13 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from ..frag import typical_pods, workload_pods
-from ..model import GPU_MILLI, format_devices, parse_devices
+from ..frag import JobShape, slots
+from ..model import GPU_MILLI, NodeState, format_devices, parse_devices
 from ..placement import Cluster, Context, PodTable, feasible, make_policy
 from .bound import gpu_upper_bound
+from .limits import MoveTally, movable_pods
 from .problem import PackProblem, PackResult
+from .validate import objective_details
 
 KNAPSACK_PASSES = 4
 
@@ -57,7 +59,7 @@ class _State:
     def __init__(self, problem: PackProblem, workload: pd.DataFrame | None):
         nodes, pods = problem.nodes.reset_index(drop=True), problem.pods.reset_index(drop=True)
         self.nodes, self.pods = nodes, pods
-        self.cluster = Cluster.from_nodes(nodes, workload)
+        self.cluster = Cluster.from_nodes(nodes, workload, memory_aware=problem.memory_aware)
         self.table = PodTable.from_frame(pods)
         self.ctx = Context(self.cluster, self.table, np.random.default_rng(0))
         self.fgd = make_policy("fgd", continuous=True)
@@ -70,16 +72,27 @@ class _State:
         self.blocked: list[int] = []                          # forced pods that found no other node
         self.node_of = np.full(len(pods), -1, dtype=np.int64)
         self.devs: list[list[int]] = [[] for _ in range(len(pods))]
+        self.tally: MoveTally | None = None                   # set once the original placement is bound
 
     def bind(self, pod: int, node: int, devices: list[int]) -> None:
         t = self.table
         self.cluster.bind(node, int(t.cpu[pod]), float(t.mem[pod]), int(t.milli[pod]), devices, int(t.tag[pod]))
         self.node_of[pod], self.devs[pod] = node, list(devices)
+        if self.tally is not None:
+            self.tally.update(pod, node, devices)
 
     def unbind(self, pod: int) -> None:
         t, node = self.table, int(self.node_of[pod])
         self.cluster.bind(node, -int(t.cpu[pod]), -float(t.mem[pod]), -int(t.milli[pod]), self.devs[pod], 0)
         self.node_of[pod], self.devs[pod] = -1, []
+        if self.tally is not None:
+            self.tally.update(pod, -1, [])
+
+    def start_tally(self, problem: PackProblem, where: np.ndarray, devs: list[list[int]]) -> None:
+        """Count moves from here on against the problem's limits (limits.py)."""
+        self.tally = MoveTally(problem, where, devs, self.forced, self.table.count * self.table.milli)
+        for p in np.flatnonzero(self.node_of >= 0):
+            self.tally.update(int(p), int(self.node_of[p]), self.devs[p])
 
     def candidates(self, pod: int, exclude: int = -1) -> np.ndarray:
         nodes = feasible(self.ctx, pod)
@@ -250,7 +263,7 @@ def _pool_sample(t: PodTable, pool: np.ndarray, cap: int) -> np.ndarray:
 
 # -- evictions under a budget ------------------------------------------------------------------------
 
-def _evict_one(state: _State, budget: list, original: np.ndarray, moved_ok: np.ndarray, deadline: float) -> None:
+def _evict_one(state: _State, original: np.ndarray, moved_ok: np.ndarray, deadline: float) -> None:
     """Step 5: an unplaced GPU pod takes a node after one pod there (whose CPU, memory or devices
     it lacks) moves to another node. Each success allocates the
     waiting pod's GPU milli more (the moved pod keeps its own). One try per pod shape."""
@@ -267,11 +280,11 @@ def _evict_one(state: _State, budget: list, original: np.ndarray, moved_ok: np.n
         if u < GPU_MILLI:                                  # shares: CPU or memory (devices are the knapsack's work)
             gpu_fit = (((c.gpu_free >= u) & c.present).sum(axis=1) >= k) & ((c.cpu_free < t.cpu[pod]) | (c.mem_free < t.mem[pod]))
         blocked = np.flatnonzero(state.ctx.allowed(t.spec[pod]) & state.target & (c.gpu_count >= k) & gpu_fit)
-        if not _evict_for(state, int(pod), blocked, budget, original, moved_ok):
+        if not _evict_for(state, int(pod), blocked, moved_ok):
             failed.add(int(t.shape[pod]))
 
 
-def _evict_for(state: _State, pod: int, nodes: np.ndarray, budget: list, original: np.ndarray, moved_ok: np.ndarray) -> bool:
+def _evict_for(state: _State, pod: int, nodes: np.ndarray, moved_ok: np.ndarray) -> bool:
     t, c = state.table, state.cluster
     for node in nodes.tolist():
         residents = np.flatnonzero((state.node_of == node) & moved_ok)
@@ -279,8 +292,7 @@ def _evict_for(state: _State, pod: int, nodes: np.ndarray, budget: list, origina
         residents = residents[(t.cpu[residents] >= need_cpu) & (t.mem[residents] >= need_mem)]
         k, u = int(t.count[pod]), int(t.milli[pod])
         for q in residents[np.argsort(t.demand[residents], kind="stable")].tolist():
-            cost = int(original[q] >= 0 and not state.forced[q])
-            if cost and budget[0] is not None and budget[0] < cost:
+            if not state.tally.may_move(q):              # a pod the solver placed itself moves for free
                 continue
             g = np.where(c.present[node], c.gpu_free[node], -1)
             g[state.devs[q]] += int(t.milli[q])
@@ -291,8 +303,6 @@ def _evict_for(state: _State, pod: int, nodes: np.ndarray, budget: list, origina
             if node in feasible(state.ctx, pod):
                 state.bind(pod, *_devices_on(state, pod, node))
                 if state.place(q, exclude=node):
-                    if cost and budget[0] is not None:
-                        budget[0] -= cost
                     return True
                 state.unbind(pod)
             state.bind(q, node, was_devs)
@@ -579,7 +589,8 @@ def _search_small(problem: PackProblem, workload, deadline: float) -> _State | N
     for p, (n, ds) in placed.items():
         out.bind(p, n, ds)
     out.blocked = [p for p in forced if placed[p][0] == where[p]]
-    return out
+    out.start_tally(problem, where, devs)
+    return out if out.tally.within() else None                # GPU or PDB limits: the search does not see them
 
 
 def _unlock_sweep(small: _Small, best: tuple, budget: int, gpu_pods: np.ndarray, demand: np.ndarray, order_of,
@@ -622,24 +633,29 @@ def _moves(state: _State, where: np.ndarray, devs: list[list[int]]) -> int:
 
 def _solve_from(problem: PackProblem, workload, lift_movable: bool, deadline: float) -> tuple[_State, int]:
     """One candidate plan. ``lift_movable``: every movable placed pod is re-placed from scratch
-    (originally placed ones first, so that nothing is lost), else placed pods stay."""
+    (originally placed ones first, so that nothing is lost), else placed pods stay. A plan that
+    loses a pod or breaks a move limit returns -1."""
     state = _State(problem, workload)
     t = state.table
     where, devs = _original(state)
     movable = _movable(state.pods)
     state.forced = _forced(state, where, movable)
-    budget = [problem.max_moves]
     if lift_movable:
         lifted = (where >= 0) & movable
         _bind_original(state, where, devs, skip=lifted)
+        state.start_tally(problem, where, devs)
         for p in greedy_order(t, np.flatnonzero(lifted)):
             if not state.place(int(p)):
                 return state, -1                                  # would lose a pod
         free_pods = where < 0
     else:
         _bind_original(state, where, devs)
+        state.start_tally(problem, where, devs)
         for p in greedy_order(t, np.flatnonzero(state.forced)):                        # forced moves: no budget
             node, d = int(state.node_of[p]), list(state.devs[p])
+            if not state.tally.may_move(int(p)):                                         # its PDB allows no more
+                state.blocked.append(int(p))
+                continue
             state.unbind(int(p))
             if not state.place(int(p), exclude=node):
                 state.bind(int(p), node, d)
@@ -650,10 +666,12 @@ def _solve_from(problem: PackProblem, workload, lift_movable: bool, deadline: fl
         state.place(int(p))
     _repack_shares(state, free_pods, deadline)
     moved_ok = (movable & (where >= 0) & ~lift_movable) | free_pods
-    _evict_one(state, budget, where, moved_ok, deadline)
+    _evict_one(state, where, moved_ok, deadline)
     _repack_shares(state, free_pods, deadline)
     for p in greedy_order(t, pending[t.count[pending] == 0]):   # CPU-only pods last: they take no GPU
         state.place(int(p))
+    if not state.tally.within():
+        return state, -1
     return state, state.allocated()
 
 
@@ -664,19 +682,15 @@ def _forced(state: _State, where: np.ndarray, movable: np.ndarray) -> np.ndarray
 
 
 def _movable(pods: pd.DataFrame) -> np.ndarray:
-    if "movable" not in pods:
-        return np.ones(len(pods), dtype=bool)
-    return pods["movable"].fillna(True).astype(bool).to_numpy()
+    return movable_pods(pods)
 
 
 def solve_heuristic(problem: PackProblem) -> PackResult:
-    """Place pending pods and, within the move budget, repack movable ones (module doc)."""
+    """Place pending pods and, within the move limits, repack movable ones (module doc)."""
     start = time.perf_counter()
     deadline = start + max(problem.time_limit_s, 1.0) * 0.9
     pods = problem.pods
-    workload = typical_pods(workload_pods(pods)) if len(pods) else None
-    if workload is not None and workload.empty:
-        workload = None
+    workload = problem.target_workload()
     state, alloc = _solve_from(problem, workload, lift_movable=False, deadline=deadline)
     plans = [state]
     if problem.max_moves is None and time.perf_counter() < deadline:
@@ -689,7 +703,110 @@ def solve_heuristic(problem: PackProblem) -> PackResult:
         other = _search_small(problem, workload, deadline)
         if other is not None and _rank(other) > _rank(best):
             best = other
+    if problem.objective != "allocate":
+        _rebalance(best, problem, deadline)
     return _result(problem, best, start, workload)
+
+
+# -- rebalancing: the "defragment" and "shape" objectives -----------------------------------------------
+
+def _objective(state: _State, problem: PackProblem) -> tuple:
+    """The rebalancing objective, larger is better: (partly used GPU nodes, fragmentation) negated,
+    preceded for "shape" by the jobs of the target shape that fit."""
+    c = state.cluster
+    capacity = c.gpu_count * GPU_MILLI
+    used = capacity - c.gpu_free.sum(axis=1)
+    partly = int(((used > 0) & (used < capacity) & state.usable).sum())
+    frag = float(c.frag[state.usable].sum()) if c.frag is not None else 0.0
+    key = (-partly, -round(frag, 6))
+    if problem.objective == "shape":
+        return (int(_shape_slots(state, problem.target_shape).sum()), *key)
+    return key
+
+
+def _shape_slots(state: _State, shape: JobShape) -> np.ndarray:
+    c = state.cluster
+    view = NodeState(names=c.names, cpu_free=c.cpu_free, mem_free=c.mem_free, gpu_free=c.gpu_free, gpu_present=c.present,
+                     gpu_count=c.gpu_count, gpu_model=c.model, usable=state.target)
+    return slots(view, shape)
+
+
+def _rebalance(state: _State, problem: PackProblem, deadline: float) -> None:
+    """Moves that improve the objective, within the move limits: empty whole GPU nodes (cheapest
+    first) onto nodes already in use, then consolidate shared GPUs onto partly used devices.
+    A step is kept only if every pod it lifts lands again, the limits hold and the objective gains."""
+    c, t = state.cluster, state.table
+    movable = _movable(state.pods) | (state.tally.where < 0)     # pods the solver placed itself move for free
+    capacity = c.gpu_count * GPU_MILLI
+    key = _objective(state, problem)
+    used = capacity - c.gpu_free.sum(axis=1)
+    order = np.lexsort((np.bincount(np.maximum(state.node_of, 0), minlength=len(used)), used))
+    for node in order.tolist():
+        if time.perf_counter() > deadline:
+            return
+        used_now = int(capacity[node] - c.gpu_free[node].sum())
+        if not state.target[node] or capacity[node] == 0 or not 0 < used_now < capacity[node]:
+            continue
+        here = np.flatnonzero(state.node_of == node)
+        lift = here if problem.objective == "shape" else here[t.count[here] > 0]
+        if not movable[here[t.count[here] > 0]].all():
+            continue                                             # an unmovable GPU pod keeps the node in use
+        lift = lift[movable[lift]]
+        busy = capacity - c.gpu_free.sum(axis=1) > 0
+        closed = ~busy & (capacity > 0)                           # do not spread onto empty GPU nodes
+        closed[node] = True
+        key = _try_step(state, problem, lift, closed, None, key)
+    for node, dev in _partial_devices(state, movable):
+        if time.perf_counter() > deadline:
+            return
+        lift = np.array([p for p in np.flatnonzero(state.node_of == node) if t.count[p] == 1 and state.devs[p] == [dev]
+                         and t.milli[p] < GPU_MILLI], dtype=np.int64)
+        if len(lift) == 0 or not movable[lift].all():
+            continue
+        full_free = c.present & (c.gpu_free >= GPU_MILLI)
+        full_free[node, dev] = True                               # not back onto itself, nor onto an idle device
+        key = _try_step(state, problem, lift, np.zeros(len(c.names), dtype=bool), full_free, key)
+
+
+def _partial_devices(state: _State, movable: np.ndarray) -> list[tuple[int, int]]:
+    """Devices holding only movable shares, least used first."""
+    c = state.cluster
+    used = np.where(c.present, GPU_MILLI - c.gpu_free, 0)
+    nodes, devs = np.nonzero((used > 0) & (used < GPU_MILLI) & state.target[:, None])
+    order = np.argsort(used[nodes, devs], kind="stable")
+    return [(int(nodes[i]), int(devs[i])) for i in order]
+
+
+def _try_step(state: _State, problem: PackProblem, lift: np.ndarray, closed_nodes: np.ndarray,
+              closed_devices: np.ndarray | None, key: tuple) -> tuple:
+    """Lift ``lift`` and place it again away from ``closed_nodes`` / ``closed_devices``; keep the
+    step if everything lands, the limits hold and the objective beats ``key``. Returns the key."""
+    if len(lift) == 0:
+        return key
+    c = state.cluster
+    saved = [(int(p), int(state.node_of[p]), list(state.devs[p])) for p in lift]
+    target, present = state.target.copy(), c.present.copy()
+    for p, _, _ in saved:
+        state.unbind(p)
+    state.target &= ~closed_nodes
+    if closed_devices is not None:
+        c.present &= ~closed_devices
+    placed, ok = [], True
+    for p in greedy_order(state.table, lift):
+        if not state.place(int(p)):
+            ok = False
+            break
+        placed.append(int(p))
+    state.target, c.present = target, present
+    if ok and state.tally.within():
+        new_key = _objective(state, problem)
+        if new_key > key:
+            return new_key
+    for p in placed:
+        state.unbind(p)
+    for p, node, devices in saved:
+        state.bind(p, node, devices)
+    return key
 
 
 def _rank(state: _State) -> tuple:
@@ -726,6 +843,7 @@ def _result(problem: PackProblem, state: _State, start: float, workload) -> Pack
     status = "INFEASIBLE" if stuck.any() else "heuristic"
     if stuck.any():
         details["note"] = "movable pods on drained nodes fit nowhere else: they stay (see drain_blocked_by)"
+    details.update(objective_details(problem, placement, moves))
     return PackResult(placement=placement, unplaced=unplaced, moves=moves, gpu_milli_allocated=state.allocated(),
                       capacity_milli=problem.capacity_milli, frag_gpu_milli=frag, bound_gpu_milli=gpu_upper_bound(problem),
                       solver_status=status, seconds=time.perf_counter() - start, details=details)

@@ -13,7 +13,10 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from ..frag import JobShape, typical_pods, workload_pods
 from ..model import GPU_MILLI
+
+OBJECTIVES = ("allocate", "defragment", "shape")
 
 
 @dataclass(frozen=True)
@@ -23,12 +26,37 @@ class PackProblem:
     max_moves: int | None = 0           # placed movable pods that may change node or devices; None = no limit
     drain: tuple[str, ...] = ()         # nodes to empty: their movable pods must move (and count as moves)
     time_limit_s: float = 60.0
+    max_gpus_moved: float | None = None  # GPUs of voluntarily moved pods (milli / 1000); None = no limit
+    objective: str = "allocate"         # "allocate", "defragment" or "shape" (module doc)
+    target_shape: JobShape | None = None  # the job shape "shape" maximises
+    memory_aware: bool = False          # "defragment" with the extended (memory-aware) measure
+    workload: pd.DataFrame | None = None  # target workload of the measure; None = typical pods of ``pods``
+
+    def __post_init__(self):
+        if self.objective not in OBJECTIVES:
+            raise ValueError(f"objective must be one of {', '.join(OBJECTIVES)}, not {self.objective!r}")
+        if self.objective == "shape" and self.target_shape is None:
+            raise ValueError("objective 'shape' needs a target_shape")
+        if self.max_moves is not None and self.max_moves < 0:
+            raise ValueError("max_moves must be >= 0 (None: no limit)")
+        if self.max_gpus_moved is not None and self.max_gpus_moved < 0:
+            raise ValueError("max_gpus_moved must be >= 0 (None: no limit)")
 
     @property
     def capacity_milli(self) -> int:
         usable = self.nodes[self.nodes.get("schedulable", True) & self.nodes.get("ready", True)] \
             if "schedulable" in self.nodes else self.nodes
         return int(usable["gpu_count"].sum()) * GPU_MILLI
+
+    def target_workload(self) -> pd.DataFrame | None:
+        """The workload of the fragmentation measure: ``workload``, else the typical pods of the
+        problem's workload pods (not DaemonSet or mirror pods); None when there are none."""
+        if self.workload is not None:
+            return self.workload
+        if not len(self.pods):
+            return None
+        typical = typical_pods(workload_pods(self.pods))
+        return None if typical.empty else typical
 
     @staticmethod
     def key(pods: pd.DataFrame) -> pd.Series:

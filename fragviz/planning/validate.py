@@ -7,8 +7,8 @@ Conventions both solvers follow (and :func:`check_plan` enforces):
 * GPU pods (``gpu_count > 0``) need a node with GPUs whose model their ``gpu_spec`` ("A|B",
   "" = any) allows; CPU-only pods ignore ``gpu_spec`` (§1a of FRAGMENTATION.md).
 * Movable pods on drained nodes must move; those moves are *forced*: they are listed in
-  ``moves`` but do not use the ``max_moves`` budget, which limits the other (voluntary) moves.
-  Unmovable pods on a drained node stay (the drain cannot complete; solvers report them).
+  ``moves`` but do not use the ``max_moves`` / ``max_gpus_moved`` budgets, which limit the other
+  (voluntary) moves; every move uses its PodDisruptionBudget's allowance (limits.py). Unmovable pods on a drained node stay (the drain cannot complete; solvers report them).
 * ``gpu_milli_allocated`` counts the pods on usable (schedulable and ready) nodes, as
   ``PackProblem.capacity_milli`` counts capacity.
 * Memory is compared in KiB integers (MiB x 1024, rounded) so fractional MiB cannot flip a fit.
@@ -22,14 +22,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..frag import typical_pods
-from ..model import GPU_MILLI, format_devices, parse_devices
+from ..frag import slots
+from ..model import GPU_MILLI, NodeState, format_devices, parse_devices
 from ..placement.nodefrag import FragModel
+from .limits import MoveTally, movable_pods
 from .problem import PackProblem, PackResult
 
 KIB = 1024
 NODE_FIELDS = ["name", "cpu_milli", "memory_mib", "gpu_count", "gpu_model", "schedulable", "ready"]
-POD_FIELDS = ["name", "namespace", "cpu_milli", "memory_mib", "gpu_count", "gpu_milli", "gpu_spec", "node", "devices", "movable"]
+POD_FIELDS = ["name", "namespace", "cpu_milli", "memory_mib", "gpu_count", "gpu_milli", "gpu_spec", "node", "devices", "movable",
+              "pdb", "pdb_allowed"]
 
 
 # -- normalised views ----------------------------------------------------------------------
@@ -57,7 +59,7 @@ def pod_frame(problem: PackProblem) -> pd.DataFrame:
     pods["node"] = pods["node"].fillna("").astype(str) if "node" in pods else ""
     pods["devices"] = pods["devices"].fillna("").astype(str) if "devices" in pods else ""
     pods["gpu_spec"] = pods["gpu_spec"].fillna("").astype(str) if "gpu_spec" in pods else ""
-    pods["movable"] = pods["movable"].fillna(True).astype(bool) if "movable" in pods else True
+    pods["movable"] = movable_pods(problem.pods.reset_index(drop=True))    # PDBs allowing no disruption: unmovable
     pods["gpu_milli"] = np.where(pods["gpu_count"] > 0, pods["gpu_milli"], 0)
     pods["dev"] = [tuple(parse_devices(text)) for text in pods["devices"]]
     return pods
@@ -80,25 +82,72 @@ def gpu_demand(pods: pd.DataFrame) -> np.ndarray:
 
 def plan_frag(problem: PackProblem, placement: pd.DataFrame, workload: pd.DataFrame | None = None) -> float:
     """Cluster fragmentation (sum of F_n over all nodes, §1b) after ``placement`` (pod, node,
-    devices); the target workload defaults to ``typical_pods`` of the problem's pods."""
-    nodes, pods = node_frame(problem), pod_frame(problem)
+    devices), with the problem's target workload and measure (``PackProblem.target_workload``)."""
     if workload is None:
-        workload = typical_pods(pods)
-    if workload.empty or nodes.empty:
+        workload = problem.target_workload()
+    nodes, state = free_after(problem, placement)
+    if workload is None or workload.empty or nodes.empty:
         return 0.0
+    codes, models = pd.factorize(nodes["gpu_model"].to_numpy(dtype=object))
+    model = FragModel(workload, models, problem.memory_aware)
+    return float(model.node_frag(state.cpu_free, state.gpu_free, codes.astype(np.int64), state.mem_free).sum())
+
+
+def free_after(problem: PackProblem, placement: pd.DataFrame) -> tuple[pd.DataFrame, NodeState]:
+    """The problem's nodes and their free resources once ``placement`` (pod, node, devices) runs."""
+    nodes, pods = node_frame(problem), pod_frame(problem)
     count = nodes["gpu_count"].to_numpy(np.int64)
     width = max(int(count.max(initial=0)), 1)
-    gpu_free = np.where(np.arange(width)[None, :] < count[:, None], GPU_MILLI, 0).astype(np.int64)
+    present = np.arange(width)[None, :] < count[:, None]
+    gpu_free = np.where(present, GPU_MILLI, 0).astype(np.int64)
     cpu_free = nodes["cpu_milli"].to_numpy(np.int64).copy()
+    mem_free = nodes["memory_mib"].to_numpy(np.float64).copy()
     row_of = {name: i for i, name in enumerate(nodes["name"].astype(str))}
     by_pod = pods.set_index("pod")
     for pod, node, devices in zip(placement["pod"], placement["node"], placement["devices"]):
         row = row_of[node]
         cpu_free[row] -= int(by_pod.at[pod, "cpu_milli"])
+        mem_free[row] -= float(by_pod.at[pod, "memory_mib"])
         for d in parse_devices(devices):
             gpu_free[row, d] -= int(by_pod.at[pod, "gpu_milli"])
-    codes, models = pd.factorize(nodes["gpu_model"].to_numpy(dtype=object))
-    return float(FragModel(workload, models).node_frag(cpu_free, gpu_free, codes.astype(np.int64)).sum())
+    state = NodeState(names=nodes["name"].astype(str).to_numpy(dtype=object), cpu_free=cpu_free, mem_free=mem_free,
+                      gpu_free=gpu_free, gpu_present=present, gpu_count=count,
+                      gpu_model=nodes["gpu_model"].to_numpy(dtype=object), usable=nodes["open"].to_numpy(bool))
+    return nodes, state
+
+
+def plan_metrics(problem: PackProblem, placement: pd.DataFrame) -> dict:
+    """What the rebalancing objectives count after ``placement``: partly used GPU nodes (usable
+    nodes with some but not all GPU milli allocated) and, with a target shape, its jobs that fit."""
+    nodes, state = free_after(problem, placement)
+    capacity = state.gpu_count * GPU_MILLI
+    used = capacity - state.gpu_free.sum(axis=1)
+    usable = nodes["usable"].to_numpy(bool)
+    out = {"partly_used_nodes": int(((used > 0) & (used < capacity) & usable).sum()),
+           "free_gpu_nodes": int(((used == 0) & (capacity > 0) & usable).sum())}
+    if problem.target_shape is not None:
+        out["target_shape_fit"] = int(slots(state, problem.target_shape).sum())
+    return out
+
+
+def objective_details(problem: PackProblem, placement: pd.DataFrame, moves: pd.DataFrame) -> dict:
+    """The plan's objective and what it counts, before and after, plus the GPUs moved."""
+    before, after = plan_metrics(problem, original_placement(problem)), plan_metrics(problem, placement)
+    pods = pod_frame(problem).set_index("pod")
+    moved = pods.loc[list(moves["pod"]), ["gpu_count", "gpu_milli"]] if len(moves) else pods.iloc[:0]
+    out = {"objective": problem.objective, "gpus_moved": round(float((moved["gpu_count"] * moved["gpu_milli"]).sum()) / GPU_MILLI, 3)}
+    if problem.target_shape is not None:
+        out["target_shape"] = problem.target_shape.name
+    for name, value in after.items():
+        out[f"{name}_before"], out[name] = before[name], value
+    return out
+
+
+def original_placement(problem: PackProblem) -> pd.DataFrame:
+    """The problem's own placement as a plan (pod, node, devices of every placed pod)."""
+    pods = pod_frame(problem)
+    placed = pods[pods["node"] != ""]
+    return pd.DataFrame({"pod": placed["pod"], "node": placed["node"], "devices": placed["devices"]})
 
 
 # -- checking ------------------------------------------------------------------------------
@@ -107,7 +156,8 @@ def check_plan(problem: PackProblem, result: PackResult) -> list[str]:
     """Every way ``result`` breaks the rules of ``problem``; an empty list means a valid plan.
 
     Checks: each pod at most once and known; every placed pod still placed; unmovable pods
-    unchanged; voluntary moves within ``max_moves``; drained nodes hold no movable pod;
+    unchanged; voluntary moves within ``max_moves`` and ``max_gpus_moved``, moves per PDB
+    within ``disruptionsAllowed`` (limits.py); drained nodes hold no movable pod;
     new placements only on open nodes, on allowed GPU models, with the right number of
     distinct devices; CPU, memory and per-device GPU capacity on every node that gained a pod;
     ``moves``, ``unplaced`` and ``gpu_milli_allocated`` consistent with the placement.
@@ -129,7 +179,7 @@ def check_plan(problem: PackProblem, result: PackResult) -> list[str]:
         return out
     where = {pod: (node, tuple(parse_devices(dev))) for pod, node, dev in zip(plan["pod"], plan["node"], plan["devices"])}
     drained = set(problem.drain)
-    voluntary, changed_pods, gained = 0, [], set()
+    changed_pods, gained = [], set()
     for pod, row in info.iterrows():
         now = where.get(pod)
         before = (row["node"], row["dev"]) if row["node"] else None
@@ -147,12 +197,9 @@ def check_plan(problem: PackProblem, result: PackResult) -> list[str]:
             continue
         changed_pods.append(pod)
         gained.add(node)
-        if before is not None:
-            if not row["movable"]:
-                out.append(f"{pod}: unmovable pod moved from {before[0]} [{format_devices(before[1])}] "
-                           f"to {node} [{format_devices(devices)}]")
-            if before[0] not in drained:
-                voluntary += 1
+        if before is not None and not row["movable"]:
+            out.append(f"{pod}: unmovable pod moved from {before[0]} [{format_devices(before[1])}] "
+                       f"to {node} [{format_devices(devices)}]")
         if not nodes.at[n, "open"] and not (before is not None and before[0] == node):
             out.append(f"{pod}: placed on node {node}, which is not open (unschedulable, not ready or drained)")
         if nodes.at[n, "drained"]:
@@ -164,12 +211,24 @@ def check_plan(problem: PackProblem, result: PackResult) -> list[str]:
                 out.append(f"{pod}: devices {format_devices(devices)!r} are not {k} distinct devices of {node}")
         elif devices:
             out.append(f"{pod}: CPU-only pod given devices {format_devices(devices)!r}")
-    if problem.max_moves is not None and voluntary > problem.max_moves:
-        out.append(f"{voluntary} voluntary moves exceed max_moves={problem.max_moves}")
+    out += _limits(problem, pods, node_row, where, drained)
     out += _capacity(nodes, info, where, gained)
     usable = set(nodes.loc[nodes["usable"], "name"].astype(str))
     out += _consistency(problem, result, info, where, changed_pods, usable)
     return out
+
+
+def _limits(problem, pods, node_row, where, drained) -> list[str]:
+    """Voluntary pods and GPUs moved, and moves per PodDisruptionBudget (limits.py)."""
+    placed = (pods["node"] != "").to_numpy()
+    where0 = np.array([node_row.get(n, -1) if n else -1 for n in pods["node"]], dtype=np.int64)
+    forced = placed & pods["movable"].to_numpy(bool) & pods["node"].isin(drained).to_numpy()
+    tally = MoveTally(problem, where0, [list(d) for d in pods["dev"]], forced, gpu_demand(pods))
+    for i, pod in enumerate(pods["pod"]):
+        if placed[i] and pod in where:
+            node, devices = where[pod]
+            tally.update(i, node_row[node], list(devices))
+    return tally.violations()
 
 
 def _capacity(nodes, info, where, gained) -> list[str]:
@@ -222,8 +281,9 @@ def problem_to_dict(problem: PackProblem, **extra) -> dict:
         frame = frame[[f for f in fields if f in frame]]
         return json.loads(frame.to_json(orient="records"))
 
+    limits = {"max_gpus_moved": problem.max_gpus_moved} if problem.max_gpus_moved is not None else {}
     return {"max_moves": problem.max_moves, "drain": list(problem.drain), "time_limit_s": problem.time_limit_s,
-            **extra, "nodes": records(nodes, NODE_FIELDS), "pods": records(pods, POD_FIELDS)}
+            **limits, **extra, "nodes": records(nodes, NODE_FIELDS), "pods": records(pods, POD_FIELDS)}
 
 
 def problem_from_dict(data: dict, **overrides) -> PackProblem:
@@ -234,7 +294,7 @@ def problem_from_dict(data: dict, **overrides) -> PackProblem:
     pods["movable"] = pods["movable"].astype(bool) if "movable" in pods else True
     nodes["gpu_model"] = nodes["gpu_model"].fillna("").astype(str)
     args = {"max_moves": data.get("max_moves", 0), "drain": tuple(data.get("drain", ())),
-            "time_limit_s": float(data.get("time_limit_s", 60.0))}
+            "time_limit_s": float(data.get("time_limit_s", 60.0)), "max_gpus_moved": data.get("max_gpus_moved")}
     args.update(overrides)
     return PackProblem(nodes=nodes, pods=pods, **args)
 

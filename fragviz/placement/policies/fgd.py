@@ -47,14 +47,15 @@ class FGD(Policy):
 
     def _compute(self, ctx, pod, nodes, entry) -> None:
         c, p = ctx.cluster, ctx.pods
-        k, u, cpu = int(p.count[pod]), int(p.milli[pod]), int(p.cpu[pod])
+        k, u, cpu, mem = int(p.count[pod]), int(p.milli[pod]), int(p.cpu[pod]), float(p.mem[pod])
         g = c.gpu_free[nodes]
         before = c.frag[nodes]
         if k == 1 and u < GPU_MILLI:                      # shared: every fitting device is a candidate
             rows, devs = np.nonzero(c.present[nodes] & (g >= u))
             after_g = g[rows].copy()
             after_g[np.arange(len(rows)), devs] -= u
-            after = c.frag_model.node_frag(c.cpu_free[nodes][rows] - cpu, after_g, c.model_code[nodes][rows])
+            after = c.frag_model.node_frag(c.cpu_free[nodes][rows] - cpu, after_g, c.model_code[nodes][rows],
+                                           c.mem_free[nodes][rows] - mem)
             score = self._score(before[rows] - after)
             best = np.full(len(nodes), np.iinfo(np.int64).min if not self.continuous else -np.inf)
             np.maximum.at(best, rows, score)
@@ -68,5 +69,5 @@ class FGD(Policy):
             idle = c.present[nodes] & (g >= GPU_MILLI)
             take = idle & (np.cumsum(idle, axis=1) <= k)
             after_g = np.where(take, after_g - u, after_g)
-        after = c.frag_model.node_frag(c.cpu_free[nodes] - cpu, after_g, c.model_code[nodes])
+        after = c.frag_model.node_frag(c.cpu_free[nodes] - cpu, after_g, c.model_code[nodes], c.mem_free[nodes] - mem)
         entry["score"][nodes] = self._score(before - after)
