@@ -12,17 +12,23 @@ from .frag import CATEGORIES, JobShape, analyse, default_job_shapes, typical_pod
 from .model import Snapshot, normalise_pods
 
 
-def load_snapshot(nodes: str, pods: str | None, placement: str | None) -> Snapshot:
-    """Pick the reader by file type: a fragviz snapshot, kubectl JSON dumps or openb CSVs."""
+def load_snapshot(nodes: str, pods: str | None, placement: str | None, pdbs: str | None = None) -> Snapshot:
+    """Pick the reader by file type: a fragviz snapshot, kubectl JSON dumps or openb CSVs.
+    ``pdbs`` (kubectl get pdb -A -o json) only goes with kubectl dumps."""
     if nodes.endswith(".json"):
         head = Path(nodes).read_text(encoding="utf-8", errors="replace")[:200]
         if '"fragviz-snapshot"' in head:
+            if pdbs:
+                raise FragvizError(f"--pdbs {pdbs}: goes with kubectl dumps; the fragviz snapshot {nodes} "
+                                   "carries its pods' PodDisruptionBudget columns itself")
             from .sources import native
             return native.load(nodes)
         if pods is None:
             raise FragvizError(f"{nodes}: a kubectl nodes dump needs --pods (kubectl get pods -A -o json)")
         from .sources import kubectl
-        return kubectl.load(nodes, pods)
+        return kubectl.load(nodes, pods, pdbs=pdbs)
+    if pdbs:
+        raise FragvizError(f"--pdbs {pdbs}: goes with kubectl dumps (--nodes/--pods JSON), not openb CSVs")
     from .sources import openb
     return openb.load(nodes, pods, placement)
 
@@ -64,7 +70,7 @@ def frag_report(snapshot: Snapshot, typical_from: str | None, jobs: list[JobShap
 
 
 def cmd_frag(args) -> int:
-    snapshot = load_snapshot(args.nodes, args.pods, args.placement)
+    snapshot = load_snapshot(args.nodes, args.pods, args.placement, args.pdbs)
     report = frag_report(snapshot, args.typical_from, args.job, args.memory_aware)
     if args.json:
         print(json.dumps(report, indent=2, default=str))
@@ -93,7 +99,7 @@ def cmd_export(args) -> int:
         from .sources.demo import demo_snapshot
         snapshot = demo_snapshot(nodes=args.demo, seed=args.seed, taken_at=args.taken_at)
     elif args.nodes:
-        snapshot = load_snapshot(args.nodes, args.pods, args.placement)
+        snapshot = load_snapshot(args.nodes, args.pods, args.placement, args.pdbs)
     else:
         raise FragvizError("export needs --demo N or --nodes (and --pods)")
     out = Path(args.out)
@@ -157,19 +163,22 @@ def cmd_summary(args) -> int:
             settings = KubernetesSettings(kubeconfig=args.kubeconfig, context=args.context, in_cluster=args.in_cluster)
             with KubernetesSource(settings) as source:
                 snapshot = source.snapshot()
+            notes = source.warnings     # e.g. PodDisruptionBudget limits unknown (no RBAC permission)
             if args.prometheus_url or os.environ.get("FRAGVIZ_PROMETHEUS_URL"):   # Prometheus adds history and utilisation
                 from .sources.merge import merge
                 from .sources.prometheus import PrometheusSource
                 from .sources.promql import Catalog
                 prometheus = PrometheusSource(prometheus_settings(args), Catalog.load(args.catalog))
-                snapshot, history, notes = merge(snapshot, prometheus, history_days=1)
+                snapshot, history, merged = merge(snapshot, prometheus, history_days=1)
+                notes = notes + merged
         else:
             if not args.nodes:
                 raise FragvizError("--source files needs --nodes (and --pods)")
-            snapshot = load_snapshot(args.nodes, args.pods, args.placement)
+            snapshot = load_snapshot(args.nodes, args.pods, args.placement, args.pdbs)
         report = summary_from_snapshot(snapshot, history, window=args.window, threshold_pct=args.idle_threshold)
-        if args.source == "kubernetes" and history is not None:
-            report["warnings"] = notes + [w for w in report["warnings"] if "utilisation" not in w]
+        if args.source == "kubernetes":
+            kept = [w for w in report["warnings"] if "utilisation" not in w] if history is not None else report["warnings"]
+            report["warnings"] = notes + kept
     for warning in report["warnings"]:
         if not args.quiet:
             print(f"fragviz: warning: {warning}", file=sys.stderr)
@@ -314,7 +323,9 @@ def pack_snapshot(args) -> Snapshot:
     """The cluster to pack: the nodes and pods files, or with --order-file the pods named there
     (clones ``<pod>-tuned-<i>`` copy the named pod of the openb --pods CSV)."""
     if not args.order_file:
-        return load_snapshot(args.nodes, args.pods, args.placement)
+        return load_snapshot(args.nodes, args.pods, args.placement, args.pdbs)
+    if args.pdbs:
+        raise FragvizError("--pdbs goes with kubectl dumps, not with --order-file")
     from .model import Snapshot
     from .placement.sweep import load_nodes
     from .planning.heuristic import order_pods, read_order_names
@@ -365,10 +376,15 @@ def cmd_pack(args) -> int:
     return 0
 
 
+PDBS_HELP = ("kubectl get pdb -A -o json (optional, with kubectl dumps): the pods' PodDisruptionBudget limits "
+             "(without it they are unknown)")
+
+
 def add_pack_parser(sub) -> None:
     pack = sub.add_parser("pack", help="place pending pods and repack movable ones: most GPU allocated, least fragmentation")
     pack.add_argument("--nodes", required=True, help="openb node CSV, kubectl nodes JSON or a fragviz snapshot JSON")
     pack.add_argument("--pods", help="openb pod CSV or kubectl pods JSON")
+    pack.add_argument("--pdbs", help=PDBS_HELP)
     pack.add_argument("--placement", help="CSV pod,node,devices placing openb pods first (the current placement)")
     pack.add_argument("--order-file", help="a replay_order pods file (.txt or .txt.gz): the pod set, clones "
                                            "<pod>-tuned-<i> copying the named pod of --pods")
@@ -387,6 +403,7 @@ def build_parser() -> argparse.ArgumentParser:
     frag = sub.add_parser("frag", help="fragmentation, stranded GPUs and jobs that fit for one snapshot")
     frag.add_argument("--nodes", required=True, help="openb node CSV, kubectl nodes JSON or a fragviz snapshot JSON")
     frag.add_argument("--pods", help="openb pod CSV or kubectl pods JSON")
+    frag.add_argument("--pdbs", help=PDBS_HELP)
     frag.add_argument("--placement", help="CSV pod,node,devices placing openb pods (default: none, cluster empty)")
     frag.add_argument("--typical-from", help="openb pod CSV whose pods define the typical pods (default: --pods)")
     frag.add_argument("--job", action="append", type=parse_job, metavar="NAME:GPUS:MILLI:CORES:GIB",
@@ -400,6 +417,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--taken-at", help="demo snapshot time, ISO-8601 (default: this hour)")
     export.add_argument("--nodes", help="or convert files: openb node CSV, kubectl nodes JSON or a fragviz snapshot")
     export.add_argument("--pods", help="openb pod CSV or kubectl pods JSON")
+    export.add_argument("--pdbs", help=PDBS_HELP)
     export.add_argument("--placement", help="openb placement CSV")
     export.add_argument("--out", required=True, help="folder to write nodes/pods/placement CSV, kubectl JSON and snapshot JSON")
     export.set_defaults(run=cmd_export)
@@ -423,6 +441,7 @@ def build_parser() -> argparse.ArgumentParser:
     summary.add_argument("--in-cluster", action="store_true", help="use the pod's service account")
     summary.add_argument("--nodes", help="files source: nodes file")
     summary.add_argument("--pods", help="files source: pods file")
+    summary.add_argument("--pdbs", help="files source: " + PDBS_HELP)
     summary.add_argument("--placement", help="files source: openb placement CSV")
     summary.add_argument("--demo-nodes", type=int, default=200)
     summary.add_argument("--seed", type=int, default=7)

@@ -90,12 +90,12 @@ def kubernetes_data(settings: KubernetesSettings, prometheus: PrometheusSettings
     with KubernetesSource(settings) as source:
         snapshot = source.snapshot()
     if prometheus is None:
-        return {"snapshot": snapshot, "history": None, "warnings": [], "queries": {}}
+        return {"snapshot": snapshot, "history": None, "warnings": source.warnings, "queries": {}}
     prom = prometheus_source(prometheus, catalog_path)
     snapshot, history, notes = merge(snapshot, prom, history_days)
     history.queries.update({"gpu_util_pct": prom.used.get("device_gpu_util", ""),
                             "node_gpu_allocated": prom.used.get("node_gpu_requested", "")})
-    return {"snapshot": snapshot, "history": history, "warnings": notes, "queries": dict(prom.used)}
+    return {"snapshot": snapshot, "history": history, "warnings": source.warnings + notes, "queries": dict(prom.used)}
 
 
 def load_kubernetes(settings: KubernetesSettings, prometheus: PrometheusSettings | None, history_days: float,

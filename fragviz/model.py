@@ -27,12 +27,17 @@ POD_COLUMNS = {
     "cpu_milli": "int64", "memory_mib": "float64", "gpu_count": "int64", "gpu_milli": "int64",
     "gpu_spec": "string", "priority": "int64", "qos": "string", "phase": "string",
     "created": "datetime64[ns, UTC]", "movable": "bool", "devices": "string",
+    "pdb": "string", "pdb_allowed": "int64",
 }
 NODE_DEFAULTS = {"pool": "", "gpu_model": "", "gpu_count": 0, "schedulable": True, "ready": True,
                  "labels": None, "taints": None}
 POD_DEFAULTS = {"namespace": "default", "owner_kind": "", "node": "", "gpu_count": 0, "gpu_milli": 0,
                 "gpu_spec": "", "priority": 0, "qos": "", "phase": "Running", "created": pd.NaT,
-                "movable": True, "devices": ""}
+                "movable": True, "devices": "", "pdb": "", "pdb_allowed": -1}
+# pdb: "namespace/name" of the PodDisruptionBudget covering the pod ("" for none); pdb_allowed: its
+# status.disruptionsAllowed, NO_PDB without one. It is per pod: a pod under several PDBs, which the eviction API
+# refuses to evict, has the first PDB by name and 0, while that PDB's other pods keep its own value.
+NO_PDB = -1
 # Upper bounds that catch unit mistakes (bytes given as MiB, cores given as milli twice).
 ABSURD = {"cpu_milli": 100_000_000, "memory_mib": 1 << 30, "gpu_count": 64}
 
@@ -253,6 +258,11 @@ def validate(nodes: pd.DataFrame, pods: pd.DataFrame, node_file: str | None, pod
           lambda r: f"pod asks for {r['gpu_count']} GPU(s) but 0 milli per device; expected 1..1000")
     check(pods, (pods["gpu_count"] > 1) & (pods["gpu_milli"] < GPU_MILLI), "gpu_milli",
           lambda r: "a multi-GPU pod must use whole devices (gpu_milli 1000)")
+    check(pods, pods["pdb_allowed"] < NO_PDB, "pdb_allowed",
+          lambda r: f"{r['pdb_allowed']} is below -1; expected disruptions allowed >= 0, or -1 for no PodDisruptionBudget")
+    check(pods, (pods["pdb_allowed"] >= NO_PDB) & ((pods["pdb"] == "") != (pods["pdb_allowed"] == NO_PDB)), "pdb_allowed",
+          lambda r: (f"pod '{r['namespace']}/{r['name']}' has PodDisruptionBudget '{r['pdb']}' but pdb_allowed "
+                     f"{r['pdb_allowed']}; expected -1 exactly when pdb is empty"))
     known = set(nodes["name"])
     check(pods, (pods["node"] != "") & ~pods["node"].isin(known), "node",
           lambda r: f"pod '{r['namespace']}/{r['name']}' is placed on unknown node '{r['node']}'")

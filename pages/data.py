@@ -78,8 +78,16 @@ elif kind == "openb":
 elif kind == "kubectl":
     node_file = st.file_uploader("kubectl get nodes -o json", type=["json"])
     pod_file = st.file_uploader("kubectl get pods -A -o json", type=["json"])
+    pdb_file = st.file_uploader("kubectl get pdb -A -o json — optional; without it the pods' PodDisruptionBudget "
+                                "limits are unknown", type=["json"])
+
+    def load_kubectl():
+        notes: list[str] = []
+        snapshot = kubectl.load(node_file, pod_file, pdbs=pdb_file, notes=notes)
+        return snapshot, None, {"warnings": notes}
+
     if st.button("Load kubectl dumps", type="primary", disabled=node_file is None or pod_file is None):
-        load(lambda: (kubectl.load(node_file, pod_file), None))
+        load(load_kubectl)
 else:
     snap_file = st.file_uploader("fragviz snapshot JSON", type=["json"])
     if st.button("Load snapshot", type="primary", disabled=snap_file is None):

@@ -3,9 +3,10 @@
 :func:`api_server` starts a threaded ``http.server`` on 127.0.0.1 (a free port) serving
 
 - ``GET /version`` (``gitVersion`` and friends),
-- ``GET /api/v1/nodes`` and ``GET /api/v1/pods`` as ``NodeList`` / ``PodList`` built from
-  Python dicts, paged with ``limit`` and ``continue`` (opaque ``metadata.continue`` tokens,
-  ``remainingItemCount``; an unknown token gets ``410 Expired`` as from a real server),
+- ``GET /api/v1/nodes``, ``GET /api/v1/pods`` and ``GET /apis/policy/v1/poddisruptionbudgets``
+  as ``NodeList`` / ``PodList`` / ``PodDisruptionBudgetList`` built from Python dicts, paged
+  with ``limit`` and ``continue`` (opaque ``metadata.continue`` tokens, ``remainingItemCount``;
+  an unknown token gets ``410 Expired`` as from a real server),
 
 every body with ``Content-Type: application/json``. Items are served without ``kind`` and
 ``apiVersion``, as the API server lists them. With a ``token``, requests without
@@ -35,7 +36,10 @@ import yaml
 VERSION_INFO = {"major": "1", "minor": "30", "gitVersion": "v1.30.2", "gitCommit": "0" * 40,
                 "gitTreeState": "clean", "buildDate": "2025-06-11T00:00:00Z", "goVersion": "go1.22.4",
                 "compiler": "gc", "platform": "linux/amd64"}
-LISTS = {"/api/v1/nodes": ("NodeList", "nodes"), "/api/v1/pods": ("PodList", "pods")}
+NODES, PODS, PDBS = "/api/v1/nodes", "/api/v1/pods", "/apis/policy/v1/poddisruptionbudgets"
+# path -> (list kind, resource, API group, apiVersion)
+LISTS = {NODES: ("NodeList", "nodes", "", "v1"), PODS: ("PodList", "pods", "", "v1"),
+         PDBS: ("PodDisruptionBudgetList", "poddisruptionbudgets", "policy", "policy/v1")}
 REASONS = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 410: "Expired",
            429: "TooManyRequests", 500: "InternalError", 503: "ServiceUnavailable", 504: "Timeout"}
 
@@ -76,18 +80,19 @@ def status_object(code: int, message: str, reason: str | None = None) -> dict:
 def forbidden_message(path: str, user: str = "system:serviceaccount:fragviz:viewer") -> str:
     """The API server's wording for a missing RBAC permission on ``path``."""
     if path in LISTS:
-        resource = LISTS[path][1]
-        return f'{resource} is forbidden: User "{user}" cannot list resource "{resource}" in API group "" at the cluster scope'
+        _, resource, group, _ = LISTS[path]
+        return (f'{resource}{"." + group if group else ""} is forbidden: User "{user}" cannot list resource "{resource}" '
+                f'in API group "{group}" at the cluster scope')
     return f'forbidden: User "{user}" cannot get path "{path}"'
 
 
 class FakeApiServer:
-    """Serves ``nodes`` and ``pods`` (lists of API objects) like a Kubernetes API server."""
+    """Serves ``nodes``, ``pods`` and ``pdbs`` (lists of API objects) like a Kubernetes API server."""
 
-    def __init__(self, nodes=(), pods=(), *, token: str | None = None, version: dict | None = None):
+    def __init__(self, nodes=(), pods=(), pdbs=(), *, token: str | None = None, version: dict | None = None):
         self.token = token
         self.version = dict(version or VERSION_INFO)
-        self._objects = {"/api/v1/nodes": list(nodes), "/api/v1/pods": list(pods)}
+        self._objects = {NODES: list(nodes), PODS: list(pods), PDBS: list(pdbs)}
         self._faults: list[Fault] = []
         self._requests: list[Recorded] = []
         self._lock = threading.Lock()
@@ -114,12 +119,11 @@ class FakeApiServer:
         self._thread.join(timeout=5)
 
     # -- run-time settings -------------------------------------------------------------------
-    def set_objects(self, nodes=None, pods=None) -> None:
+    def set_objects(self, nodes=None, pods=None, pdbs=None) -> None:
         with self._lock:
-            if nodes is not None:
-                self._objects["/api/v1/nodes"] = list(nodes)
-            if pods is not None:
-                self._objects["/api/v1/pods"] = list(pods)
+            for path, objects in ((NODES, nodes), (PODS, pods), (PDBS, pdbs)):
+                if objects is not None:
+                    self._objects[path] = list(objects)
 
     def fail(self, status: int, message: str | None = None, *, paths=(), times: int | None = None) -> None:
         """Answer ``status`` with a Status body (default message: the server's usual wording)."""
@@ -175,7 +179,8 @@ class FakeApiServer:
         if fault and fault.kind == "invalid-json":
             return 200, b'{"kind": "PodList", "items": [', 0.0
         if fault and fault.kind == "no-items":
-            return _json(200, {"kind": LISTS.get(path, ("List",))[0], "apiVersion": "v1", "metadata": {}})
+            kind, _, _, api_version = LISTS.get(path, ("List", "", "", "v1"))
+            return _json(200, {"kind": kind, "apiVersion": api_version, "metadata": {}})
         if path == "/version":
             status, body, _ = _json(200, self.version)
             return status, body, delay
@@ -195,7 +200,7 @@ class FakeApiServer:
 
     def _list(self, path: str, query: dict) -> tuple[int, bytes, float]:
         """One page of a list: ``limit`` items from the ``continue`` offset."""
-        kind, resource = LISTS[path]
+        kind, resource, _, api_version = LISTS[path]
         with self._lock:
             objects = self._objects[path]
         try:
@@ -210,7 +215,7 @@ class FakeApiServer:
             metadata["continue"] = _encode_token(end, resource)
             metadata["remainingItemCount"] = len(objects) - end
         items = [{k: v for k, v in obj.items() if k not in ("kind", "apiVersion")} for obj in objects[offset:end]]
-        return _json(200, {"kind": kind, "apiVersion": "v1", "metadata": metadata, "items": items})
+        return _json(200, {"kind": kind, "apiVersion": api_version, "metadata": metadata, "items": items})
 
 
 def _json(status: int, doc) -> tuple[int, bytes, float]:
@@ -266,9 +271,9 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 @contextmanager
-def api_server(nodes=(), pods=(), *, token: str | None = None) -> Iterator[FakeApiServer]:
+def api_server(nodes=(), pods=(), pdbs=(), *, token: str | None = None) -> Iterator[FakeApiServer]:
     """A running :class:`FakeApiServer`, stopped on exit."""
-    server = FakeApiServer(nodes, pods, token=token).start()
+    server = FakeApiServer(nodes, pods, pdbs, token=token).start()
     try:
         yield server
     finally:

@@ -161,11 +161,12 @@ def test_kustomization_lists_every_manifest_but_the_secret_example():
     assert "secret-example.yaml" not in resources
 
 
-def test_cluster_role_only_reads_nodes_and_pods(objects):
+def test_cluster_role_only_reads_nodes_pods_and_pdbs(objects):
     role = objects["ClusterRole"]
     assert role["metadata"]["name"] == "fragviz-read-only"
     assert "aggregationRule" not in role
-    assert role["rules"] == [{"apiGroups": [""], "resources": ["nodes", "pods"], "verbs": ["get", "list", "watch"]}]
+    assert role["rules"] == [{"apiGroups": [""], "resources": ["nodes", "pods"], "verbs": ["get", "list", "watch"]},
+                             {"apiGroups": ["policy"], "resources": ["poddisruptionbudgets"], "verbs": ["get", "list", "watch"]}]
     for rule in role["rules"]:
         assert not WRITE_VERBS & set(rule["verbs"])
         assert not {"nonResourceURLs", "resourceNames"} & set(rule)

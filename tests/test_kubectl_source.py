@@ -56,9 +56,11 @@ def container(name="main", requests=None, limits=None, restart=None):
 
 def pod(name, node_name="", containers=None, *, init=None, namespace="team-a", owner="ReplicaSet", phase=None,
         annotations=None, volumes=None, overhead=None, selector=None, affinity=None, priority=None,
-        created="2025-06-01T12:00:00Z", pod_resources=None):
+        created="2025-06-01T12:00:00Z", pod_resources=None, labels=None):
     """A Pod as `kubectl get pods -A -o json` prints it."""
     meta = {"name": name, "namespace": namespace, "creationTimestamp": created, "uid": f"uid-{name}"}
+    if labels:
+        meta["labels"] = labels
     if owner:
         meta["ownerReferences"] = [{"apiVersion": "apps/v1", "kind": owner, "name": f"{name}-x", "uid": "u",
                                     "controller": True, "blockOwnerDeletion": True}]
@@ -483,6 +485,104 @@ def test_snapshot_from_objects_is_reusable_without_files():
         snapshot_from_objects([node("n1")], [pod("p", containers=[container(requests={"cpu": "?"})])])
 
 
+# -- PodDisruptionBudgets (kubectl get pdb -A -o json) ------------------------------------------------
+
+def pdb(name, namespace="team-a", selector=None, allowed=1):
+    spec = {"minAvailable": 1, **({"selector": selector} if selector is not None else {})}
+    return {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
+            "metadata": {"name": name, "namespace": namespace, "uid": f"uid-{name}"}, "spec": spec,
+            "status": {"disruptionsAllowed": allowed, "currentHealthy": 2, "desiredHealthy": 1, "expectedPods": 2}}
+
+
+PDB_NODES = [node("g1", gpus=8)]
+PDB_PODS = [pod("train-0", "g1", labels={"app": "train"}), pod("train-1", "g1", labels={"app": "train"}),
+            pod("web", "g1", namespace="team-b", labels={"app": "web", "tier": "front"}),
+            pod("db", "g1", namespace="team-b", labels={"app": "db", "tier": "back"}),
+            pod("plain", "g1", namespace="team-c")]
+PDB_LIST = [pdb("train", selector={"matchLabels": {"app": "train"}}, allowed=1),
+            pdb("front", "team-b", {"matchExpressions": [{"key": "tier", "operator": "In", "values": ["front"]}]}, 2),
+            pdb("all", "team-b", {}, allowed=5),
+            pdb("train", "team-c", {"matchLabels": {"app": "train"}}, allowed=9)]
+
+
+def write_pdbs(tmp_path, items, name="pdbs.json"):
+    path = tmp_path / name
+    path.write_text(json.dumps(listing(items)))
+    return path
+
+
+def test_pdb_dump_sets_the_pods_limits(tmp_path):
+    notes = []
+    snap = kubectl.load(*write_dumps(tmp_path, PDB_NODES, PDB_PODS), pdbs=write_pdbs(tmp_path, PDB_LIST), notes=notes)
+    limits = dict(zip(snap.pods["name"], zip(snap.pods["pdb"], snap.pods["pdb_allowed"].tolist())))
+    assert limits == {"train-0": ("team-a/train", 1), "train-1": ("team-a/train", 1),
+                      "web": ("team-b/all", 0),        # "all" and "front" both cover it: no evictions
+                      "db": ("team-b/all", 5), "plain": ("", -1)}
+    assert snap.source == "kubectl: nodes.json, pods.json, pdbs.json (1 pod under several PodDisruptionBudgets)"
+    assert notes == [("1 pod is covered by more than one PodDisruptionBudget, which the eviction API refuses, so it "
+                     "counts as 0 disruptions allowed: team-b/web (team-b/all and 1 more)")]
+
+
+def test_without_a_pdb_dump_the_limits_are_unknown(tmp_path):
+    snap = load(tmp_path, PDB_NODES, PDB_PODS)
+    assert (snap.pods["pdb"] == "").all() and (snap.pods["pdb_allowed"] == -1).all()
+    assert snap.source == "kubectl: nodes.json, pods.json"
+    empty = kubectl.load(*write_dumps(tmp_path, PDB_NODES, PDB_PODS), pdbs=write_pdbs(tmp_path, []))
+    assert (empty.pods["pdb_allowed"] == -1).all()
+
+
+def test_pdb_dump_as_upload_single_object_and_api_list(tmp_path):
+    upload = io.BytesIO(json.dumps(PDB_LIST[0]).encode())
+    upload.name = "one-pdb.json"
+    snap = kubectl.load(*write_dumps(tmp_path, PDB_NODES, PDB_PODS), pdbs=upload)
+    assert snap.pods.set_index("name").loc["train-0", "pdb"] == "team-a/train"
+    api_list = {"kind": "PodDisruptionBudgetList", "apiVersion": "policy/v1",
+                "items": [{k: v for k, v in p.items() if k not in ("kind", "apiVersion")} for p in PDB_LIST]}
+    snap = kubectl.load(*write_dumps(tmp_path, PDB_NODES, PDB_PODS), pdbs=json.dumps(api_list).encode())
+    assert snap.pods.set_index("name").loc["db", "pdb_allowed"] == 5
+    assert "pdbs dump" in snap.source
+
+
+def test_bad_pdb_dump_names_file_item_and_field(tmp_path):
+    bad = pdb("broken", selector={"matchExpressions": [{"key": "app", "operator": "Exists", "values": ["x"]}]})
+    no_count = pdb("count", allowed="two")
+    with pytest.raises(InputError) as caught:
+        kubectl.load(*write_dumps(tmp_path, PDB_NODES, PDB_PODS), pdbs=write_pdbs(tmp_path, [PDB_LIST[0], bad, no_count]))
+    text = str(caught.value)
+    assert "2 problems" in text
+    assert ("pdbs.json, row 2, field 'spec.selector.matchExpressions[0].values': poddisruptionbudget 'team-a/broken': "
+            "operator Exists takes no values") in text
+    assert "pdbs.json, row 3, field 'status.disruptionsAllowed': poddisruptionbudget 'team-a/count'" in text
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("{not json", r"cluster-pdbs\.json: not valid JSON"),
+    ('{"kind": "Deployment"}', (r"cluster-pdbs\.json: expected the output of `kubectl get pdb -A -o json` \(a List of "
+                               r"PodDisruptionBudget objects\); got kind 'Deployment'")),
+])
+def test_unreadable_pdb_dump(tmp_path, text, expected):
+    (tmp_path / "cluster-pdbs.json").write_text(text)
+    with pytest.raises(InputError, match=expected):
+        kubectl.load(*write_dumps(tmp_path, PDB_NODES, PDB_PODS), pdbs=tmp_path / "cluster-pdbs.json")
+
+
+def test_pods_dump_given_as_pdbs(tmp_path):
+    nodes, pods = write_dumps(tmp_path, PDB_NODES, PDB_PODS)
+    with pytest.raises(InputError) as caught:
+        kubectl.load(nodes, pods, pdbs=pods)
+    assert "pods.json, row 1: item 1 is a Pod; expected the output of `kubectl get pdb -A -o json`" in str(caught.value)
+    without_kind = [{k: v for k, v in p.items() if k != "kind"} for p in PDB_LIST]
+    assert kubectl.read_items(json.dumps(listing(without_kind)).encode(), "PodDisruptionBudget")[0] == without_kind
+
+
+def test_bad_pod_labels_are_reported_only_when_matching_needs_them(tmp_path):
+    bad = pod("odd", "g1")
+    bad["metadata"]["labels"] = ["app", "train"]
+    assert len(load(tmp_path, PDB_NODES, [bad]).pods) == 1
+    with pytest.raises(InputError, match=r"pods\.json, row 1, field 'metadata\.labels': pod 'team-a/odd': expected an object"):
+        kubectl.load(*write_dumps(tmp_path, PDB_NODES, [bad]), pdbs=write_pdbs(tmp_path, PDB_LIST))
+
+
 # -- the command line -----------------------------------------------------------------------------
 
 def run_cli(*args):
@@ -503,6 +603,27 @@ def test_cli_frag_on_kubectl_dumps(tmp_path):
     assert report["gpu_milli_total"] == 10_000
     assert report["gpu_milli_idle"] == 10_000 - 4000 - 250
     assert report["snapshot"]["pods"] == 2 and "1 terminal pod skipped" in report["snapshot"]["source"]
+
+
+def test_cli_pdbs_option(tmp_path):
+    node_path, pod_path = write_dumps(tmp_path, PDB_NODES, PDB_PODS)
+    pdb_path = write_pdbs(tmp_path, PDB_LIST)
+    out = run_cli("frag", "--nodes", node_path, "--pods", pod_path, "--pdbs", pdb_path, "--json")
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["snapshot"]["source"] == ("kubectl: nodes.json, pods.json, pdbs.json "
+                                                            "(1 pod under several PodDisruptionBudgets)")
+    export = run_cli("export", "--nodes", node_path, "--pods", pod_path, "--pdbs", pdb_path, "--out", tmp_path / "out")
+    assert export.returncode == 0, export.stderr
+    pods = {p["name"]: p for p in json.loads((tmp_path / "out" / "snapshot.json").read_text())["pods"]}
+    assert (pods["train-0"]["pdb"], pods["train-0"]["pdb_allowed"]) == ("team-a/train", 1)
+    bad = write_pdbs(tmp_path, [pdb("x", allowed=-3)], name="bad-pdbs.json")
+    out = run_cli("frag", "--nodes", node_path, "--pods", pod_path, "--pdbs", bad)
+    assert out.returncode == 2 and "bad-pdbs.json, row 1, field 'status.disruptionsAllowed'" in out.stderr
+    out = run_cli("frag", "--nodes", tmp_path / "out" / "snapshot.json", "--pdbs", pdb_path)
+    assert out.returncode == 2 and "--pdbs" in out.stderr and "Traceback" not in out.stderr
+    out = run_cli("frag", "--nodes", tmp_path / "out" / "nodes.csv", "--pods", tmp_path / "out" / "pods.csv",
+                  "--pdbs", pdb_path)
+    assert out.returncode == 2 and "not openb CSVs" in out.stderr
 
 
 def test_cli_bad_dump_exits_2(tmp_path):

@@ -17,7 +17,7 @@ from fragviz.errors import InputError, SourceError
 from fragviz.sources.kubernetes import KubernetesSettings, KubernetesSource, list_contexts
 
 from .conftest import need
-from .k8s_api_server import FakeApiServer, api_server, write_kubeconfig
+from .k8s_api_server import PDBS, FakeApiServer, api_server, write_kubeconfig
 
 TOKEN = "token-alpha"
 
@@ -41,18 +41,32 @@ def node(name, gpus=8, cpu="64", memory="512Gi", model="NVIDIA-A100-SXM4-80GB"):
                                    "conditions": [{"type": "Ready", "status": "True"}]}}
 
 
-def pod(name, node_name="", gpus=0, *, namespace="team-a", phase=None, cpu="1"):
+def pod(name, node_name="", gpus=0, *, namespace="team-a", phase=None, cpu="1", labels=None):
     requests = {"cpu": cpu, "memory": "2Gi"}
     if gpus:
         requests["nvidia.com/gpu"] = str(gpus)
     spec = {"containers": [{"name": "main", "image": "trainer", "resources": {"requests": requests}}]}
     if node_name:
         spec["nodeName"] = node_name
-    return {"apiVersion": "v1", "kind": "Pod",
-            "metadata": {"name": name, "namespace": namespace, "creationTimestamp": "2025-06-01T12:00:00Z",
-                         "ownerReferences": [{"apiVersion": "batch/v1", "kind": "Job", "name": name, "uid": "u",
-                                              "controller": True}]},
-            "spec": spec, "status": {"phase": phase or ("Running" if node_name else "Pending"), "qosClass": "Burstable"}}
+    meta = {"name": name, "namespace": namespace, "creationTimestamp": "2025-06-01T12:00:00Z",
+            "ownerReferences": [{"apiVersion": "batch/v1", "kind": "Job", "name": name, "uid": "u", "controller": True}]}
+    if labels:
+        meta["labels"] = labels
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": spec,
+            "status": {"phase": phase or ("Running" if node_name else "Pending"), "qosClass": "Burstable"}}
+
+
+def pdb(name, namespace, selector, allowed=1):
+    """A PodDisruptionBudget (policy/v1) as the API server stores it; ``allowed`` None leaves out the status."""
+    spec = {"minAvailable": 1}
+    if selector is not None:
+        spec["selector"] = selector
+    obj = {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
+           "metadata": {"name": name, "namespace": namespace, "creationTimestamp": "2025-06-01T12:00:00Z"}, "spec": spec}
+    if allowed is not None:
+        obj["status"] = {"disruptionsAllowed": allowed, "currentHealthy": 3, "desiredHealthy": 2, "expectedPods": 3,
+                         "observedGeneration": 1}
+    return obj
 
 
 SMALL_NODES = [node("gpu-a", 8), node("gpu-b", 4, model="NVIDIA-H100-80GB-HBM3"), node("cpu-1", 0)]
@@ -104,7 +118,10 @@ def test_small_cluster_round_trip(server, kubeconfig):
     assert list(snapshot.pending["name"]) == ["queued"]
     assert dict(zip(snapshot.nodes["name"], snapshot.nodes["gpu_model"]))["gpu-b"] == "NVIDIA-H100-80GB-HBM3"
     assert [(r.path, r.query) for r in server.requests] == [("/api/v1/nodes", {"limit": "500"}),
-                                                             ("/api/v1/pods", {"limit": "500"})]
+                                                             ("/api/v1/pods", {"limit": "500"}),
+                                                             (PDBS, {"limit": "500"})]
+    assert (snapshot.pods["pdb"] == "").all() and (snapshot.pods["pdb_allowed"] == -1).all()   # no PDBs in the cluster
+    assert source.warnings == []
     assert server.requests[0].headers["authorization"] == f"Bearer {TOKEN}"
     assert server.requests[0].headers["user-agent"].startswith("fragviz/")
     assert_only_gets(server)
@@ -133,9 +150,9 @@ def test_context_choice_picks_server_and_token(tmp_path):
     with api_server(SMALL_NODES, SMALL_PODS[:2], token="token-a") as a, api_server(SMALL_NODES, SMALL_PODS, token="token-b") as b:
         path = str(write_kubeconfig(tmp_path / "config", {"alpha": (a.url, "token-a"), "beta": (b.url, "token-b")}))
         default = make_source(path).snapshot()
-        assert [r.headers["authorization"] for r in a.requests] == ["Bearer token-a"] * 2 and not b.requests
+        assert [r.headers["authorization"] for r in a.requests] == ["Bearer token-a"] * 3 and not b.requests
         chosen = make_source(path, context="beta").snapshot()
-        assert {r.headers["authorization"] for r in b.requests} == {"Bearer token-b"} and len(a.requests) == 2
+        assert {r.headers["authorization"] for r in b.requests} == {"Bearer token-b"} and len(a.requests) == 3
         assert "context alpha" in default.source and len(default.pods) == 2
         assert "context beta" in chosen.source and len(chosen.pods) == 5
 
@@ -209,7 +226,7 @@ def test_pagination_over_10000_pods(kubeconfig, server):
     assert len(snapshot.pods) == 10_000 and set(snapshot.pods["name"]) == {p["metadata"]["name"] for p in pods}
     assert int(snapshot.state().idle_gpu_milli.sum()) == 250 * 8 * 1000 - 1000 * 1000
     pod_requests = [r for r in server.requests if r.path == "/api/v1/pods"]
-    assert len(server.requests) == 1 + 20 and len(pod_requests) == 20
+    assert len(server.requests) == 1 + 20 + 1 and len(pod_requests) == 20
     assert all(r.query["limit"] == "500" for r in server.requests)
     assert "continue" not in pod_requests[0].query and all(r.query["continue"] for r in pod_requests[1:])
     assert_only_gets(server)   # the only assertion that matters for a read-only tool
@@ -262,7 +279,7 @@ def test_transient_500_is_retried_with_backoff(kubeconfig, server):
     source = KubernetesSource(KubernetesSettings(kubeconfig=kubeconfig, backoff_s=0.25), sleep=waits.append)
     assert len(source.snapshot().pods) == 5
     assert waits == [0.25, 0.5]
-    assert [r.path for r in server.requests] == ["/api/v1/nodes"] + ["/api/v1/pods"] * 3
+    assert [r.path for r in server.requests] == ["/api/v1/nodes"] + ["/api/v1/pods"] * 3 + [PDBS]
 
 
 @pytest.mark.parametrize("kind, expected", [
@@ -341,16 +358,18 @@ def test_no_raw_exception_escapes_a_server_dropping_connections(tmp_path):
 def test_check_healthy(kubeconfig, server):
     result = make_source(kubeconfig).check()
     assert result == {"ok": True, "context": "alpha", "server": server.url, "version": "v1.30.2", "nodes": 3, "pods": 7,
-                      "permissions": {"list nodes": True, "list pods": True}, "errors": []}
+                      "permissions": {"list nodes": True, "list pods": True, "list poddisruptionbudgets": True},
+                      "errors": [], "warnings": []}
     assert [(r.path, r.query) for r in server.requests] == [
-        ("/version/", {}), ("/api/v1/nodes", {"limit": "1"}), ("/api/v1/pods", {"limit": "1"})]
+        ("/version/", {}), ("/api/v1/nodes", {"limit": "1"}), ("/api/v1/pods", {"limit": "1"}), (PDBS, {"limit": "1"})]
     assert_only_gets(server)
 
 
 def test_check_reports_missing_permission(kubeconfig, server):
     server.fail(403, paths=["/api/v1/pods"])
     result = make_source(kubeconfig).check()
-    assert not result["ok"] and result["permissions"] == {"list nodes": True, "list pods": False}
+    assert not result["ok"] and result["permissions"] == {"list nodes": True, "list pods": False,
+                                                          "list poddisruptionbudgets": None}
     assert result["nodes"] == 3 and result["pods"] is None
     assert len(result["errors"]) == 1 and "needs RBAC permission to list pods" in result["errors"][0]
 
@@ -361,5 +380,107 @@ def test_check_unreachable(tmp_path):
     path = str(write_kubeconfig(tmp_path / "config", {"alpha": (url, TOKEN)}))
     result = KubernetesSource(KubernetesSettings(kubeconfig=path, retries=0)).check()
     assert not result["ok"] and result["version"] is None
-    assert result["permissions"] == {"list nodes": None, "list pods": None}
+    assert result["permissions"] == {"list nodes": None, "list pods": None, "list poddisruptionbudgets": None}
     assert result["errors"] == [f"GET {url}/version: cannot reach the API server at {url} (connection refused)"]
+
+
+# -- PodDisruptionBudgets ---------------------------------------------------------------------
+
+PDB_PODS = [pod("train-1", "gpu-a", 2, labels={"app": "train"}), pod("train-2", "gpu-a", 1, labels={"app": "train"}),
+            pod("infer-1", "gpu-b", 1, namespace="team-b", labels={"app": "infer", "tier": "gpu"}),
+            pod("infer-canary", "gpu-b", 1, namespace="team-b", labels={"app": "infer", "tier": "gpu", "canary": "1"}),
+            pod("web-1", "cpu-1", namespace="team-b", labels={"app": "web", "tier": "cpu"}),
+            pod("nb-1", "cpu-1", namespace="team-c"), pod("nb-2", "cpu-1", namespace="team-c", labels={"x": "y"}),
+            pod("db-1", "cpu-1", namespace="team-d", labels={"app": "db", "role": "primary"}),
+            pod("db-2", "cpu-1", namespace="team-d", labels={"app": "db"}),
+            pod("free", "cpu-1", namespace="team-e", labels={"app": "train"})]
+PDB_OBJECTS = [
+    pdb("train", "team-a", {"matchLabels": {"app": "train"}}, allowed=1),
+    pdb("train", "team-x", {"matchLabels": {"app": "train"}}, allowed=5),          # another namespace: no match
+    pdb("infer", "team-b", {"matchExpressions": [{"key": "tier", "operator": "In", "values": ["gpu", "tpu"]},
+                                                 {"key": "canary", "operator": "DoesNotExist"}]}, allowed=2),
+    pdb("web", "team-b", {"matchLabels": {"app": "web"},
+                          "matchExpressions": [{"key": "tier", "operator": "NotIn", "values": ["gpu"]},
+                                               {"key": "app", "operator": "Exists"}]}, allowed=None),  # no status yet
+    pdb("everything", "team-c", {}, allowed=3),                                    # empty selector: the whole namespace
+    pdb("nothing", "team-e", None, allowed=4),                                     # null selector: no pod
+    pdb("b-db", "team-d", {"matchLabels": {"app": "db"}}, allowed=1),              # two PDBs on db-1
+    pdb("a-primary", "team-d", {"matchLabels": {"role": "primary"}}, allowed=1),
+]
+
+
+def pdb_columns(snapshot) -> dict:
+    return {name: (pdb_name, int(allowed)) for name, pdb_name, allowed in
+            zip(snapshot.pods["name"], snapshot.pods["pdb"], snapshot.pods["pdb_allowed"])}
+
+
+def test_pdbs_reach_the_pods_paged_and_read_only(kubeconfig, server):
+    server.set_objects(pods=PDB_PODS, pdbs=PDB_OBJECTS)
+    source = make_source(kubeconfig, page_size=3)
+    snapshot = source.snapshot()
+    assert pdb_columns(snapshot) == {
+        "train-1": ("team-a/train", 1), "train-2": ("team-a/train", 1),
+        "infer-1": ("team-b/infer", 2), "infer-canary": ("", -1), "web-1": ("team-b/web", 0),
+        "nb-1": ("team-c/everything", 3), "nb-2": ("team-c/everything", 3),
+        "db-1": ("team-d/a-primary", 0), "db-2": ("team-d/b-db", 1), "free": ("", -1)}
+    pdb_requests = [r for r in server.requests if r.path == PDBS]
+    assert len(pdb_requests) == 3 and all(r.query["limit"] == "3" for r in pdb_requests)
+    assert "continue" not in pdb_requests[0].query and all(r.query["continue"] for r in pdb_requests[1:])
+    assert len(source.warnings) == 1 and "1 pod is covered by more than one PodDisruptionBudget" in source.warnings[0]
+    assert "team-d/db-1 (team-d/a-primary and 1 more)" in source.warnings[0]
+    assert snapshot.source.endswith("(1 pod under several PodDisruptionBudgets)")
+    assert_only_gets(server)
+
+
+@pytest.mark.parametrize("status, expected", [
+    (403, ('forbidden (403): the account needs RBAC permission to list poddisruptionbudgets.policy at cluster scope '
+          '(verbs get, list on resource poddisruptionbudgets in API group "policy")')),
+    (404, "not found (404): the API server has no policy/v1 PodDisruptionBudgets"),
+])
+def test_pdbs_forbidden_or_missing_is_a_warning_not_a_failure(kubeconfig, server, status, expected):
+    server.set_objects(pods=PDB_PODS, pdbs=PDB_OBJECTS)
+    server.fail(status, paths=[PDBS])
+    source = make_source(kubeconfig)
+    snapshot = source.snapshot()
+    assert len(snapshot.pods) == len(PDB_PODS)
+    assert (snapshot.pods["pdb"] == "").all() and (snapshot.pods["pdb_allowed"] == -1).all()
+    assert source.warnings == [(f"PodDisruptionBudget limits are unknown (GET {server.url}{PDBS}: {expected}); pods are "
+                               "shown without PDB limits (pdb empty, pdb_allowed -1)")]
+    assert [r.path for r in server.requests] == ["/api/v1/nodes", "/api/v1/pods", PDBS]   # 4xx is not retried
+    server.clear_faults()
+    again = source.snapshot()                          # warnings describe the last snapshot only
+    assert again.pods["pdb"].ne("").any() and not any("unknown" in w for w in source.warnings)
+    assert_only_gets(server)
+
+
+def test_check_reports_missing_pdb_permission_without_failing(kubeconfig, server):
+    server.fail(403, paths=[PDBS])
+    result = make_source(kubeconfig).check()
+    assert result["ok"] and result["permissions"] == {"list nodes": True, "list pods": True,
+                                                      "list poddisruptionbudgets": False}
+    assert len(result["warnings"]) == 1 and "list poddisruptionbudgets.policy" in result["warnings"][0]
+    assert 'poddisruptionbudgets.policy is forbidden: User "system:serviceaccount:fragviz:viewer"' in result["warnings"][0]
+
+
+def test_other_pdb_failures_fail_the_snapshot(kubeconfig, server):
+    server.fail(500, "etcdserver: request timed out", paths=[PDBS])
+    message = error_of(make_source(kubeconfig).snapshot)
+    assert message == (f"GET {server.url}{PDBS}: the API server failed (500 Internal Server Error); "
+                       "server says: etcdserver: request timed out (after 3 attempts)")
+
+
+def test_bad_pdb_names_request_object_and_field(kubeconfig, server):
+    bad = pdb("broken", "team-a", {"matchExpressions": [{"key": "app", "operator": "Matches", "values": ["x"]}]})
+    server.set_objects(pods=PDB_PODS, pdbs=[PDB_OBJECTS[0], bad])
+    with pytest.raises(InputError) as caught:
+        make_source(kubeconfig).snapshot()
+    assert str(caught.value) == (f"GET {server.url}{PDBS}, row 2, field 'spec.selector.matchExpressions[0].operator': "
+                                 "poddisruptionbudget 'team-a/broken': unknown operator 'Matches'; expected one of In, "
+                                 "NotIn, Exists, DoesNotExist")
+
+
+def test_items_of_the_wrong_kind_in_the_pdb_list(kubeconfig, server):
+    server.set_objects(pdbs=[PDB_OBJECTS[0], SMALL_PODS[0]])
+    message = error_of(make_source(kubeconfig).snapshot)
+    assert message == (f"GET {server.url}{PDBS}: malformed response: item 2 of the PodDisruptionBudgetList is a Pod, "
+                       "not a PodDisruptionBudget")

@@ -27,6 +27,7 @@ import pandas as pd
 from ..errors import InputError, collect
 from ..model import GPU_MILLI, NODE_COLUMNS, POD_COLUMNS, Snapshot, parse_devices
 from ..quantity import count, cpu_milli, memory_mib
+from .pdb import match_pdbs, overlap_note, read_pdbs
 
 POOL_LABELS = ("cloud.google.com/gke-nodepool", "eks.amazonaws.com/nodegroup", "karpenter.sh/nodepool",
                "agentpool", "kubernetes.azure.com/agentpool", "node-pool", "pool")
@@ -444,21 +445,33 @@ def movable(owner_kind: str, spec: dict, annotations: dict) -> bool:
 
 # -- whole dumps --------------------------------------------------------------------------
 
-def snapshot_from_objects(nodes: list[dict], pods: list[dict], *, taken_at=None, source: str = "kubectl",
-                          file_nodes: str | None = None, file_pods: str | None = None,
+def snapshot_from_objects(nodes: list[dict], pods: list[dict], pdbs: list[dict] | None = None, *, taken_at=None,
+                          source: str = "kubectl", file_nodes: str | None = None, file_pods: str | None = None,
+                          file_pdbs: str | None = None, label: str | None = None, notes: list[str] | None = None,
                           gpu: GpuResources = GPU_RESOURCES) -> Snapshot:
-    """A Snapshot from Node and Pod objects, all or nothing.
+    """A Snapshot from Node, Pod and (optionally) PodDisruptionBudget objects, all or nothing.
 
     Every object is converted; all problems are reported in one InputError (file, 1-based
     item number as the row, object name) so nothing is partly loaded. Terminal pods are
     skipped and counted in the snapshot's source, e.g.
-    ``kubectl: nodes.json, pods.json (3 terminal pods skipped)``.
+    ``kubectl: nodes.json, pods.json (3 terminal pods skipped)``; ``label`` replaces the part
+    before the parentheses (default ``source: files``).
+
+    With ``pdbs`` (a list, possibly empty) every pod gets the ``pdb`` and ``pdb_allowed`` of
+    the PodDisruptionBudget selecting it (:func:`fragviz.sources.pdb.match_pdbs`); pods several
+    PDBs cover are counted in the source and explained in ``notes`` (appended to, when given).
+    Without ``pdbs`` the limits are unknown and the columns keep the model's defaults.
     """
     problems: list[InputError] = []
     node_rows = _convert(nodes, "node", lambda obj: node_row(obj, gpu), file_nodes, problems)
     replicas = {row["name"]: _replicas_or_default(row["labels"], gpu) for row in node_rows.values()}
-    pod_rows = _convert(pods, "pod", lambda obj: pod_row(obj, gpu, replicas=replicas.get(_node_name(obj))),
-                        file_pods, problems)
+
+    def convert_pod(obj):
+        row = pod_row(obj, gpu, replicas=replicas.get(_node_name(obj)))
+        return row if row is None or pdbs is None else {**row, "labels": pod_labels(obj)}
+
+    pod_rows = _convert(pods, "pod", convert_pod, file_pods, problems)
+    budgets = read_pdbs(pdbs, file_pdbs, problems) if pdbs is not None else []
     if not nodes and not problems:
         problems.append(InputError("no Node objects (expected the output of `kubectl get nodes -o json`)", file=file_nodes))
     collect(problems, None, "the Kubernetes objects")
@@ -466,11 +479,29 @@ def snapshot_from_objects(nodes: list[dict], pods: list[dict], *, taken_at=None,
     pod_rows = {i: row for i, row in pod_rows.items() if row is not None}
     node_frame = _frame(node_rows, NODE_COLUMNS, file_nodes)
     pod_frame = _frame(pod_rows, POD_COLUMNS, file_pods)
-    files = ", ".join(f for f in (file_nodes, file_pods) if f)
-    label = f"{source}: {files}" if files else source
-    if skipped:
-        label += f" ({skipped} terminal pod{'s' if skipped != 1 else ''} skipped)"
+    remarks = [f"{skipped} terminal pod{'s' if skipped != 1 else ''} skipped"] if skipped else []
+    if pdbs is not None:
+        pod_frame["labels"] = [row["labels"] for row in pod_rows.values()]
+        matched = match_pdbs(pod_frame, budgets)
+        pod_frame = pod_frame.drop(columns="labels")
+        pod_frame[["pdb", "pdb_allowed"]] = matched[["pdb", "pdb_allowed"]]
+        several = int((matched["pdb_matches"] > 1).sum())
+        if several:
+            remarks.append(f"{several} pod{'s' if several != 1 else ''} under several PodDisruptionBudgets")
+            if notes is not None:
+                notes.append(overlap_note(pod_frame, matched))
+    if label is None:
+        files = ", ".join(f for f in (file_nodes, file_pods, file_pdbs) if f)
+        label = f"{source}: {files}" if files else source
+    if remarks:
+        label += f" ({'; '.join(remarks)})"
     return Snapshot.build(node_frame, pod_frame, taken_at, source=label)
+
+
+def pod_labels(obj: dict) -> dict[str, str]:
+    """A Pod's ``metadata.labels`` (for PodDisruptionBudget selectors; the model keeps no pod labels)."""
+    labels = _dict(_dict(obj.get("metadata"), "metadata").get("labels"), "metadata.labels")
+    return {str(k): str(v) for k, v in labels.items()}
 
 
 def _replicas_or_default(labels: dict, gpu: GpuResources) -> int:

@@ -1,9 +1,10 @@
-"""``kubectl get nodes -o json`` and ``kubectl get pods -A -o json`` dumps -> a Snapshot.
+"""``kubectl get nodes -o json`` and ``kubectl get pods -A -o json`` dumps -> a Snapshot,
+optionally with ``kubectl get pdb -A -o json`` for the pods' PodDisruptionBudget limits.
 
 Each dump is a path, bytes, or a file-like object with ``.read()`` (and optionally
 ``.name``, as Streamlit's UploadedFile). A List (``kind: List`` from kubectl, ``NodeList`` /
-``PodList`` from the API) or a single Node / Pod object is accepted. The conversion itself
-lives in :mod:`fragviz.sources.k8s_objects`.
+``PodList`` / ``PodDisruptionBudgetList`` from the API) or a single object is accepted. The
+conversion itself lives in :mod:`fragviz.sources.k8s_objects` and :mod:`fragviz.sources.pdb`.
 """
 
 from __future__ import annotations
@@ -18,31 +19,39 @@ from .k8s_objects import GPU_RESOURCES, GpuResources, snapshot_from_objects
 EXPECTED = {
     "Node": "expected the output of `kubectl get nodes -o json` (a List of Node objects)",
     "Pod": "expected the output of `kubectl get pods -A -o json` (a List of Pod objects)",
+    "PodDisruptionBudget": "expected the output of `kubectl get pdb -A -o json` (a List of PodDisruptionBudget objects)",
 }
+LABELS = {"Node": "nodes dump", "Pod": "pods dump", "PodDisruptionBudget": "pdbs dump"}
 
 
-def load(nodes, pods, taken_at=None, *, gpu: GpuResources = GPU_RESOURCES) -> Snapshot:
+def load(nodes, pods, taken_at=None, *, pdbs=None, notes: list[str] | None = None,
+         gpu: GpuResources = GPU_RESOURCES) -> Snapshot:
     """A Snapshot from a nodes dump and a pods dump; every problem in one InputError.
 
     ``taken_at`` defaults to now (UTC, floored to seconds). Terminal pods are skipped and
-    counted in the snapshot's source.
+    counted in the snapshot's source. ``pdbs``, an optional PodDisruptionBudget dump, sets
+    the pods' ``pdb`` / ``pdb_allowed``; without it they stay "" / -1 (unknown). Notes about
+    the data (pods several PDBs cover) are appended to ``notes`` when given.
     """
     problems: list[InputError] = []
     read = {}
-    for kind, source in (("Node", nodes), ("Pod", pods)):
+    dumps = (("Node", nodes), ("Pod", pods)) + ((("PodDisruptionBudget", pdbs),) if pdbs is not None else ())
+    for kind, source in dumps:
         try:
             read[kind] = read_items(source, kind)
         except InputError as exc:
             problems.append(exc)
     collect(problems, None, "the kubectl dumps")
     (node_items, node_file), (pod_items, pod_file) = read["Node"], read["Pod"]
-    return snapshot_from_objects(node_items, pod_items, taken_at=taken_at, source="kubectl",
-                                 file_nodes=node_file, file_pods=pod_file, gpu=gpu)
+    pdb_items, pdb_file = read.get("PodDisruptionBudget", (None, None))
+    return snapshot_from_objects(node_items, pod_items, pdb_items, taken_at=taken_at, source="kubectl",
+                                 file_nodes=node_file, file_pods=pod_file, file_pdbs=pdb_file, notes=notes, gpu=gpu)
 
 
 def read_items(source, kind: str) -> tuple[list[dict], str]:
-    """(objects, file label) from one dump expected to hold ``kind`` objects (Node or Pod)."""
-    label = source_label(source, f"{kind.lower()}s dump")
+    """(objects, file label) from one dump expected to hold ``kind`` objects (Node, Pod or
+    PodDisruptionBudget)."""
+    label = source_label(source, LABELS[kind])
     doc = read_json(source, label)
     expected = EXPECTED[kind]
     if not isinstance(doc, dict):
@@ -74,6 +83,8 @@ def item_kind(item) -> str:
         return "Pod"
     if "allocatable" in status or "capacity" in status or "nodeInfo" in status:
         return "Node"
+    if "minAvailable" in spec or "maxUnavailable" in spec or "disruptionsAllowed" in status:
+        return "PodDisruptionBudget"
     return "object of unknown kind"
 
 

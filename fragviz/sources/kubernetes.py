@@ -1,10 +1,14 @@
 """The live Kubernetes API -> a Snapshot, through the official ``kubernetes`` client.
 
-**Read-only by construction.** A :class:`KubernetesSource` calls exactly three operations,
-all ``GET``: ``/version``, ``/api/v1/nodes`` and ``/api/v1/pods`` (all namespaces). It
-never creates, patches or deletes anything, never opens a watch, and never writes the
-kubeconfig back (``persist_config=False``, so even a refreshed token stays in memory). The
-RBAC it needs is ``get, list`` on ``nodes`` and ``pods`` at cluster scope.
+**Read-only by construction.** A :class:`KubernetesSource` calls exactly four operations,
+all ``GET``: ``/version``, ``/api/v1/nodes``, ``/api/v1/pods`` and
+``/apis/policy/v1/poddisruptionbudgets`` (all namespaces). It never creates, patches or
+deletes anything, never opens a watch, and never writes the kubeconfig back
+(``persist_config=False``, so even a refreshed token stays in memory). The RBAC it needs is
+``get, list`` on ``nodes`` and ``pods`` at cluster scope, and ``list poddisruptionbudgets.policy``
+for the pods' eviction limits: without that one (403, or 404 on a server without policy/v1)
+the snapshot still loads, the pods' ``pdb`` / ``pdb_allowed`` stay unknown ("" / -1) and
+:attr:`KubernetesSource.warnings` says so.
 
 Each source builds its own ``Configuration`` and ``ApiClient`` from a kubeconfig context
 or the in-cluster service account; the client's global default configuration is never
@@ -31,7 +35,7 @@ import json
 import os
 import re
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Self
 from urllib.parse import urlsplit
 
@@ -41,7 +45,7 @@ import urllib3
 from .. import __version__
 from ..errors import SourceError
 from ..model import Snapshot
-from .k8s_objects import GPU_RESOURCES, TERMINAL_PHASES, GpuResources, snapshot_from_objects
+from .k8s_objects import GPU_RESOURCES, GpuResources, snapshot_from_objects
 from .kubectl import item_kind
 
 DEFAULT_KUBECONFIG = "~/.kube/config"
@@ -150,6 +154,10 @@ class Request:
 VERSION = Request("/version", "", 'get the non-resource URL /version (verb get on nonResourceURLs "/version")')
 NODES = Request("/api/v1/nodes", "Node", 'list nodes at cluster scope (verbs get, list on resource nodes in API group "")')
 PODS = Request("/api/v1/pods", "Pod", 'list pods at cluster scope (verbs get, list on resource pods in API group "")')
+PDBS = Request("/apis/policy/v1/poddisruptionbudgets", "PodDisruptionBudget",
+               'list poddisruptionbudgets.policy at cluster scope (verbs get, list on resource poddisruptionbudgets '
+               'in API group "policy")')
+KINDS = ("Node", "Pod", "PodDisruptionBudget")
 
 
 class ApiError(SourceError):
@@ -172,8 +180,10 @@ class KubernetesSource:
         self.context, self._api = self._connect()
         self._api.user_agent = f"fragviz/{__version__} (read-only)"
         self.host = self._api.configuration.host.rstrip("/")
-        core, version = client.CoreV1Api(self._api), client.VersionApi(self._api)
-        self._operations = {VERSION: version.get_code, NODES: core.list_node, PODS: core.list_pod_for_all_namespaces}
+        self.warnings: list[str] = []    # about the last snapshot: what it could not know
+        core, version, policy = client.CoreV1Api(self._api), client.VersionApi(self._api), client.PolicyV1Api(self._api)
+        self._operations = {VERSION: version.get_code, NODES: core.list_node, PODS: core.list_pod_for_all_namespaces,
+                            PDBS: policy.list_pod_disruption_budget_for_all_namespaces}
 
     def _connect(self):
         """(kubeconfig context or None in-cluster, ApiClient) on a Configuration of this source's own."""
@@ -231,15 +241,35 @@ class KubernetesSource:
 
     # -- public operations -------------------------------------------------------------------
     def snapshot(self, taken_at=None) -> Snapshot:
-        """Nodes and pods of the cluster now (``taken_at`` defaults to when listing began)."""
+        """Nodes, pods and PodDisruptionBudgets of the cluster now (``taken_at`` defaults to
+        when listing began). :attr:`warnings` is reset to what this snapshot could not know."""
         started = pd.Timestamp.now(tz="UTC").floor("s")
         nodes = self.list_objects(NODES)
         if not nodes:
             raise SourceError("the API server lists no nodes; nothing to show", endpoint=self.endpoint(NODES))
         pods = self.list_objects(PODS)
-        snapshot = snapshot_from_objects(nodes, pods, taken_at=started if taken_at is None else taken_at, source=self.label,
-                                         file_nodes=self.endpoint(NODES), file_pods=self.endpoint(PODS), gpu=self.settings.gpu)
-        return replace(snapshot, source=self.label + _skipped_text(pods))
+        warnings: list[str] = []
+        pdbs = self.list_pdbs(warnings)
+        snapshot = snapshot_from_objects(nodes, pods, pdbs, taken_at=started if taken_at is None else taken_at,
+                                         file_nodes=self.endpoint(NODES), file_pods=self.endpoint(PODS),
+                                         file_pdbs=self.endpoint(PDBS), label=self.label, notes=warnings,
+                                         gpu=self.settings.gpu)
+        self.warnings = warnings
+        return snapshot
+
+    def list_pdbs(self, warnings: list[str]) -> list[dict] | None:
+        """All PodDisruptionBudgets, or None (with a warning) when the account may not list
+        them (403) or the server has no policy/v1 (404); other failures raise."""
+        try:
+            return self.list_objects(PDBS)
+        except ApiError as exc:
+            if exc.status not in (403, 404):
+                raise
+            why = (f"forbidden (403): the account needs RBAC permission to {PDBS.permission}" if exc.status == 403
+                   else "not found (404): the API server has no policy/v1 PodDisruptionBudgets")
+            warnings.append(f"PodDisruptionBudget limits are unknown ({self.endpoint(PDBS)}: {why}); pods are shown "
+                            "without PDB limits (pdb empty, pdb_allowed -1)")
+            return None
 
     def list_objects(self, request: Request) -> list[dict]:
         """All items of a list request, page by page."""
@@ -261,11 +291,14 @@ class KubernetesSource:
 
         Returns ``ok`` (version and both lists work), ``context``, ``server``, ``version``
         (``gitVersion``), ``nodes`` and ``pods`` (counts from a ``limit=1`` list; None when
-        unknown), ``permissions`` (``{"list nodes": True/False/None, "list pods": ...}``,
-        None = not known because of another error) and ``errors`` (messages).
+        unknown), ``permissions`` (``{"list nodes": True/False/None, "list pods": ...,
+        "list poddisruptionbudgets": ...}``, None = not known because of another error),
+        ``errors`` (messages) and ``warnings`` (a missing PodDisruptionBudget permission, which
+        leaves ``ok`` alone: snapshots work without it).
         """
         result = {"ok": False, "context": self.context, "server": self.host, "version": None, "nodes": None,
-                  "pods": None, "permissions": {"list nodes": None, "list pods": None}, "errors": []}
+                  "pods": None, "permissions": {"list nodes": None, "list pods": None, "list poddisruptionbudgets": None},
+                  "errors": [], "warnings": []}
         try:
             result["version"] = str(self._get(VERSION).get("gitVersion") or "unknown")
         except ApiError as exc:
@@ -288,6 +321,15 @@ class KubernetesSource:
                 continue
             result["permissions"][permission] = True
             result[name] = list_count(doc, items)
+        if result["permissions"]["list pods"]:
+            try:
+                list_items(self._get(PDBS, limit=1), PDBS, self.endpoint(PDBS))
+                result["permissions"]["list poddisruptionbudgets"] = True
+            except ApiError as exc:
+                result["warnings"].append(str(exc))
+                result["permissions"]["list poddisruptionbudgets"] = False if exc.status in (401, 403) else None
+            except SourceError as exc:
+                result["warnings"].append(str(exc))
         result["ok"] = not result["errors"]
         return result
 
@@ -440,7 +482,7 @@ def list_items(doc: dict, request: Request, endpoint: str) -> list[dict]:
             raise SourceError(f"malformed response: item {number} of the {expected} is a JSON {type(item).__name__}, "
                               f"not a {request.kind}", endpoint=endpoint)
         found = item.get("kind") or item_kind(item)
-        other = {"Node", "Pod"} - {request.kind}
+        other = set(KINDS) - {request.kind}
         if (item.get("kind") and found != request.kind) or found in other:
             raise SourceError(f"malformed response: item {number} of the {expected} is a {found}, not a {request.kind}",
                               endpoint=endpoint)
@@ -465,12 +507,6 @@ def list_count(doc: dict, items: list) -> int | None:
     if isinstance(remaining, int):
         return len(items) + remaining
     return None if metadata.get("continue") else len(items)
-
-
-def _skipped_text(pods: list[dict]) -> str:
-    """`` (3 terminal pods skipped)`` as the kubectl source says it, or ``""``."""
-    skipped = sum(1 for pod in pods if isinstance(pod.get("status"), dict) and pod["status"].get("phase") in TERMINAL_PHASES)
-    return f" ({skipped} terminal pod{'s' if skipped != 1 else ''} skipped)" if skipped else ""
 
 
 def _first_line(exc) -> str:
