@@ -4,6 +4,8 @@
     python -m fragviz.bench prometheus [--gpus 1500] [--days 7] [--step 300]   (run from the repo root)
     python -m fragviz.bench replay [--trace default] [--policy fgd] [--seed 42] [--repeat 3]
     python -m fragviz.bench pack            (the 130 % openb set with the heuristic; CP-SAT on data/pack_instances)
+    python -m fragviz.bench rebalance [--nodes 1000] (defragment / 8-GPU shape on a demo cluster; CP-SAT vs heuristic on
+                                                      data/pack_instances with the defragment objective)
 
 ``analytics`` times, on a demo snapshot, the full analytics of the dashboard from the pods
 (node state, the fragmentation measure, stranded GPUs, jobs that fit, the largest job and the
@@ -159,6 +161,42 @@ def bench_pack() -> None:
               f"{100 * quick.gpu_milli_allocated / max(exact.gpu_milli_allocated, 1):.1f} % of it in {quick.seconds:.2f} s")
 
 
+def bench_rebalance(nodes: int, budgets: list) -> None:
+    """Rebalancing a demo cluster: the heuristic with the "defragment" and "shape" (8 whole GPUs)
+    objectives under pod budgets; then CP-SAT against the heuristic on the committed instances."""
+    from pathlib import Path
+
+    from .frag import default_job_shapes
+    from .planning.cpsat import solve_cpsat
+    from .planning.heuristic import solve_heuristic
+    from .planning.problem import PackProblem
+    from .planning.validate import check_plan, load_problem
+    from .sources.demo import demo_snapshot
+    snapshot = demo_snapshot(nodes=nodes, seed=7)
+    eight = default_job_shapes(snapshot.pods)[3]
+    running = snapshot.placed                                  # rebalancing what runs now (no pending work to place)
+    print(f"demo cluster: {len(snapshot.nodes):,} nodes, {len(running):,} running pods "
+          f"({int(snapshot.nodes['gpu_count'].sum()):,} GPUs)")
+    for objective in ("defragment", "shape"):
+        for budget in budgets:
+            problem = PackProblem(snapshot.nodes, running, max_moves=budget, objective=objective,
+                                  target_shape=eight, time_limit_s=60)
+            result = solve_heuristic(problem)
+            d = result.details
+            print(f"  {objective:10s} max_moves={budget!s:4s}: {len(result.moves):4d} moves ({d['gpus_moved']:.1f} GPUs), "
+                  f"partly used GPU nodes {d['partly_used_nodes_before']} -> {d['partly_used_nodes']}, free GPU nodes "
+                  f"{d['free_gpu_nodes_before']} -> {d['free_gpu_nodes']}, 8-GPU jobs that fit {d['target_shape_fit_before']} -> "
+                  f"{d['target_shape_fit']}, {result.seconds:.1f} s, {len(check_plan(problem, result))} violations")
+    folder = Path(__file__).resolve().parents[1] / "data" / "pack_instances"
+    for path in sorted(folder.glob("*.json")):
+        small, _ = load_problem(path, objective="defragment", max_moves=None, time_limit_s=60)
+        exact, quick = solve_cpsat(small), solve_heuristic(small)
+        print(f"  {path.stem} defragment: CP-SAT {exact.solver_status} partly used {exact.details['partly_used_nodes']} "
+              f"(from {exact.details['partly_used_nodes_before']}) in {exact.seconds:.1f} s; heuristic "
+              f"{quick.details['partly_used_nodes']} in {quick.seconds:.2f} s; GPU milli {quick.gpu_milli_allocated:,} vs "
+              f"{exact.gpu_milli_allocated:,}")
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(prog="python -m fragviz.bench")
     sub = parser.add_subparsers(dest="what", required=True)
@@ -180,6 +218,9 @@ def main(argv=None) -> None:
     rep.add_argument("--tune", type=float, default=1.3)
     rep.add_argument("--repeat", type=int, default=3)
     sub.add_parser("pack", help="offline packing: heuristic on the 130 % openb set, CP-SAT on small instances")
+    rebal = sub.add_parser("rebalance", help="defragment / 8-GPU shape on a demo cluster; CP-SAT vs heuristic on small instances")
+    rebal.add_argument("--nodes", type=int, default=1000)
+    rebal.add_argument("--budgets", type=lambda v: None if v == "none" else int(v), nargs="+", default=[20, 100, None])
     rep_child = sub.add_parser("_replay_child")
     rep_child.add_argument("args", nargs=4)
     args = parser.parse_args(argv)
@@ -189,6 +230,8 @@ def main(argv=None) -> None:
         _replay_child(*args.args)
     elif args.what == "pack":
         bench_pack()
+    elif args.what == "rebalance":
+        bench_rebalance(args.nodes, args.budgets)
     elif args.what == "replay":
         runs = bench_replay(args.trace, args.policy, args.seed, args.tune, args.repeat)
         best = min(runs, key=lambda r: r["seconds"])

@@ -119,3 +119,15 @@ def test_problem_rejects_bad_options():
         PackProblem(problem.nodes, problem.pods, objective="shape")
     with pytest.raises(ValueError, match="max_gpus_moved"):
         PackProblem(problem.nodes, problem.pods, max_gpus_moved=-1)
+
+
+def test_pod_under_several_pdbs_is_pinned_but_its_neighbours_are_not():
+    """Sources give a pod under several PDBs pdb_allowed 0 (evictions are refused); other pods of
+    the same PDB keep its real allowance."""
+    from fragviz.planning.limits import movable_pods, pdb_of
+    pods = spread_cluster().pods.assign(pdb="team/all", pdb_allowed=5)
+    pods.loc[pods["name"] == "p0", "pdb_allowed"] = 0
+    movable = movable_pods(pods)
+    assert not movable[pods.index[pods["name"] == "p0"][0]] and movable.sum() == len(pods) - 1
+    _, allowed, names = pdb_of(pods)
+    assert names == ["team/all"] and list(allowed) == [5]

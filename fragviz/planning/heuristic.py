@@ -51,6 +51,7 @@ from .problem import PackProblem, PackResult
 from .validate import objective_details
 
 KNAPSACK_PASSES = 4
+REBALANCE_PASSES = 3
 
 
 class _State:
@@ -739,23 +740,27 @@ def _rebalance(state: _State, problem: PackProblem, deadline: float) -> None:
     movable = _movable(state.pods) | (state.tally.where < 0)     # pods the solver placed itself move for free
     capacity = c.gpu_count * GPU_MILLI
     key = _objective(state, problem)
-    used = capacity - c.gpu_free.sum(axis=1)
-    order = np.lexsort((np.bincount(np.maximum(state.node_of, 0), minlength=len(used)), used))
-    for node in order.tolist():
-        if time.perf_counter() > deadline:
-            return
-        used_now = int(capacity[node] - c.gpu_free[node].sum())
-        if not state.target[node] or capacity[node] == 0 or not 0 < used_now < capacity[node]:
-            continue
-        here = np.flatnonzero(state.node_of == node)
-        lift = here if problem.objective == "shape" else here[t.count[here] > 0]
-        if not movable[here[t.count[here] > 0]].all():
-            continue                                             # an unmovable GPU pod keeps the node in use
-        lift = lift[movable[lift]]
-        busy = capacity - c.gpu_free.sum(axis=1) > 0
-        closed = ~busy & (capacity > 0)                           # do not spread onto empty GPU nodes
-        closed[node] = True
-        key = _try_step(state, problem, lift, closed, None, key)
+    for _ in range(REBALANCE_PASSES):                           # a node that could not empty may, once others did
+        start_key = key
+        used = capacity - c.gpu_free.sum(axis=1)
+        order = np.lexsort((np.bincount(np.maximum(state.node_of, 0), minlength=len(used)), used))
+        for node in order.tolist():
+            if time.perf_counter() > deadline:
+                return
+            used_now = int(capacity[node] - c.gpu_free[node].sum())
+            if not state.target[node] or capacity[node] == 0 or not 0 < used_now < capacity[node]:
+                continue
+            here = np.flatnonzero(state.node_of == node)
+            lift = here if problem.objective == "shape" else here[t.count[here] > 0]
+            if not movable[here[t.count[here] > 0]].all():
+                continue                                         # an unmovable GPU pod keeps the node in use
+            lift = lift[movable[lift]]
+            busy = capacity - c.gpu_free.sum(axis=1) > 0
+            closed = ~busy & (capacity > 0)                       # do not spread onto empty GPU nodes
+            closed[node] = True
+            key = _try_step(state, problem, lift, closed, None, key)
+        if key == start_key:
+            break
     for node, dev in _partial_devices(state, movable):
         if time.perf_counter() > deadline:
             return

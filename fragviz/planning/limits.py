@@ -16,7 +16,8 @@ from ..model import GPU_MILLI
 
 
 def pdb_of(pods: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Per pod the index of its PDB (-1: none), the disruptions each PDB allows, and PDB names."""
+    """Per pod the index of its PDB (-1: none), the disruptions each PDB allows (the largest value
+    its pods carry: a pod under several PDBs carries 0, see movable_pods), and the PDB names."""
     if "pdb" not in pods:
         return np.full(len(pods), -1, dtype=np.int64), np.zeros(0, dtype=np.int64), []
     names = pods["pdb"].fillna("").astype(str)
@@ -24,19 +25,17 @@ def pdb_of(pods: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, list[str]]:
     covered = (names != "") & (allowed >= 0)
     codes, uniques = pd.factorize(names.where(covered, None))
     per_pdb = np.zeros(len(uniques), dtype=np.int64)
-    for code, value in zip(codes[covered.to_numpy()], allowed[covered].to_numpy()):
-        per_pdb[code] = value
+    np.maximum.at(per_pdb, codes[covered.to_numpy()], allowed[covered].to_numpy())
     return codes.astype(np.int64), per_pdb, [str(u) for u in uniques]
 
 
 def movable_pods(pods: pd.DataFrame) -> np.ndarray:
-    """The ``movable`` flag, false too for pods whose PDB allows no disruption."""
+    """The ``movable`` flag, false too for pods that may not be evicted: ``pdb_allowed == 0`` (their
+    PDB allows no disruption, or they are under several PDBs, which the Eviction API refuses)."""
     movable = pods["movable"].fillna(True).astype(bool).to_numpy() if "movable" in pods else np.ones(len(pods), bool)
-    codes, allowed, _ = pdb_of(pods)
-    blocked = np.zeros(len(pods), dtype=bool)
-    has = codes >= 0
-    blocked[has] = allowed[codes[has]] <= 0
-    return movable & ~blocked
+    if "pdb_allowed" not in pods:
+        return movable
+    return movable & (pods["pdb_allowed"].fillna(-1).to_numpy(np.int64) != 0)
 
 
 class MoveTally:
