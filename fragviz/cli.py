@@ -345,8 +345,21 @@ def cmd_pack(args) -> int:
     unknown = sorted(set(args.drain or ()) - set(snapshot.nodes["name"]))
     if unknown:
         raise FragvizError(f"--drain: unknown node(s) {', '.join(unknown)}")
+    before = snapshot
+    if args.scenario:
+        from .planning.scenario import Scenario
+        path = Path(args.scenario)
+        scenario = Scenario.from_yaml(path.read_text(encoding="utf-8"), file=str(path))
+        snapshot = scenario.apply(snapshot, file=str(path))
+        before = snapshot
+    objective = args.objective
+    if args.target_shape and objective == "allocate":
+        objective = "shape"
+    if objective == "shape" and not args.target_shape:
+        raise FragvizError("--objective shape needs --target-shape NAME:GPUS:MILLI:CORES:GIB")
     problem = PackProblem(snapshot.nodes, snapshot.pods, max_moves=None if args.max_moves < 0 else args.max_moves,
-                          drain=tuple(args.drain or ()), time_limit_s=args.time_limit)
+                          drain=tuple(args.drain or ()), time_limit_s=args.time_limit, max_gpus_moved=args.max_gpus_moved,
+                          objective=objective, target_shape=args.target_shape, memory_aware=args.memory_aware)
     if args.solver == "cpsat":
         try:
             from .planning.cpsat import solve_cpsat
@@ -362,6 +375,7 @@ def cmd_pack(args) -> int:
         if not pods["name"].duplicated().any():                 # plain pod names, as openb placements use
             placement["pod"] = placement["pod"].map(dict(zip(PackProblem.key(pods), pods["name"].astype(str))))
         placement[["pod", "node", "devices"]].to_csv(args.placement_out, index=False)
+    write_plan_files(args, result, before)
     report = result.summary()
     if args.json:
         print(json.dumps(report, indent=2, default=str))
@@ -374,6 +388,18 @@ def cmd_pack(args) -> int:
     print(f"solver {report['solver_status']}, {report['seconds']:.1f} s"
           + (f"; placement written to {args.placement_out}" if args.placement_out else ""))
     return 0
+
+
+def write_plan_files(args, result, before: Snapshot) -> None:
+    """--moves-out (CSV of moves) and --script-out (a reviewable kubectl script fragviz never runs)."""
+    from .planning import outcome
+    drain = tuple(args.drain or ())
+    if args.moves_out:
+        Path(args.moves_out).write_text(outcome.moves_csv(result, before, drain), encoding="utf-8")
+    if args.script_out:
+        freed = outcome.nodes_freed(before, outcome.apply_plan(before, result))
+        script = outcome.kubectl_script(result, before, drain=drain, freed=freed, title=f"fragviz pack ({before.source})")
+        Path(args.script_out).write_text(script, encoding="utf-8")
 
 
 PDBS_HELP = ("kubectl get pdb -A -o json (optional, with kubectl dumps): the pods' PodDisruptionBudget limits "
@@ -392,7 +418,16 @@ def add_pack_parser(sub) -> None:
     pack.add_argument("--drain", action="append", metavar="NODE", help="node to empty of movable pods (repeatable)")
     pack.add_argument("--solver", choices=["heuristic", "cpsat"], default="heuristic")
     pack.add_argument("--time-limit", type=float, default=60.0, metavar="S", help="seconds (default 60)")
+    pack.add_argument("--max-gpus-moved", type=float, metavar="GPUS", help="GPUs of voluntarily moved pods (default: no limit)")
+    pack.add_argument("--objective", choices=["allocate", "defragment", "shape"], default="allocate",
+                      help="after the most GPU allocated: fewest moves (allocate), fewest partly used nodes and least "
+                           "fragmentation (defragment), or most jobs of --target-shape that fit (shape)")
+    pack.add_argument("--target-shape", type=parse_job, metavar="NAME:GPUS:MILLI:CORES:GIB", help="the job shape to make room for")
+    pack.add_argument("--memory-aware", action="store_true", help="defragment with the memory-aware measure")
+    pack.add_argument("--scenario", metavar="YAML", help="a what-if scenario applied to the cluster first (see the What-if page)")
     pack.add_argument("--placement-out", metavar="CSV", help="write pod,node,devices of every placed pod")
+    pack.add_argument("--moves-out", metavar="CSV", help="write the moves: pod, namespace, from/to node and devices, GPUs, reason")
+    pack.add_argument("--script-out", metavar="SH", help="write a reviewable kubectl cordon/drain/evict script (never run by fragviz)")
     pack.add_argument("--json", action="store_true", help="print JSON")
     pack.set_defaults(run=cmd_pack)
 

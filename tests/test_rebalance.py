@@ -131,3 +131,35 @@ def test_pod_under_several_pdbs_is_pinned_but_its_neighbours_are_not():
     assert not movable[pods.index[pods["name"] == "p0"][0]] and movable.sum() == len(pods) - 1
     _, allowed, names = pdb_of(pods)
     assert names == ["team/all"] and list(allowed) == [5]
+
+
+def test_cli_pack_rebalances_a_scenario_and_writes_moves_and_script(tmp_path, capsys):
+    """`fragviz pack` on a native snapshot with a scenario (cordon n3), the defragment objective,
+    a GPU budget, the moves CSV and the kubectl script."""
+    import json
+
+    import pandas as pd
+
+    from fragviz.cli import main
+    from fragviz.sources import native
+    problem = spread_cluster()
+    snapshot = make_snapshot(problem.nodes.to_dict("records"), problem.pods.to_dict("records"))
+    native.save(snapshot, tmp_path / "snap.json")
+    (tmp_path / "s.yaml").write_text("name: keep-n3-out\nedits:\n  - cordon: {nodes: [n3]}\n")
+    code = main(["pack", "--nodes", str(tmp_path / "snap.json"), "--scenario", str(tmp_path / "s.yaml"),
+                 "--objective", "defragment", "--max-moves", "-1", "--max-gpus-moved", "5", "--json",
+                 "--moves-out", str(tmp_path / "moves.csv"), "--script-out", str(tmp_path / "plan.sh")])
+    assert code == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["objective"] == "defragment" and 0 < report["gpus_moved"] <= 5
+    assert report["partly_used_nodes"] < report["partly_used_nodes_before"]
+    moves = pd.read_csv(tmp_path / "moves.csv", keep_default_na=False)
+    assert len(moves) == report["moves"] and "n3" not in set(moves["to_node"])      # cordoned by the scenario
+    script = (tmp_path / "plan.sh").read_text()
+    assert script.startswith("#!") and "kubectl" in script and "--yes" in script
+    code = main(["pack", "--nodes", str(tmp_path / "snap.json"), "--objective", "shape", "--json"])
+    assert code == 2 and "--target-shape" in capsys.readouterr().err
+    (tmp_path / "bad.yaml").write_text("name: x\nedits:\n  - cordon: {nodes: [nowhere]}\n")
+    code = main(["pack", "--nodes", str(tmp_path / "snap.json"), "--scenario", str(tmp_path / "bad.yaml")])
+    err = capsys.readouterr().err
+    assert code == 2 and "bad.yaml" in err and "nowhere" in err
