@@ -740,6 +740,9 @@ def _rebalance(state: _State, problem: PackProblem, deadline: float) -> None:
     movable = _movable(state.pods) | (state.tally.where < 0)     # pods the solver placed itself move for free
     capacity = c.gpu_count * GPU_MILLI
     key = _objective(state, problem)
+    candidates = state.target.copy()
+    if problem.objective == "shape":                            # only nodes the shape could use once emptied
+        candidates &= _could_host(state, problem.target_shape)
     for _ in range(REBALANCE_PASSES):                           # a node that could not empty may, once others did
         start_key = key
         used = capacity - c.gpu_free.sum(axis=1)
@@ -748,7 +751,7 @@ def _rebalance(state: _State, problem: PackProblem, deadline: float) -> None:
             if time.perf_counter() > deadline:
                 return
             used_now = int(capacity[node] - c.gpu_free[node].sum())
-            if not state.target[node] or capacity[node] == 0 or not 0 < used_now < capacity[node]:
+            if not candidates[node] or capacity[node] == 0 or not 0 < used_now < capacity[node]:
                 continue
             here = np.flatnonzero(state.node_of == node)
             lift = here if problem.objective == "shape" else here[t.count[here] > 0]
@@ -771,6 +774,13 @@ def _rebalance(state: _State, problem: PackProblem, deadline: float) -> None:
         full_free = c.present & (c.gpu_free >= GPU_MILLI)
         full_free[node, dev] = True                               # not back onto itself, nor onto an idle device
         key = _try_step(state, problem, lift, np.zeros(len(c.names), dtype=bool), full_free, key)
+
+
+def _could_host(state: _State, shape: JobShape) -> np.ndarray:
+    """Nodes where at least one job of ``shape`` fits when they are empty."""
+    c = state.cluster
+    ok = (c.cpu_cap >= shape.cpu_milli) & (c.mem_cap >= shape.memory_mib) & c.model_allowed(shape.gpu_spec)
+    return ok & (c.gpu_count >= shape.gpu_count) if shape.gpu_count else ok
 
 
 def _partial_devices(state: _State, movable: np.ndarray) -> list[tuple[int, int]]:
@@ -805,7 +815,8 @@ def _try_step(state: _State, problem: PackProblem, lift: np.ndarray, closed_node
     state.target, c.present = target, present
     if ok and state.tally.within():
         new_key = _objective(state, problem)
-        if new_key > key:
+        # "shape": every move must buy a job slot, else a small budget goes on partly used nodes
+        if new_key > key and (problem.objective != "shape" or new_key[0] > key[0]):
             return new_key
     for p in placed:
         state.unbind(p)
