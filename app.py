@@ -10,6 +10,7 @@ PAGES = [
     st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
     st.Page("pages/fragmentation.py", title="Fragmentation", icon=":material/grid_view:"),
     st.Page("pages/replay.py", title="Trace replay", icon=":material/timeline:"),
+    st.Page("pages/whatif.py", title="What-if", icon=":material/science:"),
     st.Page("pages/data.py", title="Data", icon=":material/database:"),
 ]
 page = st.navigation(PAGES)

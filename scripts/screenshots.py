@@ -17,7 +17,27 @@ from playwright.sync_api import sync_playwright
 
 from tests.streamlit_server import CHROMIUM, CHROMIUM_ARGS, screenshot_whole_page, streamlit_server, wait_rendered
 
-PAGES = {"overview": ("", True), "fragmentation": ("fragmentation", True), "data": ("data", False)}
+PAGES = {"overview": ("", True), "fragmentation": ("fragmentation", True), "whatif": ("whatif", True),
+         "data": ("data", False)}
+
+
+def whatif_plan(page) -> None:
+    """The What-if page with an edit (two nodes added) and a computed defragmentation plan."""
+    page.get_by_role("button", name="Add nodes to the scenario").click()
+    page.get_by_text("Scenario: my-scenario").wait_for(timeout=60_000)
+    objective = page.get_by_role("combobox", name="Objective")
+    objective.click()
+    objective.fill("Minimise")
+    page.get_by_role("option", name="Minimise fragmentation & partly used nodes").click()
+    wait_rendered(page, True)
+    page.get_by_role("button", name="Compute plan").click()
+    page.get_by_role("heading", name="Plan results").wait_for(timeout=120_000)
+    page.get_by_text("How is this computed? · the plan").wait_for(timeout=60_000)   # the page's last element
+    wait_rendered(page, True)
+    page.wait_for_timeout(1000)  # let the last charts draw before the page is measured
+
+
+ACTIONS = {"whatif": whatif_plan}
 
 
 def main() -> None:
@@ -33,6 +53,8 @@ def main() -> None:
             page.set_viewport_size({"width": 1440, "height": 1000})
             page.goto(f"{url}/{path}")
             wait_rendered(page, charts)
+            if name in ACTIONS:
+                ACTIONS[name](page)
             screenshot_whole_page(page, Path(args.out) / f"{name}.png")
             print(f"{name}: {Path(args.out) / f'{name}.png'}")
         browser.close()

@@ -15,8 +15,8 @@ from .streamlit_server import CHARTS_DRAWN, CHROMIUM, CHROMIUM_ARGS, screenshot_
 pytestmark = pytest.mark.browser
 SHOTS = ROOT / "artifacts" / "screenshots"
 PAGES = [("", "Overview", True), ("fragmentation", "Fragmentation", True), ("replay", "Trace replay", False),
-         ("data", "Data", False)]
-NAV_TITLES = ["Overview", "Fragmentation", "Trace replay", "Data"]
+         ("whatif", "What-if", True), ("data", "Data", False)]
+NAV_TITLES = ["Overview", "Fragmentation", "Trace replay", "What-if", "Data"]
 
 
 @pytest.fixture(scope="session")
