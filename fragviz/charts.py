@@ -273,3 +273,42 @@ def end_state_heatmap(state: pd.DataFrame) -> go.Figure:
     fig = _style(fig, height=height)
     fig.update_layout(margin={"t": TOP_PX})
     return fig
+
+
+FORECAST_COLORS = {"history": "#2b2f36", "median": "#2f5d8a", "capacity": "#c0392b"}
+
+
+def forecast_chart(history: pd.Series, forecast: pd.DataFrame, unit: str, capacity: pd.Series | None = None,
+                   median_date=None, upper_date=None, show_days: float | None = None) -> go.Figure:
+    """The observed series, the forecast median with its 80 % and 95 % bands, capacity (after any
+    planned changes) as a step line, and where the median / upper band first reach it."""
+    if show_days is not None and len(history):
+        history = history[history.index >= history.index[-1] - pd.Timedelta(days=show_days)]
+    blue = FORECAST_COLORS["median"]
+    fig = go.Figure()
+    x = forecast.index
+    for low, high, alpha, name in (("p2.5", "p97.5", 0.12, "95 % interval"), ("p10", "p90", 0.25, "80 % interval")):
+        fig.add_scatter(x=x, y=forecast[high], mode="lines", line={"width": 0}, showlegend=False, hoverinfo="skip",
+                        legendgroup=name)
+        fig.add_scatter(x=x, y=forecast[low], mode="lines", line={"width": 0}, fill="tonexty", name=name,
+                        fillcolor=_rgba(blue, alpha), legendgroup=name,
+                        customdata=np.c_[forecast[low], forecast[high]],
+                        hovertemplate=f"{name}: %{{customdata[0]:,.1f}}–%{{customdata[1]:,.1f}} {unit}<extra></extra>")
+    fig.add_scatter(x=history.index, y=history.to_numpy(), mode="lines", name="observed",
+                    line={"color": FORECAST_COLORS["history"], "width": 1.4},
+                    hovertemplate=f"observed: %{{y:,.1f}} {unit}<extra></extra>")
+    fig.add_scatter(x=x, y=forecast["p50"], mode="lines", name="forecast (median)", line={"color": blue, "width": 2.2},
+                    hovertemplate=f"median: %{{y:,.1f}} {unit}<extra></extra>")
+    if capacity is not None and len(capacity):
+        fig.add_scatter(x=capacity.index, y=capacity.to_numpy(), mode="lines", name="capacity", line_shape="hv",
+                        line={"color": FORECAST_COLORS["capacity"], "width": 2, "dash": "dash"},
+                        hovertemplate=f"capacity: %{{y:,.0f}} {unit}<extra></extra>")
+    for when, text in ((upper_date, "upper band reaches capacity"), (median_date, "median reaches capacity")):
+        if when is not None:
+            fig.add_vline(x=when, line={"color": FORECAST_COLORS["capacity"], "width": 1, "dash": "dot"})
+            fig.add_annotation(x=when, y=1, yref="paper", text=text, showarrow=False, xanchor="left", yanchor="top",
+                               xshift=4, font={"size": 11, "color": FORECAST_COLORS["capacity"]})
+    fig.update_yaxes(title=unit, rangemode="tozero")
+    fig = _style(fig, height=420)
+    fig.update_layout(hovermode="x unified")
+    return fig

@@ -247,3 +247,25 @@ def age_text(taken_at: pd.Timestamp) -> str:
 def queries() -> dict[str, str]:
     """The PromQL behind the session's data, by catalog name (live Prometheus only)."""
     return dict(st.session_state.get("queries") or {})
+
+
+def runway_callout() -> None:
+    """Headroom and runway of the cluster's GPU allocation (30-day automatic forecast), linked to
+    the Forecast page; nothing when the data has no history."""
+    from . import forecast_view
+    hist = history()
+    cached = st.session_state.get("overview_runway")
+    if cached is None or cached[0] != id(hist):
+        try:
+            run = forecast_view.cluster_runway(hist)
+        except ValueError:
+            run = None
+        st.session_state["overview_runway"] = cached = (id(hist), run)
+    run = cached[1]
+    if run is None or run.runway is None:
+        return
+    found = run.runway
+    text = found.text(unit="GPUs", subject="GPU demand")
+    box = st.error if found.median_date is not None else st.warning if found.upper_date is not None else st.info
+    box(f"**Runway (30-day forecast):** {text}", icon=":material/trending_up:")
+    st.page_link("pages/forecast.py", label="Forecast details, planned capacity and backtest", icon=":material/arrow_forward:")

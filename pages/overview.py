@@ -7,6 +7,7 @@ st.title("Overview")
 ui.source_caption()
 analysis = ui.analysis()
 ui.kpi_cards(kpis.with_queries(kpis.overview_kpis(analysis), ui.queries()) + [ui.idle_allocated_kpi()], columns=5)
+ui.runway_callout()
 
 left, right = st.columns(2)
 with left:
