@@ -9,8 +9,10 @@ st.set_page_config(page_title="fragviz · GPU capacity", page_icon=":material/gr
 PAGES = [
     st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
     st.Page("pages/fragmentation.py", title="Fragmentation", icon=":material/grid_view:"),
+    st.Page("pages/forecast.py", title="Forecast", icon=":material/trending_up:"),
     st.Page("pages/replay.py", title="Trace replay", icon=":material/timeline:"),
     st.Page("pages/whatif.py", title="What-if", icon=":material/science:"),
+    st.Page("pages/reports.py", title="Reports", icon=":material/description:"),
     st.Page("pages/data.py", title="Data", icon=":material/database:"),
 ]
 page = st.navigation(PAGES)

@@ -406,6 +406,144 @@ PDBS_HELP = ("kubectl get pdb -A -o json (optional, with kubectl dumps): the pod
              "(without it they are unknown)")
 
 
+EXIT_INPUT, EXIT_SOURCE, EXIT_WRITE = 2, 3, 4
+
+
+def report_data(args):
+    """(snapshot, history, queries, warnings) of the report's --source."""
+    import os
+    warnings, queries, history = [], {}, None
+    if args.source == "demo":
+        from .sources.demo import demo_history, demo_snapshot
+        snapshot = demo_snapshot(nodes=args.demo_nodes, seed=args.seed, taken_at=args.taken_at)
+        history = demo_history(snapshot, seed=args.seed)
+    elif args.source == "files":
+        if not args.nodes:
+            raise FragvizError("--source files needs --nodes (and --pods)")
+        snapshot = load_snapshot(args.nodes, args.pods, args.placement, args.pdbs)
+    elif args.source == "prometheus":
+        import pandas as pd
+
+        from .sources.prometheus import PrometheusSource
+        from .sources.promql import Catalog
+        settings = prometheus_settings(args)
+        source = PrometheusSource(settings, Catalog.load(args.catalog))
+        preflight = source.preflight()
+        if not preflight.ok:
+            from .errors import SourceError
+            raise SourceError("; ".join(preflight.errors), endpoint=getattr(settings, "url", None))
+        snapshot = source.snapshot()
+        history = source.history(snapshot.taken_at - pd.Timedelta(days=args.history_days), snapshot.taken_at,
+                                 snapshot=snapshot)
+        queries, warnings = dict(source.used), preflight.warnings + source.warnings
+    else:
+        from .sources.kubernetes import KubernetesSettings, KubernetesSource
+        settings = KubernetesSettings(kubeconfig=args.kubeconfig, context=args.context, in_cluster=args.in_cluster)
+        with KubernetesSource(settings) as source:
+            snapshot = source.snapshot()
+        warnings = list(source.warnings)
+        if args.prometheus_url or os.environ.get("FRAGVIZ_PROMETHEUS_URL"):
+            from .sources.merge import merge
+            from .sources.prometheus import PrometheusSource
+            from .sources.promql import Catalog
+            prometheus = PrometheusSource(prometheus_settings(args), Catalog.load(args.catalog))
+            snapshot, history, merged = merge(snapshot, prometheus, history_days=args.history_days)
+            warnings += merged
+    return snapshot, history, queries, warnings
+
+
+def cmd_report(args) -> int:
+    """Build the capacity report and write it atomically (an interrupted run keeps the old file).
+    Exit codes: 0 written, 2 bad input or options, 3 the data source failed, 4 the file could not be written."""
+    from .errors import SourceError
+    from .report import build_report, write_atomic
+
+    def say(message: str) -> None:
+        if not args.quiet:
+            print(f"fragviz report: {message}", file=sys.stderr, flush=True)
+
+    out = Path(args.out)
+    if not out.parent.exists():
+        raise FragvizError(f"--out {out}: the folder {out.parent} does not exist")
+    scenario = None
+    if args.scenario:
+        from .planning.scenario import Scenario
+        path = Path(args.scenario)
+        if not path.exists():
+            raise FragvizError(f"--scenario {path}: no such file")
+        scenario = Scenario.from_yaml(path.read_text(encoding="utf-8"), file=str(path))
+    say(f"loading the {args.source} source")
+    try:
+        snapshot, history, queries, warnings = report_data(args)
+    except SourceError as exc:
+        print(f"fragviz: error: {exc}", file=sys.stderr)
+        return EXIT_SOURCE
+    for warning in warnings:
+        say(f"warning: {warning}")
+    sections = args.sections.split(",") if args.sections else None
+    options = {"sections": sections} if sections else {}
+    report = build_report(snapshot, history, scenario=scenario, queries=queries,
+                          rebalance_moves=None if args.rebalance_moves < 0 else args.rebalance_moves,
+                          progress=lambda message, fraction: say(f"{100 * fraction:3.0f} % {message}"), **options)
+    say(f"writing {args.format.upper()}")
+    if args.format == "html":
+        from .report.html import to_html
+        data = to_html(report)
+    elif args.format == "xlsx":
+        from .report.xlsx import to_xlsx
+        data = to_xlsx(report)
+    else:
+        from .report.pdf import to_pdf
+        data = to_pdf(report)
+    try:
+        write_atomic(out, data)
+    except OSError as exc:
+        print(f"fragviz: error: could not write {out}: {exc}", file=sys.stderr)
+        return EXIT_WRITE
+    say(f"wrote {out} ({out.stat().st_size:,} bytes)")
+    return 0
+
+
+def add_report_parser(sub) -> None:
+    report = sub.add_parser("report", help="a capacity report (HTML, PDF or XLSX) of a cluster, for cron and CI")
+    report.add_argument("--source", choices=["demo", "files", "prometheus", "kubernetes"], default="demo")
+    report.add_argument("--format", choices=["html", "pdf", "xlsx"], required=True)
+    report.add_argument("--out", required=True, metavar="PATH", help="written atomically: temp file, then rename")
+    report.add_argument("--scenario", metavar="YAML", help="a what-if scenario compared with the cluster as it is")
+    report.add_argument("--sections", help="comma-separated: summary,fragmentation,pools_teams,forecast,whatif,"
+                                           "recommendations,methods (default: all)")
+    report.add_argument("--rebalance-moves", type=int, default=50, help="pod-move budget of the rebalancing plan "
+                                                                         "(default 50; -1: no plan)")
+    report.add_argument("--history-days", type=float, default=14, help="history for the forecast (live sources)")
+    report.add_argument("--quiet", action="store_true", help="no progress on stderr (for cron); errors still print")
+    report.add_argument("--demo-nodes", type=int, default=200)
+    report.add_argument("--seed", type=int, default=7)
+    report.add_argument("--taken-at", help="demo snapshot time (default: now)")
+    report.add_argument("--nodes", help="files source: nodes file (openb CSV, kubectl JSON or a fragviz snapshot)")
+    report.add_argument("--pods", help="files source: pods file")
+    report.add_argument("--pdbs", help="files source: " + PDBS_HELP)
+    report.add_argument("--placement", help="files source: openb placement CSV")
+    add_live_options(report)
+    report.set_defaults(run=cmd_report)
+
+
+def add_live_options(parser) -> None:
+    """Prometheus and Kubernetes connection options (also FRAGVIZ_PROMETHEUS_* / FRAGVIZ_KUBE* variables)."""
+    parser.add_argument("--prometheus-url", help="Prometheus base URL (or FRAGVIZ_PROMETHEUS_URL)")
+    parser.add_argument("--prometheus-flavour", choices=["prometheus", "thanos", "mimir", "victoriametrics"])
+    parser.add_argument("--prometheus-user", help="basic-auth user (password from FRAGVIZ_PROMETHEUS_PASSWORD)")
+    parser.add_argument("--prometheus-token-file", help="file holding a bearer token (or FRAGVIZ_PROMETHEUS_TOKEN)")
+    parser.add_argument("--prometheus-header", action="append", metavar="NAME=VALUE", help="extra header, e.g. X-Scope-OrgID=team")
+    parser.add_argument("--ca-file", help="CA bundle for Prometheus TLS")
+    parser.add_argument("--insecure", action="store_true", help="do not verify Prometheus TLS certificates")
+    parser.add_argument("--cluster-label", help="label selecting one cluster in a shared Prometheus, e.g. cluster")
+    parser.add_argument("--cluster", help="its value")
+    parser.add_argument("--catalog", help="YAML file overriding queries of the PromQL catalog")
+    parser.add_argument("--kubeconfig", help="kubeconfig file (default: KUBECONFIG or ~/.kube/config)")
+    parser.add_argument("--context", help="kubeconfig context (default: the current one)")
+    parser.add_argument("--in-cluster", action="store_true", help="use the pod's service account")
+
+
 def add_pack_parser(sub) -> None:
     pack = sub.add_parser("pack", help="place pending pods and repack movable ones: most GPU allocated, least fragmentation")
     pack.add_argument("--nodes", required=True, help="openb node CSV, kubectl nodes JSON or a fragviz snapshot JSON")
@@ -675,20 +813,8 @@ def build_parser() -> argparse.ArgumentParser:
     summary.add_argument("--source", choices=["demo", "prometheus", "kubernetes", "files"], default="demo")
     summary.add_argument("--window", default="1h", help="allocated GPUs idle over this window count as idle (default 1h)")
     summary.add_argument("--idle-threshold", type=float, default=5.0, help="per cent utilisation below which a GPU is idle")
-    summary.add_argument("--prometheus-url", help="Prometheus base URL (or FRAGVIZ_PROMETHEUS_URL)")
-    summary.add_argument("--prometheus-flavour", choices=["prometheus", "thanos", "mimir", "victoriametrics"])
-    summary.add_argument("--prometheus-user", help="basic-auth user (password from FRAGVIZ_PROMETHEUS_PASSWORD)")
-    summary.add_argument("--prometheus-token-file", help="file holding a bearer token (or FRAGVIZ_PROMETHEUS_TOKEN)")
-    summary.add_argument("--prometheus-header", action="append", metavar="NAME=VALUE", help="extra header, e.g. X-Scope-OrgID=team")
-    summary.add_argument("--ca-file", help="CA bundle for Prometheus TLS")
-    summary.add_argument("--insecure", action="store_true", help="do not verify Prometheus TLS certificates")
-    summary.add_argument("--cluster-label", help="label selecting one cluster in a shared Prometheus, e.g. cluster")
-    summary.add_argument("--cluster", help="its value")
-    summary.add_argument("--catalog", help="YAML file overriding queries of the PromQL catalog")
+    add_live_options(summary)
     summary.add_argument("--lookback-days", type=int, default=90, help="how far back the pre-flight looks for history")
-    summary.add_argument("--kubeconfig", help="kubeconfig file (default: KUBECONFIG or ~/.kube/config)")
-    summary.add_argument("--context", help="kubeconfig context (default: the current one)")
-    summary.add_argument("--in-cluster", action="store_true", help="use the pod's service account")
     summary.add_argument("--nodes", help="files source: nodes file")
     summary.add_argument("--pods", help="files source: pods file")
     summary.add_argument("--pdbs", help="files source: " + PDBS_HELP)
@@ -701,6 +827,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_replay_parsers(sub)
     add_pack_parser(sub)
     add_forecast_parser(sub)
+    add_report_parser(sub)
     return parser
 
 

@@ -17,8 +17,8 @@ from playwright.sync_api import sync_playwright
 
 from tests.streamlit_server import CHROMIUM, CHROMIUM_ARGS, screenshot_whole_page, streamlit_server, wait_rendered
 
-PAGES = {"overview": ("", True), "fragmentation": ("fragmentation", True), "whatif": ("whatif", True),
-         "data": ("data", False)}
+PAGES = {"overview": ("", True), "fragmentation": ("fragmentation", True), "forecast": ("forecast", True),
+         "whatif": ("whatif", True), "reports": ("reports", None), "data": ("data", False)}
 
 
 def whatif_plan(page) -> None:
@@ -37,7 +37,13 @@ def whatif_plan(page) -> None:
     page.wait_for_timeout(1000)  # let the last charts draw before the page is measured
 
 
-ACTIONS = {"whatif": whatif_plan}
+def reports_built(page) -> None:
+    """The Reports page after building the default HTML report."""
+    page.get_by_role("button", name="Build report").click()
+    page.get_by_role("button", name="Download fragviz-report").wait_for(timeout=180_000)
+
+
+ACTIONS = {"whatif": whatif_plan, "reports": reports_built}
 
 
 def main() -> None:
@@ -52,7 +58,10 @@ def main() -> None:
             path, charts = PAGES[name]
             page.set_viewport_size({"width": 1440, "height": 1000})
             page.goto(f"{url}/{path}")
-            wait_rendered(page, charts)
+            if charts is None:                                   # a page with neither charts nor tables
+                page.locator("h1").first.wait_for(timeout=60_000)
+            else:
+                wait_rendered(page, charts)
             if name in ACTIONS:
                 ACTIONS[name](page)
             screenshot_whole_page(page, Path(args.out) / f"{name}.png")

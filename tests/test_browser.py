@@ -14,9 +14,10 @@ from .streamlit_server import CHARTS_DRAWN, CHROMIUM, CHROMIUM_ARGS, screenshot_
 
 pytestmark = pytest.mark.browser
 SHOTS = ROOT / "artifacts" / "screenshots"
-PAGES = [("", "Overview", True), ("fragmentation", "Fragmentation", True), ("replay", "Trace replay", False),
+PAGES = [("", "Overview", True), ("fragmentation", "Fragmentation", True), ("forecast", "Forecast", True),
+         ("replay", "Trace replay", False),
          ("whatif", "What-if", True), ("data", "Data", False)]
-NAV_TITLES = ["Overview", "Fragmentation", "Trace replay", "What-if", "Data"]
+NAV_TITLES = ["Overview", "Fragmentation", "Forecast", "Trace replay", "What-if", "Reports", "Data"]
 
 
 @pytest.fixture(scope="session")
@@ -141,3 +142,40 @@ def test_uploading_kubectl_dumps_replaces_the_data(server, page):
     page.goto(server)  # a new browser session starts on the demo again: nothing leaks between sessions
     wait_rendered(page, charts=True)
     assert "demo cluster" in page.locator('[data-testid="stCaptionContainer"]').first.inner_text()
+
+
+def test_forecast_page_draws_bands_and_rejects_a_bad_csv(server, page, tmp_path):
+    page.goto(f"{server}/forecast")
+    page.locator('[data-testid="stPlotlyChart"] .main-svg').first.wait_for(timeout=120_000)
+    wait_rendered(page, charts=True)
+    assert page.locator('[data-testid="stException"]').count() == 0
+    assert page.locator('[data-testid="stPlotlyChart"] .main-svg .scatterlayer .trace').count() >= 5   # bands, lines
+    expect(page.get_by_text("Headroom now").first).to_be_visible()
+    screenshot_whole_page(page, SHOTS / "forecast.png")
+    bad = tmp_path / "gpu_demand.csv"
+    bad.write_text("timestamp,value\n2026-01-01T00:00Z,10\n2026-01-01T01:00Z,lots\n2026-01-01T02:00Z,12\n")
+    page.get_by_text("Forecast your own series (CSV)").click()
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(bad))
+    error = page.locator('[data-testid="stAlertContentError"]').first
+    error.wait_for(timeout=60_000)
+    text = error.inner_text()
+    assert "gpu_demand.csv" in text and "row 3" in text and "value" in text
+    assert page.locator('[data-testid="stException"]').count() == 0
+    assert page.locator('[data-testid="stPlotlyChart"] .main-svg').count() >= 1          # the last good forecast stays
+
+
+def test_reports_page_builds_an_html_report_and_offers_it(server, page, tmp_path):
+    page.goto(f"{server}/reports")
+    page.get_by_role("button", name="Build report").wait_for(timeout=60_000)
+    assert page.locator("h1").first.inner_text().strip() == "Reports"
+    page.get_by_role("button", name="Build report").click()
+    button = page.get_by_role("button", name="Download fragviz-report")
+    button.wait_for(timeout=180_000)
+    assert page.locator('[data-testid="stException"]').count() == 0
+    with page.expect_download() as download:
+        button.click()
+    path = tmp_path / "report.html"
+    download.value.save_as(path)
+    html = path.read_text(encoding="utf-8")
+    assert html.lstrip().lower().startswith("<!doctype html") and "Fragmentation" in html
+    screenshot_whole_page(page, SHOTS / "reports.png")
