@@ -472,6 +472,9 @@ def cmd_report(args) -> int:
         if not path.exists():
             raise FragvizError(f"--scenario {path}: no such file")
         scenario = Scenario.from_yaml(path.read_text(encoding="utf-8"), file=str(path))
+    if args.format == "pdf":
+        from .report.pdf import prepare
+        prepare()                                # start the chart browser while the data loads
     say(f"loading the {args.source} source")
     try:
         snapshot, history, queries, warnings = report_data(args)
@@ -494,7 +497,7 @@ def cmd_report(args) -> int:
         data = to_xlsx(report)
     else:
         from .report.pdf import to_pdf
-        data = to_pdf(report)
+        data = to_pdf(report, progress=lambda message, fraction: say(f"PDF {100 * fraction:3.0f} % {message}"))
     try:
         write_atomic(out, data)
     except OSError as exc:

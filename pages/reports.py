@@ -36,6 +36,9 @@ if st.button("Build report", type="primary", icon=":material/description:", disa
     bar = st.progress(0.0, text="Starting …")
     with st.status("Building the report …", expanded=False) as status:
         try:
+            if fmt == "pdf":
+                from fragviz.report.pdf import prepare
+                prepare()                        # start the chart browser while the report is built
             report = build_report(ui.snapshot(), ui.history(), sections=sections,
                                   scenario=saved.get(choice), rebalance_moves=int(moves) or None,
                                   workload=ui.workload(), shapes=ui.job_shapes(),
@@ -47,7 +50,8 @@ if st.button("Build report", type="primary", icon=":material/description:", disa
                 data = to_html(report).encode("utf-8")
             elif fmt == "pdf":
                 from fragviz.report.pdf import to_pdf
-                data = to_pdf(report)
+                data = to_pdf(report, progress=lambda message, fraction: bar.progress(0.8 + 0.2 * min(fraction, 1.0),
+                                                                                     text=message))
             else:
                 from fragviz.report.xlsx import to_xlsx
                 data = to_xlsx(report)

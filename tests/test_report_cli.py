@@ -53,3 +53,15 @@ def test_exit_codes(tmp_path, capsys):
                      "--out", str(tmp_path / "r.html"), "--quiet"])
     assert code == 3 and "127.0.0.1:9" in capsys.readouterr().err
     assert not (tmp_path / "r.html").exists()
+
+
+def test_pdf_report_from_the_cli(tmp_path, capsys):
+    import subprocess
+
+    from .conftest import need_binary
+    need_binary("pdfinfo")
+    out = tmp_path / "r.pdf"
+    assert cli.main(["report", *DEMO, "--format", "pdf", "--out", str(out), "--sections", "summary,methods"]) == 0
+    assert "PDF" in capsys.readouterr().err
+    info = subprocess.run(["pdfinfo", str(out)], capture_output=True, text=True, check=True).stdout
+    assert int(next(line.split()[-1] for line in info.splitlines() if line.startswith("Pages:"))) >= 2

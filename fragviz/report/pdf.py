@@ -1,0 +1,632 @@
+"""The report as a print-ready PDF: A4, cover, contents with page numbers, charts as images.
+
+    from fragviz.report.pdf import to_pdf
+    data = to_pdf(report, progress=lambda message, fraction: ...)
+
+The charts are the report's plotly figures drawn as PNG (scale 2, ~210 dpi on the page) by
+kaleido in a headless Chromium that stays open for the life of the process, so only the first
+report pays for the browser start (2-3 s); each further chart takes ~0.3 s. PNG, not SVG:
+weasyprint's own SVG renderer draws plotly's SVG with visible faults (colour-bar gradients
+missing, grid lines and reference lines too heavy). The pages are laid out by weasyprint from
+HTML and CSS written here for print (not the interactive HTML report): a cover with the
+contents and their page numbers, one section per page run, "Page X of Y" in the footer, KPI
+cards, tables whose header row repeats on every page, and tables too wide for portrait pages
+on landscape pages of their own.
+
+Every text from the report (names of pods, namespaces, pools, nodes, scenarios, sources) is
+HTML-escaped, and weasyprint may load nothing but the ``data:`` images this module embeds.
+
+The browser is kaleido's own (``kaleido.Kaleido``) on an event loop in a daemon thread of this
+module, not ``kaleido.start_sync_server()``: that server waits forever when Chrome is missing
+or dies (its thread ends, the caller blocks on a queue), while here a start or a chart that
+fails or times out raises :class:`PdfError` and the next report starts a fresh browser.
+:func:`prepare` starts the browser ahead of time (e.g. while the report is computed);
+:func:`close` (also run at exit) ends it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import base64
+import concurrent.futures
+import contextlib
+import html
+import math
+import re
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pandas as pd
+
+from ..errors import FragvizError
+from .content import Report, ReportFigure, ReportTable, Section
+from .html import column_format, format_time
+
+ProgressFn = Callable[[str, float], None]
+
+# -- page geometry (mm) and chart size (CSS px at 96 dpi) ---------------------------------------
+
+PAGE_MARGIN_MM = (16, 15, 17, 15)                 # top, right, bottom, left
+PORTRAIT_WIDTH_MM = 210 - PAGE_MARGIN_MM[1] - PAGE_MARGIN_MM[3]
+LANDSCAPE_WIDTH_MM = 297 - PAGE_MARGIN_MM[1] - PAGE_MARGIN_MM[3]
+FIGURE_WIDTH_PX = 760          # plotly layout width: fonts of 12 px land at ~8 pt on the page
+FIGURE_SCALE = 2               # PNG pixels per layout pixel
+FIGURE_MAX_HEIGHT_MM = 205     # taller charts are shrunk to fit one page with their title and caption
+PX_MM = 25.4 / 96
+
+# Table fitting: a column's natural width in characters (text longer than WRAP_CHARS wraps) and
+# how many characters fit a line at a font size (average glyph ~0.55 em, conservative).
+WRAP_CHARS = 44
+PAD_CHARS = 2.2                # a cell's left and right padding (2 x 1.6 mm) in characters
+CHAR_EM = 0.55
+MM_PT = 72 / 25.4
+
+START_TIMEOUT_S = 60.0         # browser start
+CHART_TIMEOUT_S = 90.0         # one chart
+STOP_TIMEOUT_S = 15.0
+
+WARM_KPIS = {"gpus_fragmented", "frag_ratio", "gpus_stranded"}
+BAD_KPIS = {"idle_allocated", "gpus_unavailable"}
+
+
+class PdfError(FragvizError):
+    """The PDF could not be made (no browser for the charts, a chart that failed, layout error)."""
+
+
+def esc(text) -> str:
+    """Any value as escaped HTML text (quotes too, so it is safe in attributes)."""
+    return html.escape("" if text is None else str(text), quote=True)
+
+
+# -- charts as images ------------------------------------------------------------------------------
+
+class _ChartRenderer:
+    """One headless browser (kaleido) on an asyncio loop in a daemon thread, shared by all
+    threads of the process (Streamlit sessions): kaleido queues concurrent charts onto its tab."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._kaleido = None
+        self._starting: concurrent.futures.Future | None = None
+        self._exit_hook = False
+
+    def start(self) -> concurrent.futures.Future:
+        """Start the browser unless it runs or is starting (returns at once); the future
+        completes when it is up."""
+        with self._lock:
+            if self._starting is not None and not (self._starting.done() and self._starting.exception() is not None):
+                return self._starting
+            self._shutdown_locked()
+            loop = asyncio.new_event_loop()
+            thread = threading.Thread(target=loop.run_forever, name="fragviz-pdf-charts", daemon=True)
+            thread.start()
+            self._loop, self._thread = loop, thread
+            self._starting = asyncio.run_coroutine_threadsafe(self._open(), loop)
+            return self._starting
+
+    async def _open(self) -> None:
+        import kaleido  # finds /usr/bin/chromium (or BROWSER_PATH) by itself
+        browser = kaleido.Kaleido(n=1, timeout=CHART_TIMEOUT_S, mathjax=False)
+        await browser.open()
+        self._kaleido = browser
+
+    def render(self, figure: dict, width: int, height: int) -> tuple[concurrent.futures.Future, object]:
+        """Submit one figure (a plotly figure dict): (future of the PNG bytes, the browser's
+        generation, for :meth:`discard`)."""
+        starting = self.start()
+        try:
+            starting.result(timeout=START_TIMEOUT_S)
+        except Exception as exc:
+            self.discard(starting)
+            reason = _reason(exc).split(". Kaleido v1")[0].rstrip(".")
+            raise PdfError(f"could not start the browser that draws the charts ({reason}). Install chromium "
+                           "(Debian: apt-get install chromium) or set BROWSER_PATH to a Chrome/Chromium binary.") from exc
+        with self._lock:
+            loop, browser, current = self._loop, self._kaleido, self._starting
+            if not self._exit_hook:
+                # Registered now that the browser is up, after the finalizer that deletes its
+                # temporary profile folder: atexit runs the last registered first, so the browser
+                # is closed before its folder is removed under it.
+                atexit.register(self.close)
+                self._exit_hook = True
+        if browser is None or current is not starting:
+            raise PdfError("the browser that draws the charts was closed while the report was written")
+        opts = {"format": "png", "width": int(width), "height": int(height), "scale": FIGURE_SCALE}
+        return asyncio.run_coroutine_threadsafe(browser.calc_fig(figure, opts=opts), loop), starting
+
+    def discard(self, generation) -> None:
+        """Close the browser if it is still the one of ``generation`` (it failed: do not reuse it)."""
+        with self._lock:
+            if self._starting is generation:
+                self._shutdown_locked()
+
+    def close(self) -> None:
+        with self._lock:
+            self._shutdown_locked()
+
+    def _shutdown_locked(self) -> None:
+        loop, thread, browser = self._loop, self._thread, self._kaleido
+        self._loop = self._thread = self._kaleido = self._starting = None
+        if loop is None:
+            return
+        if browser is not None and loop.is_running():
+            with contextlib.suppress(Exception):   # a browser that is already gone is closed enough
+                asyncio.run_coroutine_threadsafe(browser.close(), loop).result(timeout=STOP_TIMEOUT_S)
+        loop.call_soon_threadsafe(loop.stop)
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=STOP_TIMEOUT_S)
+        if not loop.is_running():
+            loop.close()
+
+
+_RENDERER = _ChartRenderer()
+
+
+def prepare() -> None:
+    """Start the chart browser in the background (returns at once), so that a later
+    :func:`to_pdf` does not wait for it; e.g. call it before building the report. Errors
+    surface in :func:`to_pdf`."""
+    _RENDERER.start()
+
+
+def close() -> None:
+    """End the chart browser (the next :func:`to_pdf` starts it again); also run at exit."""
+    _RENDERER.close()
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.split("\n")[0][:300]
+
+
+@dataclass
+class ChartImage:
+    """A figure drawn as PNG, and its size on the page."""
+    png: bytes
+    width_mm: float
+    height_mm: float
+
+
+def _figure_size(fig: ReportFigure) -> tuple[int, int]:
+    layout = fig.figure.layout
+    width = layout.width if isinstance(layout.width, (int, float)) and layout.width > 0 else FIGURE_WIDTH_PX
+    height = layout.height if isinstance(layout.height, (int, float)) and layout.height > 0 else 420
+    return int(width), int(height)
+
+
+def figure_size_mm(width_px: int, height_px: int) -> tuple[float, float]:
+    """A chart's size on the page: the full line width (or less, for a narrow chart), and
+    shrunk to at most FIGURE_MAX_HEIGHT_MM tall so it fits a page with its title and caption."""
+    width_mm = min(PORTRAIT_WIDTH_MM, width_px * PX_MM)
+    height_mm = height_px * width_mm / width_px
+    if height_mm > FIGURE_MAX_HEIGHT_MM:
+        width_mm, height_mm = width_mm * FIGURE_MAX_HEIGHT_MM / height_mm, FIGURE_MAX_HEIGHT_MM
+    return width_mm, height_mm
+
+
+def render_figures(figures: list[ReportFigure], progress: ProgressFn | None = None,
+                   start: float = 0.0, end: float = 1.0) -> list[ChartImage]:
+    """Each figure as a PNG sized for the page, in order. ``progress(message, fraction)`` is
+    called (from this thread) as each is done, fractions from ``start`` to ``end``."""
+    out: list[ChartImage] = []
+    total = len(figures)
+    pending = []
+    for fig in figures:
+        width, height = _figure_size(fig)
+        future, generation = _RENDERER.render(fig.figure.to_dict(), width, height)
+        pending.append((fig, width, height, future, generation))
+    for i, (fig, width, height, future, generation) in enumerate(pending, start=1):
+        try:
+            png = future.result(timeout=CHART_TIMEOUT_S + 5)
+        except Exception as exc:
+            for *_, other, _ in pending:
+                other.cancel()
+            _RENDERER.discard(generation)      # a browser that failed once is not trusted again
+            raise PdfError(f"could not draw the chart '{fig.title}': {_reason(exc)}") from exc
+        out.append(ChartImage(png, *figure_size_mm(width, height)))
+        if progress is not None:
+            progress(f"Chart {i} of {total}: {fig.title}", start + (end - start) * i / total)
+    return out
+
+
+# -- the PDF ---------------------------------------------------------------------------------------
+
+def to_pdf(report: Report, progress: ProgressFn | None = None) -> bytes:
+    """The report as PDF bytes. ``progress(message, fraction)`` is called for each chart and for
+    the page layout (from the calling thread)."""
+    from weasyprint import HTML
+    from weasyprint.urls import URLFetcher
+
+    def step(message: str, fraction: float) -> None:
+        if progress is not None:
+            progress(message, fraction)
+
+    figures = [f for s in report.sections for f in s.figures]
+    step(f"Drawing {len(figures)} charts" if figures else "Writing the pages", 0.0)
+    images = render_figures(figures, progress, 0.02, 0.8) if figures else []
+    step("Laying out the pages", 0.85)
+    document = to_print_html(report, images)
+    try:
+        # Only the embedded data: images may be loaded: no file, no network.
+        data = HTML(string=document, url_fetcher=URLFetcher(allowed_protocols={"data"}),
+                    media_type="print").write_pdf()
+    except Exception as exc:
+        raise PdfError(f"could not lay out the PDF: {_reason(exc)}") from exc
+    step("PDF ready", 1.0)
+    return data
+
+
+def to_print_html(report: Report, images: list[ChartImage] | None = None) -> str:
+    """The print HTML weasyprint lays out (``images``: the rendered figures in report order;
+    without them each figure is an empty frame of its size)."""
+    images = list(images or [])
+    numbers = _Numbers(report)
+    parts = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
+             f"<title>{esc(report.title)} · {esc(report.source)}</title>",
+             '<meta name="author" content="fragviz">',
+             f'<meta name="description" content="{esc(report.subtitle)}">',
+             f'<meta name="generator" content="fragviz {esc(report.version)}">',
+             f'<meta name="dcterms.created" content="{esc(_iso(report.generated_at))}">',
+             f"<style>{CSS}</style></head><body>",
+             _cover(report, numbers)]
+    image_iter = iter(images)
+    for index, section in enumerate(report.sections, start=1):
+        parts.append(_section(section, index, numbers, image_iter))
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+class _Numbers:
+    """Anchors and running numbers of sections, figures and tables (Figure 1, Table 1 ...)."""
+
+    def __init__(self, report: Report):
+        self.figures: dict[tuple[int, int], int] = {}
+        self.tables: dict[tuple[int, int], int] = {}
+        fig_no = tab_no = 0
+        for s, section in enumerate(report.sections, start=1):
+            for i in range(1, len(section.figures) + 1):
+                fig_no += 1
+                self.figures[(s, i)] = fig_no
+            for i, table in enumerate(section.tables, start=1):
+                if not _is_recommendations(section, table):
+                    tab_no += 1
+                    self.tables[(s, i)] = tab_no
+        # (anchor, where) of the table that defines the KPIs, if the report has one
+        self.kpi_definitions = next(((f"sec{s}-tab{i}", f"{section.title}, {t.title}")
+                                     for s, section in enumerate(report.sections, start=1)
+                                     for i, t in enumerate(section.tables, start=1)
+                                     if t.title.strip().lower() == "kpi definitions"), None)
+
+
+def _is_recommendations(section: Section, table: ReportTable) -> bool:
+    return section.key == "recommendations" and {"Recommendation", "Based on"} <= set(map(str, table.frame.columns))
+
+
+def _cover(report: Report, numbers: _Numbers) -> str:
+    meta = [("Data source", report.source, "source"), ("Snapshot", format_time(report.snapshot_time), "snapshot nowrap"),
+            ("Generated", format_time(report.generated_at), "nowrap"), ("fragviz version", report.version, "nowrap")]
+    items = "".join(f'<div><dt>{esc(k)}</dt><dd class="{cls}">{esc(v)}</dd></div>' for k, v, cls in meta)
+    toc = []
+    for s, section in enumerate(report.sections, start=1):
+        subs = []
+        for i, fig in enumerate(section.figures, start=1):
+            subs.append(f'<li><a href="#sec{s}-fig{i}">Figure {numbers.figures[(s, i)]}. {esc(fig.title)}</a></li>')
+        for i, table in enumerate(section.tables, start=1):
+            if (s, i) in numbers.tables:
+                subs.append(f'<li><a href="#sec{s}-tab{i}">Table {numbers.tables[(s, i)]}. {esc(table.title)}</a></li>')
+        sub = f'<ul>{"".join(subs)}</ul>' if subs else ""
+        toc.append(f'<li><a href="#sec{s}"><span class="no">{s}</span>{esc(section.title)}</a>{sub}</li>')
+    return (f'<section class="cover"><div class="band"><div class="kicker">fragviz · GPU capacity planning</div>'
+            f'<h1>{esc(report.title)}</h1><p class="subtitle">{esc(report.subtitle)}</p></div>'
+            f'<dl class="meta">{items}</dl>'
+            f'<nav class="toc"><h2>Contents</h2><ol>{"".join(toc)}</ol></nav></section>')
+
+
+def _section(section: Section, index: int, numbers: _Numbers, images) -> str:
+    head = (f'<section class="chapter" id="sec{index}"><h2><span class="no">{index}</span>'
+            f'<span class="title">{esc(section.title)}</span></h2>')
+    out = [head]
+    if section.kpis:
+        out.append(_kpis(section, numbers))
+    if section.paragraphs:
+        paragraphs = "".join(_paragraph(p) for p in section.paragraphs)
+        out.append(f'<div class="lead">{paragraphs}</div>' if section.key == "summary" else paragraphs)
+    for i, fig in enumerate(section.figures, start=1):
+        out.append(_figure(fig, f"sec{index}-fig{i}", numbers.figures[(index, i)], next(images, None)))
+    for i, table in enumerate(section.tables, start=1):
+        ident = f"sec{index}-tab{i}"
+        if _is_recommendations(section, table):
+            out.append(_recommendations(table, ident))
+        else:
+            out.append(_table(table, ident, numbers.tables[(index, i)]))
+    out.append("</section>")
+    return "\n".join(out)
+
+
+def _kpis(section: Section, numbers: _Numbers) -> str:
+    count = len(section.kpis)
+    columns = count if count <= 5 else 5 if count in (9, 10) else 4
+    cards = "".join(_kpi(k) for k in section.kpis)
+    link = ""
+    if numbers.kpi_definitions and section.key == "summary":
+        target, where = numbers.kpi_definitions
+        link = f'<p class="kpi-note">How each figure is computed: <a class="ref" href="#{target}">{esc(where)}</a>.</p>'
+    return f'<div class="kpis cols{columns}">{cards}</div>{link}'
+
+
+def _kpi(kpi) -> str:
+    tone = " warm" if kpi.key in WARM_KPIS else " bad" if kpi.key in BAD_KPIS else ""
+    return (f'<div class="kpi{tone}"><div class="label">{esc(kpi.label)}</div>'
+            f'<div class="value">{esc(kpi.text)}</div></div>')
+
+
+def _paragraph(text: str) -> str:
+    step = text[:1].isdigit() and ". " in text[:5]
+    return f'<p class="step">{esc(text)}</p>' if step else f"<p>{esc(text)}</p>"
+
+
+def _figure(fig: ReportFigure, ident: str, number: int, image: ChartImage | None) -> str:
+    if image is None:
+        w_mm, h_mm = figure_size_mm(*_figure_size(fig))
+        body = f'<div class="chart-missing" style="width:{w_mm:.1f}mm;height:{h_mm:.1f}mm">chart not drawn</div>'
+    else:
+        src = "data:image/png;base64," + base64.b64encode(image.png).decode("ascii")
+        body = (f'<img src="{src}" alt="{esc(fig.title)}" '
+                f'style="width:{image.width_mm:.1f}mm;height:{image.height_mm:.1f}mm">')
+    caption = f'<span class="tag">Figure {number}.</span> {esc(fig.caption)}' if fig.caption else \
+        f'<span class="tag">Figure {number}.</span>'
+    return (f'<figure id="{ident}"><h3>{esc(fig.title)}</h3>{body}<figcaption>{caption}</figcaption></figure>')
+
+
+def _recommendations(table: ReportTable, ident: str) -> str:
+    items = "".join(f'<li><span class="text">{esc(r)}</span><span class="basis">Based on: {esc(b)}</span></li>'
+                    for r, b in zip(table.frame["Recommendation"], table.frame["Based on"]))
+    return f'<ol class="recs" id="{ident}">{items}</ol>'
+
+
+# -- tables ----------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class TableFit:
+    """How a table is set: on a ``landscape`` page of its own or not, its font size, its width
+    (percent of the line) and each column's share of it (percent; ``table-layout: fixed``), and
+    about how many text lines its body takes."""
+    landscape: bool
+    font_pt: float
+    width_pct: float
+    widths: tuple[float, ...]
+    chars: float            # the natural width in characters, for tests and tuning
+    lines: int
+
+
+SETTINGS = ((False, 8.5), (False, 7.5), (True, 8.0), (True, 7.0))   # (landscape, font pt), first that fits
+NARROW_SLACK = 1.35     # a narrow table takes its natural width times this (at least MIN_WIDTH_PCT of the line)
+MIN_WIDTH_PCT = 60.0
+
+
+def _capacity(landscape: bool, font_pt: float, columns: int) -> float:
+    """Characters that fit a line of the table after each column's padding."""
+    width_mm = LANDSCAPE_WIDTH_MM if landscape else PORTRAIT_WIDTH_MM
+    return width_mm * MM_PT / (CHAR_EM * font_pt) - PAD_CHARS * columns
+
+
+def _tokens(text: str) -> list[str]:
+    """The pieces a line may not break inside (long tokens break after separators, see _cell_html)."""
+    out = []
+    for token in text.split():
+        out += _BREAKABLE.split(token) if len(token) > 24 else [token]
+    return out or [""]
+
+
+def fit_table(headers: list[str], cells: list[list[str]], numeric: list[bool] | None = None) -> TableFit:
+    """Orientation, font and column widths for a table of formatted ``cells``. A column's natural
+    width is its longest cell (text wraps beyond WRAP_CHARS) or its header on about two lines,
+    and never less than its longest unbreakable token (numbers do not wrap). The first setting of
+    SETTINGS whose line holds the natural widths wins; a narrow table is not stretched to the
+    full line. When no setting holds them (landscape 7 pt), columns get their minimum and share
+    the rest by how much more they would like."""
+    numeric = numeric or [False] * len(headers)
+    natural, minimum = [], []
+    for c, header in enumerate(headers):
+        words = header.split() or [""]
+        head_min = 1.1 * max(len(w) for w in words)             # bold
+        head = 1.1 * max(max(len(w) for w in words), math.ceil(len(header) / 2))   # on about two lines
+        column = [row[c] for row in cells]
+        longest = max((len(t) for t in column), default=0)
+        token = longest if numeric[c] else max((len(t) for text in column for t in _tokens(text)), default=0)
+        low = max(head_min, token, 2.0)
+        minimum.append(low)
+        natural.append(max(head, min(longest, WRAP_CHARS), low))
+    total = sum(natural)
+    for landscape, font in SETTINGS:
+        room = _capacity(landscape, font, len(headers))
+        if total <= room:
+            width_pct = min(100.0, max(MIN_WIDTH_PCT, 100 * NARROW_SLACK * total / room))
+            scale = ((width_pct / 100) * (room + PAD_CHARS * len(headers)) - PAD_CHARS * len(headers)) / total
+            chars = [n * scale for n in natural]
+            return TableFit(landscape, font, width_pct, _shares(chars), total, _lines(cells, chars))
+    landscape, font = SETTINGS[-1]
+    room = _capacity(landscape, font, len(headers))
+    want = [n - m for n, m in zip(natural, minimum)]
+    spare = room - sum(minimum)
+    if spare > 0 and sum(want) > 0:
+        chars = [m + spare * w / sum(want) for m, w in zip(minimum, want)]
+    else:
+        chars = list(minimum)
+    return TableFit(landscape, font, 100.0, _shares(chars), total, _lines(cells, chars))
+
+
+def _shares(chars: list[float]) -> tuple[float, ...]:
+    """Column widths in percent of the table from their text widths plus padding."""
+    full = [c + PAD_CHARS for c in chars]
+    return tuple(100 * f / sum(full) for f in full)
+
+
+def _lines(cells: list[list[str]], chars: list[float]) -> int:
+    """About how many lines the rows take when column ``c`` holds ``chars[c]`` characters a line."""
+    return sum(max((math.ceil(len(text) / max(width, 1.0)) for text, width in zip(row, chars)), default=1)
+               for row in cells)
+
+
+_BREAKABLE = re.compile(r"(?<=[/_.,:;=-])")     # where a long token is likely to wrap
+
+
+def _cell_html(text: str) -> str:
+    """Escaped cell text. Long unbroken tokens (pod names) wrap where they must (CSS
+    ``overflow-wrap: anywhere``); no invisible break characters, so a name copied from the PDF
+    is the name."""
+    return esc(text)
+
+
+KEEP_LINES = 26      # tables of fewer body lines are not split across pages
+
+
+def _table(table: ReportTable, ident: str, number: int) -> str:
+    frame = table.frame
+    headers = [str(c) for c in frame.columns]
+    per_cell = "Unit" in headers        # mixed quantities in one column (impact, KPI definitions)
+    formats = [column_format(frame[c], str(c), per_cell) for c in frame.columns]
+    cells = [[fmt(value) for value, (_, fmt) in zip(values, formats)]
+             for values in frame.itertuples(index=False, name=None)]
+    fit = fit_table(headers, cells, [cls == "num" for cls, _ in formats])
+    cols = "".join(f'<col style="width:{w:.2f}%">' for w in fit.widths)
+    head = "".join(f'<th class="{cls}" scope="col">{esc(h)}</th>' for h, (cls, _) in zip(headers, formats))
+    rows = []
+    for row in cells:
+        tds = "".join(f'<td class="{cls}">{_cell_html(text)}</td>' if cls else f"<td>{_cell_html(text)}</td>"
+                      for text, (cls, _) in zip(row, formats))
+        rows.append(f"<tr>{tds}</tr>")
+    body = "".join(rows) if rows else f'<tr><td class="none" colspan="{max(len(headers), 1)}">(none)</td></tr>'
+    note = f'<p class="note">{esc(table.note)}</p>' if table.note else ""
+    classes = "table" + (" landscape" if fit.landscape else "") + (" keep" if fit.lines <= KEEP_LINES else "")
+    return (f'<div class="{classes}" id="{ident}"><h3><span class="tag">Table {number}.</span> {esc(table.title)}</h3>'
+            f'<table style="font-size:{fit.font_pt:g}pt;width:{fit.width_pct:.1f}%"><colgroup>{cols}</colgroup><thead><tr>{head}</tr></thead>'
+            f"<tbody>{body}</tbody></table>{note}</div>")
+
+
+def _iso(ts) -> str:
+    ts = pd.Timestamp(ts)
+    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+    return ts.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# -- print style -----------------------------------------------------------------------------------
+
+CSS = f"""
+@page {{
+  size: A4; margin: {PAGE_MARGIN_MM[0]}mm {PAGE_MARGIN_MM[1]}mm {PAGE_MARGIN_MM[2]}mm {PAGE_MARGIN_MM[3]}mm;
+  @top-left {{ content: string(doctitle); font-size: 7.5pt; color: #7b8794; vertical-align: bottom;
+              padding-bottom: 3mm; }}
+  @top-right {{ content: string(chapter); font-size: 7.5pt; color: #7b8794; vertical-align: bottom;
+               padding-bottom: 3mm; }}
+  @bottom-left {{ content: string(source) " \\00B7  snapshot " string(snapshot); font-size: 7.5pt; color: #7b8794;
+                 vertical-align: top; padding-top: 4mm; }}
+  @bottom-right {{ content: "Page " counter(page) " of " counter(pages); font-size: 7.5pt; color: #52606d;
+                  vertical-align: top; padding-top: 4mm; }}
+}}
+@page :first {{ @top-left {{ content: none; }} @top-right {{ content: none; }} }}
+@page landscape {{ size: A4 landscape; }}
+
+html {{ font-family: "Source Sans 3", "Source Sans Pro", "Helvetica Neue", Helvetica, Arial, "Liberation Sans",
+        "DejaVu Sans", sans-serif; font-size: 9.5pt; line-height: 1.42; color: #1f2933; }}
+body {{ margin: 0; }}
+a {{ color: inherit; text-decoration: none; }}
+p {{ margin: 0 0 1.8mm; orphans: 2; widows: 2; }}
+
+/* cover: title band, metadata, contents */
+.cover h1 {{ string-set: doctitle content(); }}
+.cover dd.source {{ string-set: source content(); }}
+.cover dd.snapshot {{ string-set: snapshot content(); }}
+.band {{ background: linear-gradient(120deg, #1f3b57, #2f5d8a); color: #fff; border-radius: 3mm;
+         padding: 11mm 10mm 9mm; }}
+.band .kicker {{ font-size: 8pt; text-transform: uppercase; opacity: .8; }}
+.band h1 {{ font-size: 25pt; line-height: 1.15; margin: 2mm 0 2.5mm; font-weight: 700; bookmark-level: none; }}
+.band .subtitle {{ font-size: 10.5pt; margin: 0; opacity: .92; }}
+dl.meta {{ display: grid; grid-template-columns: 1fr auto auto auto; gap: 0 6mm; margin: 6mm 1mm 2mm;
+           padding-bottom: 4mm; border-bottom: .6pt solid #d9dee5; }}
+dl.meta dt {{ white-space: nowrap; font-size: 7pt; text-transform: uppercase; color: #7b8794; }}
+dl.meta dd {{ margin: .6mm 0 0; font-weight: 700; font-size: 9pt; }}
+dl.meta dd.nowrap {{ white-space: nowrap; }}
+nav.toc {{ margin: 5mm 1mm 0; }}
+nav.toc h2 {{ font-size: 8pt; text-transform: uppercase; color: #7b8794; margin: 0 0 2mm;
+              bookmark-level: none; }}
+nav.toc ol {{ list-style: none; margin: 0; padding: 0; }}
+nav.toc > ol > li {{ margin: 0 0 2.2mm; break-inside: avoid; }}
+nav.toc > ol > li > a {{ display: block; font-weight: 700; font-size: 10.5pt; color: #1f3b57; }}
+nav.toc a::after {{ content: leader(dotted) " " target-counter(attr(href), page); font-weight: 400; color: #52606d; }}
+nav.toc .no {{ display: inline-block; width: 7mm; color: #2f5d8a; }}
+nav.toc ul a {{ display: block; }}
+nav.toc ul {{ list-style: none; margin: .5mm 0 0 7mm; padding: 0; font-size: 8.5pt; line-height: 1.45; color: #3e4c59; }}
+
+/* sections */
+section.chapter {{ break-before: page; }}
+h2 .title {{ string-set: chapter content(); }}
+h2 {{ font-size: 17pt; line-height: 1.2; margin: 0 0 4mm; padding-bottom: 2mm;
+      border-bottom: 1.5pt solid #2f5d8a; color: #1f3b57; bookmark-level: 1; }}
+h2 .no {{ color: #2f5d8a; margin-right: 3mm; }}
+h3 {{ font-size: 10.5pt; margin: 6mm 0 2mm; color: #1f2933; break-after: avoid; bookmark-level: 2; }}
+h3 .tag, figcaption .tag {{ color: #2f5d8a; font-weight: 700; }}
+.lead {{ font-size: 9pt; background: #f3f6f9; border-left: 3pt solid #2f5d8a; border-radius: 1.5mm; padding: 2.6mm 4mm .8mm;
+         margin: 0 0 4mm; }}
+p.step {{ margin: 0 0 1.2mm 5mm; }}
+
+/* KPI cards */
+.kpis {{ display: grid; gap: 2.6mm; margin: 0 0 3mm; break-inside: avoid; }}
+.kpis.cols1 {{ grid-template-columns: 1fr; }}
+.kpis.cols2 {{ grid-template-columns: repeat(2, 1fr); }}
+.kpis.cols3 {{ grid-template-columns: repeat(3, 1fr); }}
+.kpis.cols4 {{ grid-template-columns: repeat(4, 1fr); }}
+.kpis.cols5 {{ grid-template-columns: repeat(5, 1fr); }}
+.kpi {{ border: .6pt solid #d9dee5; border-top: 2.4pt solid #2f5d8a; border-radius: 1.5mm; padding: 1.8mm 2.6mm 2mm;
+        break-inside: avoid; }}
+.kpi.warm {{ border-top-color: #e8833a; }}
+.kpi.bad {{ border-top-color: #c0392b; }}
+.kpi .label {{ font-size: 6.8pt; text-transform: uppercase; color: #52606d; line-height: 1.25;
+               min-height: 2.6em; }}
+.kpi .value {{ font-size: 15pt; font-weight: 700; line-height: 1.15; margin-top: 1mm; color: #1f2933; }}
+.kpi-note {{ font-size: 7.5pt; color: #7b8794; margin: -1mm 0 4mm; }}
+a.ref {{ color: #2f5d8a; }}
+a.ref::after {{ content: " (page " target-counter(attr(href), page) ")"; }}
+
+/* figures */
+figure {{ margin: 4mm 0 3mm; break-inside: avoid; text-align: center; }}
+figure h3 {{ text-align: left; margin-top: 0; }}
+figure img {{ display: block; margin: 0 auto; }}
+figcaption {{ text-align: left; font-size: 8pt; color: #52606d; margin-top: 1.5mm; }}
+.chart-missing {{ border: .6pt dashed #c0c8d2; color: #7b8794; font-size: 8pt; }}
+
+/* tables */
+div.table {{ margin: 4mm 0 3mm; }}
+div.table.landscape {{ page: landscape; }}
+div.table h3 {{ margin-top: 0; }}
+table {{ table-layout: fixed; border-collapse: collapse; font-stretch: condensed; line-height: 1.3; }}
+thead {{ display: table-header-group; }}
+tr {{ break-inside: avoid; }}
+th {{ background: #e8eef5; color: #1f3b57; font-weight: 700; text-align: left; vertical-align: bottom;
+      padding: 1.4mm 1.6mm; border-bottom: 1pt solid #2f5d8a; }}
+td {{ padding: 1.1mm 1.6mm; border-bottom: .4pt solid #e1e6ec; vertical-align: top; }}
+tbody tr:nth-child(even) td {{ background: #f6f8fa; }}
+th.num, td.num {{ text-align: right; font-variant-numeric: tabular-nums; }}
+td.num {{ white-space: nowrap; }}
+td {{ overflow-wrap: anywhere; }}
+div.table.keep {{ break-inside: avoid; }}
+td.none {{ color: #7b8794; font-style: italic; }}
+.note {{ font-size: 7.5pt; color: #52606d; margin: 1.5mm 0 0; }}
+
+/* recommendations */
+ol.recs {{ list-style: none; margin: 2mm 0 0; padding: 0; counter-reset: rec; }}
+ol.recs li {{ counter-increment: rec; position: relative; border: .6pt solid #d9dee5; border-left: 2.4pt solid #2f5d8a;
+              border-radius: 1.5mm; padding: 2.6mm 4mm 2.6mm 13mm; margin: 0 0 2.6mm; break-inside: avoid; }}
+ol.recs li::before {{ content: counter(rec); position: absolute; left: 3.5mm; top: 2.4mm; width: 6mm; height: 6mm;
+                      line-height: 6mm; border-radius: 3mm; background: #2f5d8a; color: #fff; font-weight: 700;
+                      font-size: 8.5pt; text-align: center; }}
+ol.recs .text {{ display: block; }}
+ol.recs .basis {{ display: block; font-size: 7.5pt; color: #7b8794; margin-top: 1mm; }}
+"""
+
+__all__ = ["ChartImage", "PdfError", "TableFit", "close", "figure_size_mm", "fit_table", "prepare", "render_figures",
+           "to_pdf", "to_print_html"]
