@@ -15,7 +15,8 @@ Models (``MODELS``):
   (daily; weekly with 3 weeks of history), recent-level and same-time-yesterday / last-week
   features, with horizon-dependent coefficients (one direct model for all horizon steps).
   Features are clipped to their training range, so a level shift cannot make it extrapolate.
-- ``hgb``: histogram gradient boosting on the same change-from-level target.
+- ``hgb``: histogram gradient boosting on the same change-from-level target, with absolute-error loss
+  (the score is MAE, so the point forecast estimates the conditional median; ``loss`` to change).
 - ``auto``: weights the candidates above by their error at rolling origins in the last days of
   the training data (``validation_``, ``weights_``) and averages their forecasts.
 """
@@ -394,8 +395,9 @@ class HGB(_Direct):
     def __init__(self, season: int | None = None, horizon: int | None = None, train_days: float = 28.0,
                  weekly: str | bool = "auto", half_life_days: float = 14.0, max_rows: int = 10_000, random_state: int = 0,
                  validation_days: float = 7.0, max_iter: int = 100, learning_rate: float = 0.1, max_leaf_nodes: int = 15,
-                 min_samples_leaf: int = 40):
+                 min_samples_leaf: int = 40, loss: str = "absolute_error"):
         super().__init__(season, horizon, train_days, weekly, half_life_days, max_rows, random_state, validation_days)
+        self.loss = loss
         self.max_iter = max_iter
         self.learning_rate = learning_rate
         self.max_leaf_nodes = max_leaf_nodes
@@ -412,7 +414,7 @@ class HGB(_Direct):
     def _model(self, max_iter):
         from sklearn.ensemble import HistGradientBoostingRegressor
         return HistGradientBoostingRegressor(
-            max_iter=max_iter, learning_rate=self.learning_rate, max_leaf_nodes=self.max_leaf_nodes,
+            loss=self.loss, max_iter=max_iter, learning_rate=self.learning_rate, max_leaf_nodes=self.max_leaf_nodes,
             min_samples_leaf=self.min_samples_leaf, l2_regularization=1.0, early_stopping=False,
             random_state=self.random_state)
 
