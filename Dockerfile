@@ -10,6 +10,11 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
 
 WORKDIR /app
 
+# Debian's chromium: kaleido renders the PDF report's static charts with it.
+RUN apt-get update -qq \
+    && apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core \
+    && rm -rf /var/lib/apt/lists/*
+
 # Dependencies first: this layer is reused as long as requirements.txt is unchanged.
 COPY requirements.txt ./
 RUN pip install --no-cache-dir -r requirements.txt
