@@ -161,6 +161,26 @@ def test_conformal_intervals_follow_the_residuals():
     assert ConformalIntervals().fit(np.empty((0, 4)), fallback_scale=2.0).method_.startswith("gaussian")
 
 
+def test_conformal_intervals_follow_skewed_residuals():
+    rng = np.random.default_rng(4)
+    residuals = (rng.exponential(size=(60, DAY)) - 0.7) * np.sqrt(np.arange(1, DAY + 1))[None, :]
+    ci = ConformalIntervals().fit(residuals)
+    assert ci.side_scale_[1][-1] > 2 * ci.side_scale_[-1][-1]  # errors reach further up than down
+    bounds = ci.bounds(np.zeros(DAY))
+    assert (bounds[0.9] > -2 * bounds[0.1]).all()
+    for q in (0.1, 0.9):
+        below = (residuals <= bounds[q]).mean()
+        assert abs(below - q) < 0.04
+
+
+def test_auto_interval_shrinks_held_out_residuals_toward_the_final_weights():
+    y = daily_sine(12, noise=1.0, seed=5)
+    parts = {s: make_model("auto", shrink=s).fit(y) for s in (0.0, 0.5, 1.0)}
+    r = {s: m.inner_residuals_ for s, m in parts.items()}
+    assert np.allclose(r[0.5], 0.5 * (r[0.0] + r[1.0]), equal_nan=True)
+    assert all(m.weights_.equals(parts[0.0].weights_) for m in parts.values())  # the point forecast is unchanged
+
+
 def test_metrics():
     y = np.array([1.0, 2.0, 3.0, 4.0])
     f = np.array([1.0, 3.0, 3.0, 2.0])

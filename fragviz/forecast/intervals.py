@@ -6,6 +6,11 @@ with the horizon, and there are too few origins for a quantile per step, so the 
 normalised by a smooth, non-decreasing scale ``s(h)`` (the mean absolute residual at each step,
 smoothed over neighbouring steps), pooled over all steps and origins, and the empirical quantiles
 of the pooled scores give each interval bound as ``p50 + s(h) * q``.
+
+Errors are often skewed (load jumps up more than it drops), so each side of the interval has its
+own scale: the lower bounds use the mean shortfall ``mean(max(-r, 0))`` per step, the upper ones the
+mean excess ``mean(max(r, 0))`` (each smoothed and non-decreasing the same way). With symmetric
+errors both are half the mean absolute residual and the interval is the same as with one scale.
 """
 
 from __future__ import annotations
@@ -41,20 +46,28 @@ class ConformalIntervals:
         fallback = max(float(fallback_scale), 1e-12)
         if self.n_points_ < self.min_points:
             self.scale_ = fallback * np.sqrt(np.arange(1, horizon + 1))
+            self.side_scale_ = None
             self.offsets_ = {q: _Z[q] for q in self.levels}
             self.method_ = "gaussian random-walk fallback"
             return self
-        with np.errstate(invalid="ignore"):
-            mad = np.nanmean(np.abs(r), axis=0)
         known = counts > 0
-        mad = np.interp(np.arange(horizon), np.flatnonzero(known), mad[known])
-        scale = np.maximum.accumulate(_smooth(mad, max(1, horizon // 12)))
+
+        def step_scale(x: np.ndarray) -> np.ndarray:  # smooth, non-decreasing mean of x per step
+            with np.errstate(invalid="ignore"):
+                mean = np.nanmean(x, axis=0)
+            mean = np.interp(np.arange(horizon), np.flatnonzero(known), mean[known])
+            return np.maximum.accumulate(_smooth(mean, max(1, horizon // 12)))
+
+        scale = step_scale(np.abs(r))
         floor = max(1e-9 * fallback, 1e-3 * float(np.nanmax(scale)) if np.isfinite(scale).any() else 0.0, 1e-12)
         self.scale_ = np.maximum(scale, floor)
-        scores = (r / self.scale_[None, :])[~np.isnan(r)]
-        n = len(scores)
+        self.side_scale_ = {-1: np.maximum(step_scale(np.maximum(-r, 0.0)), floor),
+                            1: np.maximum(step_scale(np.maximum(r, 0.0)), floor)}
+        ok = ~np.isnan(r)
         offsets = {}
         for q in self.levels:
+            scores = (r / self.side_scale_[1 if q > 0.5 else -1][None, :])[ok]
+            n = len(scores)
             # finite-sample conformal level: a little wider than the plain empirical quantile
             level = min(1.0, q * (n + 1) / n) if q > 0.5 else max(0.0, (q * (n + 1) - 1) / n)
             offsets[q] = float(np.quantile(scores, level))
@@ -62,8 +75,10 @@ class ConformalIntervals:
         self.method_ = f"conformal on {n} out-of-sample residuals"
         return self
 
-    def scale_for(self, horizon: int) -> np.ndarray:
-        s = self.scale_
+    def scale_for(self, horizon: int, side: int = 0) -> np.ndarray:
+        """The scale of the first ``horizon`` steps (beyond the calibrated ones it grows like a random
+        walk); ``side`` -1 / 1: the scale of the lower / upper bounds, 0: the mean absolute residual."""
+        s = self.side_scale_[side] if side and getattr(self, "side_scale_", None) else self.scale_
         if horizon <= len(s):
             return s[:horizon]
         extra = s[-1] * np.sqrt(np.arange(len(s) + 1, horizon + 1) / len(s))
@@ -72,8 +87,8 @@ class ConformalIntervals:
     def bounds(self, mid: np.ndarray, volatility: float = 1.0) -> dict[float, np.ndarray]:
         """``{level: bound}`` for a point forecast ``mid``, monotone in the level."""
         mid = np.asarray(mid, dtype=float)
-        s = self.scale_for(len(mid)) * volatility
-        out = {q: mid + s * self.offsets_[q] for q in self.levels}
+        out = {q: mid + self.scale_for(len(mid), 1 if q > 0.5 else -1) * volatility * self.offsets_[q]
+               for q in self.levels}
         lo = [q for q in self.levels if q < 0.5]
         hi = [q for q in self.levels if q > 0.5]
         inner = mid

@@ -495,20 +495,24 @@ class Auto(Forecaster):
     last ``validation_days`` of the training data (every 3 hours, each forecasting a full day).
 
     Weights are ``inverse_error_weights`` of the validation MAE. The interval is calibrated on the
-    validation residuals of the weighted average, where each day's residuals use weights learned
-    on the other days (so the interval does not inherit the optimism of picking the weights).
+    validation residuals of the weighted average with the final weights shrunk toward held-out ones:
+    ``shrink`` (0..1) of each validation day's weights come from the other days only, so the interval
+    does not inherit the full optimism of picking the weights, nor the extra noise of weights that
+    are never the ones used (residuals are linear in the weights: this is the same as averaging the
+    two sets of residuals).
 
     After ``fit``: ``weights_`` (Series over candidates, sums to 1), ``validation_`` (one row per
     candidate: what it is, MAE, relMAE against same time yesterday on the validation origins,
     weight, seconds), ``validation_note_`` (a sentence) and ``models_`` (the fitted candidates)."""
 
     def __init__(self, season: int | None = None, candidates=None, validation_days: float = 7.0,
-                 power: float = 2.0, keep_within: float = 0.5):
+                 power: float = 2.0, keep_within: float = 0.3, shrink: float = 0.5):
         self.season = season
         self.candidates = candidates
         self.validation_days = validation_days
         self.power = power
         self.keep_within = keep_within
+        self.shrink = shrink
 
     def _specs(self, n: int):
         m = self.season_
@@ -560,7 +564,12 @@ class Auto(Forecaster):
             naive = np.where(lag >= 0, values[np.clip(lag, 0, n - 1)], np.nan)
             sn = float(np.nanmean(np.abs(truth - naive)))
             table["rel_mae"] = table["mae"] / sn if sn > 0 else np.nan
-            self.inner_residuals_ = self._held_out_residuals(forecasts, truth, plan)
+            combo = sum(weights[k] * forecasts[k] for k in forecasts if weights[k] > 0)
+            shrink = float(np.clip(self.shrink, 0.0, 1.0))
+            residuals = truth - combo
+            if shrink > 0:
+                residuals = shrink * self._held_out_residuals(forecasts, truth, plan) + (1 - shrink) * residuals
+            self.inner_residuals_ = residuals
             self.validation_note_ = (f"{len(plan[1])} forecasts from origins every {max(1, m // 8)} steps over the last "
                                      f"{(n - plan[0]) / m:.1f} days of the history")
         table["weight"] = weights
