@@ -101,9 +101,8 @@ def _prometheus_child(url: str, end: str, days: str, step: str) -> None:
 
 
 def _shared_openb():
-    import os
-    from pathlib import Path
-    return Path(os.environ.get("FRAGVIZ_SHARED", Path(__file__).resolve().parents[2] / "shared")) / "data" / "openb"
+    from .shared import shared_data
+    return shared_data("openb")
 
 
 def _replay_child(trace: str, policy: str, seed: str, tune: str) -> None:

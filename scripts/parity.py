@@ -10,7 +10,6 @@ ten seeds of the default trace for FGD and BestFit (60 replays).
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -19,7 +18,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-SHARED = Path(os.environ.get("FRAGVIZ_SHARED", ROOT.parent / "shared")) / "data" / "openb"
+from fragviz.shared import shared_data
+
+SHARED = shared_data("openb")
 EXACT_POLICIES = ("fgd", "bestfit", "packing", "clustering", "dotprod")
 
 

@@ -8,7 +8,6 @@ steps, score against what happened.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
+from ..shared import shared_data
 from . import metrics
 from .models import COLUMNS, Forecaster, check_series, infer_season, make_model
 
@@ -142,16 +142,15 @@ def warn_short(y: pd.Series, horizon: int, season: int | None = None) -> list[st
 
 
 def shared_series_dir() -> Path:
-    """``$FRAGVIZ_SHARED/data/series`` (default: ``../shared`` beside the project root)."""
-    root = Path(__file__).resolve().parents[2]
-    return Path(os.environ.get("FRAGVIZ_SHARED", root.parent / "shared")) / "data" / "series"
+    """``$FRAGVIZ_SHARED/data/series`` (see fragviz.shared)."""
+    return shared_data("series")
 
 
 def read_series_csv(path) -> pd.Series:
-    """A ``timestamp,value`` CSV as a float Series on a UTC DatetimeIndex."""
-    frame = pd.read_csv(path)
-    return pd.Series(frame["value"].to_numpy(dtype=float), index=pd.DatetimeIndex(pd.to_datetime(frame["timestamp"], utc=True)),
-                     name=Path(path).stem)
+    """The one series of a ``timestamp,value`` CSV (parsed and checked by forecast.series)."""
+    from .series import read_series_csv as read_all
+    (series,) = read_all(path).values()
+    return series
 
 
 def protocol_origins(y: pd.Series, horizon: int, season: int | None = None, max_origins: int = 14) -> list[pd.Timestamp]:

@@ -34,7 +34,6 @@ is counted on usable nodes only, as ``PackProblem.capacity_milli`` counts capaci
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 
@@ -45,6 +44,7 @@ from ..errors import InputError
 from ..frag import JobShape, slots
 from ..model import GPU_MILLI, NodeState, format_devices, parse_devices
 from ..placement import Cluster, Context, PodTable, feasible, make_policy
+from ..shared import shared_data
 from .bound import gpu_upper_bound
 from .limits import MoveTally, movable_pods
 from .problem import PackProblem, PackResult
@@ -868,9 +868,8 @@ def _result(problem: PackProblem, state: _State, start: float, workload) -> Pack
 # -- the openb 130 % problem (tests, bench) -------------------------------------------------------------
 
 def shared_openb_dir() -> Path:
-    """``$FRAGVIZ_SHARED/data/openb`` (default: ``../shared`` beside the project root)."""
-    root = Path(__file__).resolve().parents[2]
-    return Path(os.environ.get("FRAGVIZ_SHARED", root.parent / "shared")) / "data" / "openb"
+    """``$FRAGVIZ_SHARED/data/openb`` (see fragviz.shared)."""
+    return shared_data("openb")
 
 
 def order_pods(trace: pd.DataFrame, names: list[str]) -> pd.DataFrame:
