@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from fragviz import __version__, ui
+from fragviz import __version__
+from fragviz.app import ui
 
 st.set_page_config(page_title="fragviz · GPU capacity", page_icon=":material/grid_view:", layout="wide")
 

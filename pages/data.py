@@ -1,6 +1,6 @@
 import streamlit as st
 
-from fragviz import live, ui
+from fragviz.app import live, ui
 from fragviz.errors import FragvizError
 from fragviz.sources import kubectl, native, openb
 

@@ -1,7 +1,8 @@
 import pandas as pd
 import streamlit as st
 
-from fragviz import charts, forecast_view, ui
+from fragviz.views import charts, forecast_view
+from fragviz.app import ui
 from fragviz.errors import InputError
 from fragviz.forecast.series import SeriesInfo, history_series, read_series_csv
 

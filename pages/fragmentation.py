@@ -1,6 +1,8 @@
 import streamlit as st
 
-from fragviz import charts, kpis, layout, ui, utilisation
+from fragviz import kpis, utilisation
+from fragviz.views import charts, heatmap
+from fragviz.app import ui
 from fragviz.frag import CATEGORY_LABELS
 
 ui.run_through_app()
@@ -11,8 +13,8 @@ by_key = {k.key: k for k in kpis.with_queries(kpis.overview_kpis(analysis), ui.q
 ui.kpi_cards([by_key[k] for k in ("gpus_idle", "gpus_fragmented", "frag_ratio", "gpus_stranded")])
 
 c1, c2, c3, c4 = st.columns([1, 1, 1, 1])
-group_by = c1.selectbox("Group nodes by", list(layout.GROUPINGS), format_func=layout.GROUPINGS.get)
-sort_by = c2.selectbox("Order within a group", list(layout.SORTS), format_func=layout.SORTS.get)
+group_by = c1.selectbox("Group nodes by", list(heatmap.GROUPINGS), format_func=heatmap.GROUPINGS.get)
+sort_by = c2.selectbox("Order within a group", list(heatmap.SORTS), format_func=heatmap.SORTS.get)
 max_nodes = c3.number_input("Nodes shown per group", min_value=10, max_value=2000, value=150, step=10,
                             help="Large clusters: the first N nodes of each group in the chosen order.")
 device_util = utilisation.recent_device_util(ui.history())
@@ -20,7 +22,7 @@ colour = c4.selectbox("Colour cells by", ["allocated", "utilisation"], disabled=
                       format_func={"allocated": "Allocated milli-GPU", "utilisation": "Utilisation (last hour)"}.get,
                       help="Utilisation needs per-GPU history (demo, or Prometheus with dcgm-exporter). Red cells are "
                            "allocated GPUs that sit idle.")
-groups = layout.heatmap_groups(analysis, group_by, sort_by, int(max_nodes))
+groups = heatmap.heatmap_groups(analysis, group_by, sort_by, int(max_nodes))
 
 st.subheader("Node × GPU slot")
 st.plotly_chart(charts.gpu_slot_heatmap(analysis, groups, device_util if colour == "utilisation" else None),
@@ -61,7 +63,7 @@ ui.explain("the categories",
            "every category but q3 is a fragment. Reference: FRAGMENTATION.md §1b.")
 
 st.subheader("Most fragmented nodes")
-st.dataframe(layout.most_fragmented(analysis, 20), hide_index=True,
+st.dataframe(heatmap.most_fragmented(analysis, 20), hide_index=True,
              column_config={c: st.column_config.NumberColumn(format="%.2f") for c in
                             ("allocated GPUs", "idle GPUs", "fragmented GPUs", "stranded GPUs",
                              "free CPU (cores)", "free memory (GiB)")})

@@ -1,6 +1,8 @@
 import streamlit as st
 
-from fragviz import charts, kpis, ui
+from fragviz import kpis
+from fragviz.views import charts
+from fragviz.app import ui
 
 ui.run_through_app()
 st.title("Overview")

@@ -1,7 +1,8 @@
 import pandas as pd
 import streamlit as st
 
-from fragviz import charts, replay_view, ui
+from fragviz.views import charts, replay_view
+from fragviz.app import ui
 from fragviz.errors import FragvizError
 
 ui.run_through_app()

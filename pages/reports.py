@@ -1,7 +1,7 @@
 import pandas as pd
 import streamlit as st
 
-from fragviz import ui
+from fragviz.app import ui
 from fragviz.report import SECTIONS, build_report
 
 ui.run_through_app()

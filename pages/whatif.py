@@ -1,6 +1,8 @@
 import streamlit as st
 
-from fragviz import charts, kpis, layout, ui, whatif_view
+from fragviz import kpis
+from fragviz.views import charts, heatmap, whatif_view
+from fragviz.app import ui
 from fragviz.errors import FragvizError
 from fragviz.planning.scenario import AddJobs, AddNodes, CordonNodes, JobMix, RemoveNodes, ScaleNamespace, summarise
 
@@ -102,7 +104,7 @@ def side_by_side(left_title: str, left, right_title: str, right, key: str, empty
                 continue
             bars = charts.jobs_fit_bar(analysis.jobs).update_yaxes(range=[0, top]).update_layout(height=260)
             st.plotly_chart(bars, key=f"{key}_fit_{side}")
-            groups = layout.heatmap_groups(analysis, "pool", "allocated")
+            groups = heatmap.heatmap_groups(analysis, "pool", "allocated")
             heatmap = charts.gpu_slot_heatmap(analysis, groups).update_traces(showscale=False)   # the caption says
             st.plotly_chart(heatmap, key=f"{key}_slots_{side}")                                  # what colours mean
     st.caption("Bars: jobs of each shape that could start at once (same scale on both sides). Heatmaps: one cell per "

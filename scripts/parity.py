@@ -33,7 +33,7 @@ def _inputs(trace: str):
 
 
 def run(task: tuple[str, str, int]) -> dict:
-    from fragviz import paper
+    from fragviz.placement import paper
     from fragviz.placement import replay
     trace, policy, seed = task
     nodes, pods = _inputs(trace)
@@ -46,7 +46,7 @@ def run(task: tuple[str, str, int]) -> dict:
 
 
 def grid() -> list[tuple[str, str, int]]:
-    from fragviz.paper import TRACES
+    from fragviz.placement.paper import TRACES
     tasks = [(t, p, 42) for t in TRACES for p in EXACT_POLICIES]
     tasks += [("default", p, s) for p in ("fgd", "bestfit") for s in range(43, 52)]
     return tasks

@@ -36,7 +36,7 @@ def main() -> None:
     args = parser.parse_args()
     import pandas as pd
 
-    from fragviz import paper
+    from fragviz.placement import paper
     tasks = [(t, p, s) for t in paper.TRACES for p in paper.POLICIES for s in range(42, 42 + args.seeds)]
     started = time.perf_counter()
     with ProcessPoolExecutor(args.jobs) as pool:

@@ -404,7 +404,7 @@ def test_every_copied_path_exists_and_reaches_the_build_context():
 def test_dockerignore_keeps_secrets_and_history_out():
     for path in (".streamlit/secrets.toml", ".git/config", "fragviz/__pycache__/x.pyc", "tests/test_deploy.py"):
         assert dockerignored(path), path
-    for path in ("app.py", "fragviz/ui.py", ".streamlit/config.toml", "README.md", "requirements.txt"):
+    for path in ("app.py", "fragviz/app/ui.py", ".streamlit/config.toml", "README.md", "requirements.txt"):
         assert not dockerignored(path), path
 
 

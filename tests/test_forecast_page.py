@@ -11,7 +11,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from fragviz.forecast.series import history_series
-from fragviz.ui import demo_data
+from fragviz.app.ui import demo_data
 
 from .conftest import ROOT
 

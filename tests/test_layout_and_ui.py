@@ -3,7 +3,9 @@
 import pandas as pd
 import pytest
 
-from fragviz import charts, kpis, layout, ui
+from fragviz import kpis
+from fragviz.views import charts, heatmap
+from fragviz.app import ui
 from fragviz.frag import analyse
 
 from .conftest import make_snapshot
@@ -23,23 +25,23 @@ def small():
 
 
 def test_heatmap_groups_and_order(small):
-    groups = layout.heatmap_groups(small, "pool", "frag")
+    groups = heatmap.heatmap_groups(small, "pool", "frag")
     assert [name for name, _ in groups] == ["a100", "t4"]          # CPU-only nodes have no GPU slots
     a100 = groups[0][1]
     assert a100["frag_gpu_milli"].is_monotonic_decreasing
-    teams = dict(layout.heatmap_groups(small, "team", "name"))
+    teams = dict(heatmap.heatmap_groups(small, "team", "name"))
     assert set(teams) == {"train", "infer"} and teams["infer"]["name"].tolist() == ["a2", "t1"]
-    assert len(layout.heatmap_groups(small, "none", "idle", max_nodes=2)[0][1]) == 2
+    assert len(heatmap.heatmap_groups(small, "none", "idle", max_nodes=2)[0][1]) == 2
     with pytest.raises(ValueError, match="unknown grouping"):
-        layout.heatmap_groups(small, "rack")
+        heatmap.heatmap_groups(small, "rack")
 
 
 def test_slot_matrix_lists_pods_per_device(small):
-    nodes = dict(layout.heatmap_groups(small, "pool", "name"))["a100"]
+    nodes = dict(heatmap.heatmap_groups(small, "pool", "name"))["a100"]
     alloc, text = charts.slot_matrix(small, nodes)
     assert alloc[0, :4].tolist() == [1000] * 4 and alloc[0, 4] == 0
     assert alloc[1, 0] == 250 and "infer/s1 (250m)" in text[1, 0]
-    t4 = dict(layout.heatmap_groups(small, "pool", "name"))["t4"]
+    t4 = dict(heatmap.heatmap_groups(small, "pool", "name"))["t4"]
     alloc, _ = charts.slot_matrix(small, t4)
     assert alloc.shape == (1, 2)
 
@@ -48,7 +50,7 @@ def test_node_on_which_cpu_is_gone_is_stranded(small):
     nodes = small.nodes.set_index("name")
     assert nodes.loc["a2", "stranded_gpu_milli"] == 7750 and nodes.loc["a2", "stranded_reason"] == "cpu"
     assert nodes.loc["a1", "stranded_gpu_milli"] == 0
-    top = layout.most_fragmented(small, 2)
+    top = heatmap.most_fragmented(small, 2)
     assert top["node"].iloc[0] == "a2" and len(top) == 2
 
 

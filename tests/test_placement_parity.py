@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from fragviz import paper
+from fragviz.placement import paper
 from fragviz.model import normalise_pods
 from fragviz.placement import replay
 from fragviz.sources import openb

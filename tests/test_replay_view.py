@@ -1,4 +1,4 @@
-"""The Trace replay page's helpers (fragviz/replay_view.py) and its two chart builders, on
+"""The Trace replay page's helpers (fragviz/views/replay_view.py) and its two chart builders, on
 hand-made inputs: fake results with known curves, and real replays on a 4-node cluster."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fragviz import charts, replay_view
+from fragviz.views import charts, replay_view
 from fragviz.errors import InputError
 from fragviz.placement import ReplayResult
 

@@ -7,7 +7,8 @@ import plotly.graph_objects as go
 import pytest
 
 import fragviz
-from fragviz import charts, kpis, layout
+from fragviz import kpis
+from fragviz.views import charts, heatmap
 from fragviz.frag import analyse, default_job_shapes, typical_pods, workload_pods
 from fragviz.planning import outcome
 from fragviz.planning.scenario import Scenario, summarise
@@ -105,7 +106,7 @@ def test_summary_has_jobs_and_runway(report, analysis):
 
 def test_fragmentation_uses_the_pages_builders(report, analysis):
     section = report.section("fragmentation")
-    groups = layout.heatmap_groups(analysis, "pool", "frag", HEATMAP_NODES_PER_POOL)
+    groups = heatmap.heatmap_groups(analysis, "pool", "frag", HEATMAP_NODES_PER_POOL)
     figures = {f.title: f.figure for f in section.figures}
     assert figures["Node × GPU slot, by pool"].to_json() == charts.gpu_slot_heatmap(analysis, groups).to_json()
     assert figures["Why idle GPUs are unusable"].to_json() == charts.category_bar(analysis).to_json()

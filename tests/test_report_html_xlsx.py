@@ -13,7 +13,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from fragviz import layout
+from fragviz.views import heatmap
 from fragviz.frag import analyse
 from fragviz.model import Snapshot
 from fragviz.planning.scenario import CordonNodes, Scenario
@@ -47,7 +47,7 @@ def hostile_snapshot() -> Snapshot:
     (hosting GPU pods), a formula as a pool name and a script-closing source string."""
     snapshot = demo_snapshot(nodes=40)
     nodes, pods = snapshot.nodes.copy(), snapshot.pods.copy()
-    busy = layout.most_fragmented(analyse(snapshot), 1)["node"].iloc[0]     # in the 'most fragmented' table
+    busy = heatmap.most_fragmented(analyse(snapshot), 1)["node"].iloc[0]     # in the 'most fragmented' table
     nodes.loc[nodes["name"] == busy, "name"] = HOSTILE_NODE
     pods.loc[pods["node"] == busy, "node"] = HOSTILE_NODE
     team = pods.loc[pods["gpu_count"] > 0, "namespace"].iloc[0]

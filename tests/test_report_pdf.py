@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from fragviz import layout
+from fragviz.views import heatmap
 from fragviz.frag import analyse
 from fragviz.model import Snapshot
 from fragviz.report import ReportTable, build_report
@@ -37,7 +37,7 @@ def hostile_snapshot() -> Snapshot:
     name on the most fragmented node (so it is in the 'Most fragmented nodes' table)."""
     snapshot = demo_snapshot(nodes=40, taken_at=TAKEN)
     nodes, pods = snapshot.nodes.copy(), snapshot.pods.copy()
-    busy = layout.most_fragmented(analyse(snapshot), 1)["node"].iloc[0]
+    busy = heatmap.most_fragmented(analyse(snapshot), 1)["node"].iloc[0]
     nodes.loc[nodes["name"] == busy, "name"] = HOSTILE_NODE
     pods.loc[pods["node"] == busy, "node"] = HOSTILE_NODE
     team = pods.loc[pods["gpu_count"] > 0, "namespace"].iloc[0]

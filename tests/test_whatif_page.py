@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import expect
 from streamlit.testing.v1 import AppTest
 
-from fragviz import whatif_view
+from fragviz.views import whatif_view
 from fragviz.planning.scenario import AddNodes, Scenario
 
 from .conftest import ROOT

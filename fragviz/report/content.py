@@ -2,9 +2,9 @@
 
 No I/O and no Streamlit. Every number comes from the analytics the dashboard uses
 (:func:`fragviz.frag.analyse`, :func:`fragviz.kpis.overview_kpis`, ``Analysis.rollup``,
-:func:`fragviz.forecast_view.cluster_runway`, :func:`fragviz.planning.outcome.impact`, the
-heuristic planner through :func:`fragviz.whatif_view.compute_plan`) and every figure from the
-builders of :mod:`fragviz.charts`, so the report says what the pages show. The writers
+:func:`fragviz.views.forecast_view.cluster_runway`, :func:`fragviz.planning.outcome.impact`, the
+heuristic planner through :func:`fragviz.views.whatif_view.compute_plan`) and every figure from the
+builders of :mod:`fragviz.views.charts`, so the report says what the pages show. The writers
 (``report.html``, ``report.xlsx``, ``report.pdf``) only lay this out.
 
     report = build_report(snapshot, history, scenario=Scenario.from_yaml(text), queries=queries)
@@ -23,7 +23,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from .. import __version__, charts, kpis, layout, utilisation
+from .. import __version__, kpis, utilisation
+from ..views import charts, heatmap
 from ..errors import FragvizError
 from ..frag import CATEGORIES, CATEGORY_LABELS, Analysis, JobShape, analyse, default_job_shapes, typical_pods, workload_pods
 from ..kpis import Kpi
@@ -204,7 +205,7 @@ def _idle_allocated_kpi(ctx: _Context) -> Kpi:
 
 
 def _forecast(ctx: _Context) -> None:
-    from .. import forecast_view
+    from ..views import forecast_view
     try:
         ctx.forecast = forecast_view.cluster_runway(ctx.history, FORECAST_HORIZON)
     except (ValueError, FragvizError) as exc:
@@ -214,7 +215,7 @@ def _forecast(ctx: _Context) -> None:
 
 
 def _whatif(ctx: _Context) -> None:
-    from .. import whatif_view
+    from ..views import whatif_view
     cluster, workload = ctx.snapshot, ctx.workload
     if ctx.scenario is not None:
         cluster = ctx.scenario.apply(ctx.snapshot)
@@ -274,8 +275,8 @@ def _summary(ctx: _Context) -> Section:
 def _fragmentation(ctx: _Context) -> Section:
     a = ctx.analysis
     by = {k.key: k for k in ctx.kpis}
-    groups = layout.heatmap_groups(a, "pool", "frag", HEATMAP_NODES_PER_POOL)
-    every = dict(layout.heatmap_groups(a, "pool", "frag"))
+    groups = heatmap.heatmap_groups(a, "pool", "frag", HEATMAP_NODES_PER_POOL)
+    every = dict(heatmap.heatmap_groups(a, "pool", "frag"))
     cut = [name for name, g in groups if len(every.get(name, g)) > len(g)]
     cats = a.frag.categories
     idle = a.frag.idle or 1.0
@@ -283,7 +284,7 @@ def _fragmentation(ctx: _Context) -> Section:
                                "Idle GPUs": [v / GPU_MILLI for v in cats.values()],
                                "Share of idle (%)": [100 * v / idle for v in cats.values()],
                                "Fragment": [c != "q3_satisfied" for c in cats]})
-    worst = layout.most_fragmented(a, 20).rename(columns={
+    worst = heatmap.most_fragmented(a, 20).rename(columns={
         "node": "Node", "pool": "Pool", "GPU model": "GPU model", "main team": "Main team", "GPUs": "GPUs",
         "allocated GPUs": "GPUs allocated", "idle GPUs": "Idle GPUs", "fragmented GPUs": "Fragmented GPUs",
         "stranded GPUs": "Stranded GPUs", "stranded because": "Stranded because", "free CPU (cores)": "Free CPU (cores)",

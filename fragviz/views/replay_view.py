@@ -16,10 +16,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .errors import InputError
-from .frag import workload_pods
-from .model import GPU_MILLI, Snapshot
-from .placement import POLICIES, ReplayResult, replay
+from ..errors import InputError
+from ..frag import workload_pods
+from ..model import GPU_MILLI, Snapshot
+from ..placement import POLICIES, ReplayResult, replay
 
 POLICY_LABELS = {"fgd": "FGD", "bestfit": "BestFit", "packing": "GpuPacking", "dotprod": "DotProd",
                  "clustering": "GpuClustering", "random": "Random"}
@@ -58,7 +58,7 @@ def nodes_from_snapshot(snapshot: Snapshot) -> pd.DataFrame:
 def read_trace(source, name: str | None = None) -> pd.DataFrame:
     """An openb pod list (path, bytes or uploaded file) as a validated trace; bad files raise
     InputError naming the file, row and field."""
-    from .sources import openb
+    from ..sources import openb
     pods = _readable(openb.read_pods, source, name)
     snapshot = Snapshot.build(pd.DataFrame(columns=_NO_ROWS), pods, openb.TRACE_START, file=pods.attrs.get("file"))
     trace = workload_pods(snapshot.pods).reset_index(drop=True)
@@ -68,7 +68,7 @@ def read_trace(source, name: str | None = None) -> pd.DataFrame:
 
 def read_node_list(source, name: str | None = None) -> pd.DataFrame:
     """An openb node list (path, bytes or uploaded file) as validated, empty nodes."""
-    from .sources import openb
+    from ..sources import openb
     nodes = _readable(openb.read_nodes, source, name)
     snapshot = Snapshot.build(nodes, pd.DataFrame(columns=_NO_ROWS), openb.TRACE_START, file=nodes.attrs.get("file"))
     frame = snapshot.nodes

@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from .forecast.backtest import backtest, rolling_origins, warn_short
-from .forecast.models import MODELS, make_model
-from .forecast.runway import Runway, runway
-from .forecast.series import SeriesInfo, history_series, regularise
-from .model import History
+from ..forecast.backtest import backtest, rolling_origins, warn_short
+from ..forecast.models import MODELS, make_model
+from ..forecast.runway import Runway, runway
+from ..forecast.series import SeriesInfo, history_series, regularise
+from ..model import History
 
 HORIZONS = {"6 hours": "6h", "12 hours": "12h", "1 day": "1D", "3 days": "3D", "7 days": "7D", "14 days": "14D",
             "30 days": "30D", "60 days": "60D", "90 days": "90D"}

@@ -13,11 +13,11 @@ from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
-from .frag import NOT_WORKLOAD_OWNERS, Analysis, JobShape, analyse
-from .model import Snapshot
-from .planning import outcome
-from .planning.problem import PackProblem, PackResult
-from .planning.scenario import Scenario, ScenarioError
+from ..frag import NOT_WORKLOAD_OWNERS, Analysis, JobShape, analyse
+from ..model import Snapshot
+from ..planning import outcome
+from ..planning.problem import PackProblem, PackResult
+from ..planning.scenario import Scenario, ScenarioError
 
 CPSAT_MAX_NODES = 60          # above these sizes CP-SAT seldom proves a plan within a dashboard time limit
 CPSAT_MAX_PODS = 600
@@ -275,10 +275,10 @@ def plan_problem(cluster: Snapshot, settings: PlanSettings, workload: pd.DataFra
 
 def solve(problem: PackProblem, solver: str) -> PackResult:
     if solver == "cpsat":
-        from .planning.cpsat import solve_cpsat
+        from ..planning.cpsat import solve_cpsat
         return solve_cpsat(problem)
     if solver == "heuristic":
-        from .planning.heuristic import solve_heuristic
+        from ..planning.heuristic import solve_heuristic
         return solve_heuristic(problem)
     raise ValueError(f"unknown solver '{solver}'; expected one of {', '.join(SOLVERS)}")
 

@@ -13,13 +13,13 @@ import os
 import pandas as pd
 import streamlit as st
 
-from .errors import FragvizError
-from .model import History, Snapshot
-from .sources.kubernetes import KubernetesSettings, KubernetesSource
-from .sources.merge import merge
-from .sources.promclient import PrometheusClient, PrometheusSettings
-from .sources.prometheus import Preflight, PrometheusSource
-from .sources.promql import Catalog
+from ..errors import FragvizError
+from ..model import History, Snapshot
+from ..sources.kubernetes import KubernetesSettings, KubernetesSource
+from ..sources.merge import merge
+from ..sources.promclient import PrometheusClient, PrometheusSettings
+from ..sources.prometheus import Preflight, PrometheusSource
+from ..sources.promql import Catalog
 
 TTL_S = 300
 
@@ -208,7 +208,7 @@ def _headers_json(settings: PrometheusSettings | None) -> str:
 
 def kubernetes_form() -> KubernetesSettings:
     """Kubeconfig file and context, or the pod's service account."""
-    from .sources.kubernetes import list_contexts
+    from ..sources.kubernetes import list_contexts
     base = KubernetesSettings.from_env(os.environ)
     in_cluster = st.checkbox("In-cluster (the pod's service account)", value=base.in_cluster)
     if in_cluster:

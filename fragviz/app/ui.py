@@ -13,19 +13,19 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from . import kpis, utilisation
-from .errors import FragvizError
-from .frag import Analysis, JobShape, analyse, default_job_shapes, job_mix_workload, typical_pods, workload_pods
-from .kpis import Kpi
-from .model import History, Snapshot
+from .. import kpis, utilisation
+from ..errors import FragvizError
+from ..frag import Analysis, JobShape, analyse, default_job_shapes, job_mix_workload, typical_pods, workload_pods
+from ..kpis import Kpi
+from ..model import History, Snapshot
 
 DEMO_NODES = 200
-APP_SCRIPT = Path(__file__).resolve().parents[1] / "app.py"
+APP_SCRIPT = Path(__file__).resolve().parents[2] / "app.py"
 
 
 @st.cache_resource(show_spinner="Generating the demo cluster…")
 def demo_data(nodes: int = DEMO_NODES, seed: int = 7) -> tuple[Snapshot, History]:
-    from .sources.demo import demo_history, demo_snapshot
+    from ..sources.demo import demo_history, demo_snapshot
     snapshot = demo_snapshot(nodes=nodes, seed=seed)
     return snapshot, demo_history(snapshot, seed=seed)
 
@@ -252,7 +252,7 @@ def queries() -> dict[str, str]:
 def runway_callout() -> None:
     """Headroom and runway of the cluster's GPU allocation (30-day automatic forecast), linked to
     the Forecast page; nothing when the data has no history."""
-    from . import forecast_view
+    from ..views import forecast_view
     hist = history()
     cached = st.session_state.get("overview_runway")
     if cached is None or cached[0] != id(hist):

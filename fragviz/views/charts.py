@@ -8,8 +8,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .frag import CATEGORIES, CATEGORY_LABELS, Analysis
-from .model import GPU_MILLI
+from ..frag import CATEGORIES, CATEGORY_LABELS, Analysis
+from ..model import GPU_MILLI
 
 FONT = "Inter, Segoe UI, Helvetica, Arial, sans-serif"
 COLORS = {"allocated": "#2f5d8a", "usable": "#9cc5a1", "fragmented": "#e8833a", "stranded": "#c0392b",
@@ -76,7 +76,7 @@ def gpu_slot_heatmap(analysis: Analysis, groups: list[tuple[str, pd.DataFrame]],
     or, given ``device_util`` (mean utilisation per ``node/device``), by the utilisation of
     the allocated devices (unallocated ones stay blank), so allocated-but-idle GPUs show red.
     Hover lists the pods on each device. ``groups`` come ordered and sorted from
-    :func:`fragviz.layout.heatmap_groups`; node names are in the hover."""
+    :func:`fragviz.views.heatmap.heatmap_groups`; node names are in the hover."""
     groups = groups or [("no GPU nodes", analysis.nodes.iloc[:0])]
     by_util = device_util is not None
     fig, height = slot_panels(groups, "idle_gpu_milli", "frag_gpu_milli")
@@ -202,7 +202,7 @@ def jobs_fit_bar(jobs: pd.DataFrame) -> go.Figure:
     return _style(fig, height=300)
 
 
-# -- trace replay (pages/replay.py; data from fragviz.replay_view) ------------------------------
+# -- trace replay (pages/replay.py; data from fragviz.views.replay_view) ------------------------------
 
 POLICY_COLORS = {"FGD": "#2f5d8a", "BestFit": "#e8833a", "GpuPacking": "#3b7d4f", "DotProd": "#8e6bbf",
                  "GpuClustering": "#c0392b", "Random": "#7f8c8d"}
@@ -219,7 +219,7 @@ def replay_curves(bands: pd.DataFrame, metric: str = "alloc") -> go.Figure:
     """Allocation (``metric="alloc"``) or fragmentation (``"frag"``) against the GPU demand
     arrived, per policy: the mean over seeds as a line, the min–max over seeds as a shaded
     band, drawn across the columns a small cluster leaves blank. ``bands`` come from
-    :func:`fragviz.replay_view.curve_bands`."""
+    :func:`fragviz.views.replay_view.curve_bands`."""
     word, _ = REPLAY_METRICS[metric]
     fig = go.Figure()
     if metric == "alloc":
@@ -251,7 +251,7 @@ def replay_curves(bands: pd.DataFrame, metric: str = "alloc") -> go.Figure:
 def end_state_heatmap(state: pd.DataFrame) -> go.Figure:
     """Node x GPU slot of the final state of one replay run, one panel per GPU model, coloured
     like the slot heatmap (allocated milli per device). ``state`` comes from
-    :func:`fragviz.replay_view.end_state` (``slot_<k>`` columns, nodes in display order)."""
+    :func:`fragviz.views.replay_view.end_state` (``slot_<k>`` columns, nodes in display order)."""
     slot_cols = [c for c in state.columns if c.startswith("slot_")]
     groups = list(state.groupby("gpu_model", sort=False)) or [("no GPU nodes", state)]
     fig, height = slot_panels(groups, "idle_milli", "frag_milli")
