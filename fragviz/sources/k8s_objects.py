@@ -27,6 +27,7 @@ import pandas as pd
 from ..errors import InputError, collect
 from ..model import GPU_MILLI, NODE_COLUMNS, POD_COLUMNS, Snapshot, parse_devices
 from ..quantity import count, cpu_milli, memory_mib
+from .k8s_items import as_object, convert_items, object_name
 from .pdb import match_pdbs, overlap_note, read_pdbs
 
 POOL_LABELS = ("cloud.google.com/gke-nodepool", "eks.amazonaws.com/nodegroup", "karpenter.sh/nodepool",
@@ -101,15 +102,6 @@ GPU_RESOURCES = GpuResources()
 
 # -- small accessors -----------------------------------------------------------------------
 
-def _dict(value, field: str | None = None) -> dict:
-    """``value`` if it is an object, ``{}`` if missing; with a ``field``, any other type is an error."""
-    if isinstance(value, dict):
-        return value
-    if field is not None and value is not None:
-        raise InputError(f"expected an object, got {type(value).__name__} {value!r:.40}", field=field)
-    return {}
-
-
 def _list(value, field: str | None = None) -> list:
     """``value`` if it is a list, ``[]`` if missing; with a ``field``, any other type is an error."""
     if isinstance(value, list):
@@ -121,7 +113,7 @@ def _list(value, field: str | None = None) -> list:
 
 def _parts(obj: dict) -> tuple[dict, dict, dict]:
     """(metadata, spec, status) of an API object."""
-    return tuple(_dict(obj.get(key), key) for key in ("metadata", "spec", "status"))
+    return tuple(as_object(obj.get(key), key) for key in ("metadata", "spec", "status"))
 
 
 def _annotation(key: str) -> str:
@@ -131,13 +123,6 @@ def _annotation(key: str) -> str:
 
 def _label(key: str) -> str:
     return f"metadata.labels.{key}"
-
-
-def object_name(obj) -> str:
-    """``namespace/name`` of a namespaced object, ``name`` otherwise (for messages)."""
-    meta = _dict(_dict(obj).get("metadata"))
-    name = str(meta.get("name") or "?")
-    return f"{meta['namespace']}/{name}" if meta.get("namespace") else name
 
 
 # -- nodes --------------------------------------------------------------------------------
@@ -151,7 +136,7 @@ def node_row(obj: dict, gpu: GpuResources = GPU_RESOURCES) -> dict:
     (``key:effect`` without a value).
     """
     meta, spec, status = _parts(obj)
-    labels = {str(k): str(v) for k, v in _dict(meta.get("labels"), "metadata.labels").items()}
+    labels = {str(k): str(v) for k, v in as_object(meta.get("labels"), "metadata.labels").items()}
     resources = _node_resources(status)
     gpu_count = node_gpu_count(resources, labels, gpu)
     model = next((labels[key] for key in gpu.model_labels if labels.get(key)), "")
@@ -166,7 +151,7 @@ def node_row(obj: dict, gpu: GpuResources = GPU_RESOURCES) -> dict:
         "memory_mib": memory_mib(*_required(resources, "memory")),
         "gpu_count": gpu_count,
         "schedulable": not spec.get("unschedulable", False),
-        "ready": any(_dict(c).get("type") == "Ready" and _dict(c).get("status") == "True"
+        "ready": any(as_object(c).get("type") == "Ready" and as_object(c).get("status") == "True"
                      for c in _list(status.get("conditions"))),
         "labels": labels,
         "taints": [taint_text(t) for t in _list(spec.get("taints"), "spec.taints")],
@@ -177,7 +162,7 @@ def _node_resources(status: dict) -> dict[str, tuple]:
     """Resource name -> (quantity, field path): allocatable, else capacity."""
     out = {}
     for key in ("capacity", "allocatable"):
-        out.update({name: (value, f"status.{key}.{name}") for name, value in _dict(status.get(key), f"status.{key}").items()})
+        out.update({name: (value, f"status.{key}.{name}") for name, value in as_object(status.get(key), f"status.{key}").items()})
     return out
 
 
@@ -220,7 +205,7 @@ def shared_replicas(labels: dict[str, str], gpu: GpuResources = GPU_RESOURCES) -
 
 def taint_text(taint: dict) -> str:
     """A taint as ``key=value:effect`` (``key:effect`` when it has no value)."""
-    taint = _dict(taint)
+    taint = as_object(taint)
     key = str(taint.get("key", ""))
     value = taint.get("value")
     return f"{key}={value}:{taint.get('effect', '')}" if value else f"{key}:{taint.get('effect', '')}"
@@ -250,7 +235,7 @@ def pod_row(obj: dict, gpu: GpuResources = GPU_RESOURCES, *, replicas: int | Non
     phase = str(status.get("phase") or ("Running" if node else "Pending"))
     if phase in TERMINAL_PHASES:
         return None
-    annotations = {str(k): str(v) for k, v in _dict(meta.get("annotations"), "metadata.annotations").items()}
+    annotations = {str(k): str(v) for k, v in as_object(meta.get("annotations"), "metadata.annotations").items()}
     requests = effective_requests(spec, gpu)
     gpu_count, gpu_milli = pod_gpu(requests, annotations, gpu, replicas or gpu.default_replicas)
     owner = controller_kind(meta)
@@ -278,9 +263,9 @@ def container_requests(container: dict, where: str, gpu: GpuResources = GPU_RESO
     counts). A resource with only a limit is requested at its limit, as the API server
     defaults it. Resources fragviz does not use (ephemeral-storage, hugepages...) are skipped.
     """
-    resources = _dict(_dict(container, where).get("resources"), f"{where}.resources")
-    requests = _dict(resources.get("requests"), f"{where}.resources.requests")
-    limits = _dict(resources.get("limits"), f"{where}.resources.limits")
+    resources = as_object(as_object(container, where).get("resources"), f"{where}.resources")
+    requests = as_object(resources.get("requests"), f"{where}.resources.requests")
+    limits = as_object(resources.get("limits"), f"{where}.resources.limits")
     out = {}
     for name in list(requests) + [n for n in limits if n not in requests]:
         kind = "requests" if name in requests else "limits"
@@ -322,14 +307,14 @@ def effective_requests(spec: dict, gpu: GpuResources = GPU_RESOURCES) -> dict:
     init_peak: dict = {}
     for i, container in enumerate(_list(spec.get("initContainers"), "spec.initContainers")):
         requests = container_requests(container, f"spec.initContainers[{i}]", gpu)
-        if _dict(container).get("restartPolicy") == "Always":
+        if as_object(container).get("restartPolicy") == "Always":
             sidecars = _add(sidecars, requests)
         else:
             init_peak = _max(init_peak, _add(requests, sidecars))
     total = _max(_add(total, sidecars), init_peak)
     pod_level = container_requests({"resources": spec.get("resources")}, "spec", gpu)
     total.update({name: pod_level[name] for name in ("cpu", "memory") if name in pod_level})
-    overhead = {name: parsed for name, value in _dict(spec.get("overhead"), "spec.overhead").items()
+    overhead = {name: parsed for name, value in as_object(spec.get("overhead"), "spec.overhead").items()
                 if (parsed := _parse_resource(name, value, f"spec.overhead.{name}", gpu)) is not None}
     return _add(total, overhead)
 
@@ -399,17 +384,17 @@ def gpu_spec(spec: dict, annotations: dict, gpu: GpuResources = GPU_RESOURCES) -
     """
     if annotations.get(gpu.annotation_model):
         return annotations[gpu.annotation_model]
-    selector = _dict(spec.get("nodeSelector"))
+    selector = as_object(spec.get("nodeSelector"))
     for key in gpu.model_labels:
         if selector.get(key):
             return str(selector[key])
-    required = _dict(_dict(_dict(spec.get("affinity")).get("nodeAffinity")).get(
+    required = as_object(as_object(as_object(spec.get("affinity")).get("nodeAffinity")).get(
         "requiredDuringSchedulingIgnoredDuringExecution"))
     models: list[str] = []
     for term in _list(required.get("nodeSelectorTerms")):
-        values = [str(v) for expr in _list(_dict(term).get("matchExpressions"))
-                  if _dict(expr).get("key") in gpu.model_labels and _dict(expr).get("operator") == "In"
-                  for v in _list(_dict(expr).get("values"))]
+        values = [str(v) for expr in _list(as_object(term).get("matchExpressions"))
+                  if as_object(expr).get("key") in gpu.model_labels and as_object(expr).get("operator") == "In"
+                  for v in _list(as_object(expr).get("values"))]
         if not values:
             return ""
         models += [v for v in values if v not in models]
@@ -418,8 +403,8 @@ def gpu_spec(spec: dict, annotations: dict, gpu: GpuResources = GPU_RESOURCES) -
 
 def controller_kind(meta: dict) -> str:
     """Kind of the pod's controlling owner (``ownerReferences[].controller``), ``""`` if none."""
-    for ref in _list(_dict(meta).get("ownerReferences")):
-        if _dict(ref).get("controller"):
+    for ref in _list(as_object(meta).get("ownerReferences")):
+        if as_object(ref).get("controller"):
             return str(ref.get("kind") or "")
     return ""
 
@@ -439,7 +424,7 @@ def movable(owner_kind: str, spec: dict, annotations: dict) -> bool:
         return False
     if flag == "true":
         return True
-    local = any("emptyDir" in _dict(v) or "hostPath" in _dict(v) for v in _list(spec.get("volumes"), "spec.volumes"))
+    local = any("emptyDir" in as_object(v) or "hostPath" in as_object(v) for v in _list(spec.get("volumes"), "spec.volumes"))
     return bool(owner_kind) and not local
 
 
@@ -463,14 +448,14 @@ def snapshot_from_objects(nodes: list[dict], pods: list[dict], pdbs: list[dict] 
     Without ``pdbs`` the limits are unknown and the columns keep the model's defaults.
     """
     problems: list[InputError] = []
-    node_rows = _convert(nodes, "node", lambda obj: node_row(obj, gpu), file_nodes, problems)
+    node_rows = convert_items(nodes, "Node", lambda obj: node_row(obj, gpu), file_nodes, problems)
     replicas = {row["name"]: _replicas_or_default(row["labels"], gpu) for row in node_rows.values()}
 
     def convert_pod(obj):
         row = pod_row(obj, gpu, replicas=replicas.get(_node_name(obj)))
         return row if row is None or pdbs is None else {**row, "labels": pod_labels(obj)}
 
-    pod_rows = _convert(pods, "pod", convert_pod, file_pods, problems)
+    pod_rows = convert_items(pods, "Pod", convert_pod, file_pods, problems)
     budgets = read_pdbs(pdbs, file_pdbs, problems) if pdbs is not None else []
     if not nodes and not problems:
         problems.append(InputError("no Node objects (expected the output of `kubectl get nodes -o json`)", file=file_nodes))
@@ -500,7 +485,7 @@ def snapshot_from_objects(nodes: list[dict], pods: list[dict], pdbs: list[dict] 
 
 def pod_labels(obj: dict) -> dict[str, str]:
     """A Pod's ``metadata.labels`` (for PodDisruptionBudget selectors; the model keeps no pod labels)."""
-    labels = _dict(_dict(obj.get("metadata"), "metadata").get("labels"), "metadata.labels")
+    labels = as_object(as_object(obj.get("metadata"), "metadata").get("labels"), "metadata.labels")
     return {str(k): str(v) for k, v in labels.items()}
 
 
@@ -512,26 +497,7 @@ def _replicas_or_default(labels: dict, gpu: GpuResources) -> int:
 
 
 def _node_name(obj) -> str:
-    return str(_dict(_dict(obj).get("spec")).get("nodeName") or "")
-
-
-def _convert(objects: list, what: str, convert, file: str | None, problems: list[InputError]) -> dict:
-    """{1-based item number: row} for every object converted; problems appended for the rest."""
-    rows = {}
-    for number, obj in enumerate(objects, start=1):
-        if not isinstance(obj, dict):
-            problems.append(InputError(f"expected a {what.capitalize()} object, got {type(obj).__name__}",
-                                       file=file, row=number))
-            continue
-        try:
-            rows[number] = convert(obj)
-        except InputError as exc:
-            problems.append(InputError(f"{what} '{object_name(obj)}': {exc.message}", file=file, row=number,
-                                       field=exc.field))
-        except (AttributeError, TypeError, ValueError) as exc:  # a malformed object (wrong JSON types)
-            problems.append(InputError(f"{what} '{object_name(obj)}' is not a valid {what.capitalize()} object ({exc})",
-                                       file=file, row=number))
-    return rows
+    return str(as_object(as_object(obj).get("spec")).get("nodeName") or "")
 
 
 def _frame(rows: dict, columns: dict, file: str | None) -> pd.DataFrame:

@@ -24,6 +24,7 @@ import pandas as pd
 
 from ..errors import InputError, collect
 from ..model import NO_PDB
+from .k8s_items import as_object, convert_items
 
 OPERATORS = ("In", "NotIn", "Exists", "DoesNotExist")
 
@@ -69,9 +70,9 @@ class Budget:
 
 def parse_pdb(obj: dict) -> Budget:
     """One PodDisruptionBudget object -> a :class:`Budget`; InputError (with the field) when malformed."""
-    meta = _object(obj.get("metadata"), "metadata")
-    spec = _object(obj.get("spec"), "spec")
-    status = _object(obj.get("status"), "status")
+    meta = as_object(obj.get("metadata"), "metadata")
+    spec = as_object(obj.get("spec"), "spec")
+    status = as_object(obj.get("status"), "status")
     name = meta.get("name")
     if not isinstance(name, str) or not name:
         raise InputError(f"expected the PodDisruptionBudget's name, got {name!r:.40}", field="metadata.name")
@@ -90,9 +91,9 @@ def parse_selector(selector, field: str = "spec.selector") -> tuple[Requirement,
     """A LabelSelector -> its requirements; None for a null selector."""
     if selector is None:
         return None
-    selector = _object(selector, field)
+    selector = as_object(selector, field)
     requirements = []
-    for key, value in _object(selector.get("matchLabels"), f"{field}.matchLabels").items():
+    for key, value in as_object(selector.get("matchLabels"), f"{field}.matchLabels").items():
         if not isinstance(value, str):
             raise InputError(f"expected a label value (a string), got {value!r:.40}", field=f"{field}.matchLabels.{key}")
         requirements.append(Requirement(str(key), "In", frozenset([value])))
@@ -101,7 +102,7 @@ def parse_selector(selector, field: str = "spec.selector") -> tuple[Requirement,
         raise InputError(f"expected a list, got {type(expressions).__name__}", field=f"{field}.matchExpressions")
     for i, expr in enumerate(expressions or []):
         where = f"{field}.matchExpressions[{i}]"
-        expr = _object(expr, where)
+        expr = as_object(expr, where)
         key, operator, values = expr.get("key"), expr.get("operator"), expr.get("values")
         if not isinstance(key, str) or not key:
             raise InputError(f"expected a label key, got {key!r:.40}", field=f"{where}.key")
@@ -124,17 +125,7 @@ def read_pdbs(objects: list, file: str | None = None, problems: list[InputError]
     name, field) are appended to ``problems`` when given, else raised together."""
     own = problems is None
     problems = [] if own else problems
-    budgets = []
-    for number, obj in enumerate(objects, start=1):
-        if not isinstance(obj, dict):
-            problems.append(InputError(f"expected a PodDisruptionBudget object, got {type(obj).__name__}",
-                                       file=file, row=number))
-            continue
-        try:
-            budgets.append(parse_pdb(obj))
-        except InputError as exc:
-            problems.append(InputError(f"poddisruptionbudget '{_name(obj)}': {exc.message}", file=file, row=number,
-                                       field=exc.field))
+    budgets = list(convert_items(objects, "PodDisruptionBudget", parse_pdb, file, problems).values())
     if own:
         collect(problems, file, "the PodDisruptionBudgets")
     return budgets
@@ -188,17 +179,3 @@ def overlap_note(pods: pd.DataFrame, matched: pd.DataFrame, shown: int = 5) -> s
     return (f"{count} pod{'s are' if count != 1 else ' is'} covered by more than one PodDisruptionBudget, which the "
             f"eviction API refuses, so {'they count' if count != 1 else 'it counts'} as 0 disruptions allowed: "
             f"{', '.join(names[:shown])}{more}")
-
-
-def _object(value, field: str) -> dict:
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise InputError(f"expected an object, got {type(value).__name__} {value!r:.40}", field=field)
-    return value
-
-
-def _name(obj: dict) -> str:
-    meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
-    name = str(meta.get("name") or "?")
-    return f"{meta['namespace']}/{name}" if meta.get("namespace") else name
