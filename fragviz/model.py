@@ -48,6 +48,11 @@ def utc(ts) -> pd.Timestamp:
     return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
 
 
+def utc_index(index: pd.DatetimeIndex) -> pd.DatetimeIndex:
+    """The same times as a tz-aware UTC index (naive means UTC)."""
+    return index.tz_localize("UTC") if index.tz is None else index.tz_convert("UTC")
+
+
 def format_devices(indices) -> str:
     """Device indices as the simulator writes them: ``"0-1-2"``; ``""`` for none."""
     return "-".join(str(int(i)) for i in indices)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..model import utc
+from ..model import utc, utc_index
 from .series import human_duration
 
 MEDIAN = "p50"
@@ -96,7 +96,7 @@ def runway(forecast: pd.DataFrame, capacity: float | pd.Series, changes=(), now=
     for column in (MEDIAN, upper):
         if column not in forecast.columns:
             raise ValueError(f"the forecast has no column '{column}'; columns: {', '.join(map(str, forecast.columns))}")
-    index = _utc_index(forecast.index)
+    index = utc_index(forecast.index)
     now = utc(now) if now is not None else _before(index)
     planned = tuple(sorted(((utc(ts), float(delta)) for ts, delta in changes), key=lambda c: c[0]))
 
@@ -134,14 +134,10 @@ def capacity_over(capacity: float | pd.Series, index: pd.DatetimeIndex) -> np.nd
     series = capacity.dropna().astype(float)
     if series.empty:
         raise ValueError("the capacity series has no value")
-    series.index = _utc_index(pd.DatetimeIndex(series.index))
+    series.index = utc_index(pd.DatetimeIndex(series.index))
     series = series.sort_index()
     position = series.index.searchsorted(index, side="right") - 1
     return series.to_numpy()[np.clip(position, 0, None)]
-
-
-def _utc_index(index: pd.DatetimeIndex) -> pd.DatetimeIndex:
-    return index.tz_localize("UTC") if index.tz is None else index.tz_convert("UTC")
 
 
 def _before(index: pd.DatetimeIndex) -> pd.Timestamp:

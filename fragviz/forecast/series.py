@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError, collect
-from ..model import History
+from ..model import History, utc_index
 
 # Gaps up to this many missing steps, or up to this long, count as short (filled without a note each).
 SHORT_GAP_STEPS = 4
@@ -181,7 +181,7 @@ def regularise(y: pd.Series, step: pd.Timedelta | str | None = None, name: str =
     if y.index.hasnans:
         raise InputError(f"{label}{int(y.index.isna().sum())} missing timestamp(s); expected a time for every value")
     values = pd.to_numeric(pd.Series(y.to_numpy(), dtype="object"), errors="coerce").to_numpy("float64")
-    index = y.index.tz_localize("UTC") if y.index.tz is None else y.index.tz_convert("UTC")
+    index = utc_index(y.index)
     notes: list[str] = []
     if not index.is_monotonic_increasing:
         notes.append("timestamps sorted into time order")

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError, SourceError
-from ..model import History, Snapshot
+from ..model import History, Snapshot, utc
 from .k8s_objects import GPU_RESOURCES, GpuResources, snapshot_from_objects
 from .promclient import PrometheusClient, PrometheusSettings, choose_step, instant_values, series_matrix
 from .promql import Catalog, Query
@@ -151,7 +151,7 @@ class PrometheusSource:
     def snapshot(self, at=None) -> Snapshot:
         """Nodes and active pods at ``at`` (default now) from kube-state-metrics, devices in
         use from dcgm-exporter."""
-        taken = _utc(at) if at is not None else pd.Timestamp.now(tz="UTC").floor("s")
+        taken = utc(at) if at is not None else pd.Timestamp.now(tz="UTC").floor("s")
         self.warnings = []
         devices = self.devices(taken)
         nodes = self._node_objects(taken, devices)
@@ -319,7 +319,7 @@ class PrometheusSource:
         """Allocation and utilisation from ``start`` to ``end``; per pool when a ``snapshot``
         says which pool each node is in. Utilisation is asked for once, per GPU; node and
         cluster means are taken from it. ``devices`` keeps the per-GPU frame in the History."""
-        start, end = _utc(start), _utc(end)
+        start, end = utc(start), utc(end)
         step = step_s or choose_step(start, end)
         start = start.floor(f"{int(step)}s")
 
@@ -366,9 +366,3 @@ def _quantity(resource: str, value: float) -> str:
 
 def _int(value: float) -> int | float:
     return round(value) if float(value).is_integer() or abs(value - round(value)) < 1e-9 else value
-
-
-def _utc(value) -> pd.Timestamp:
-    stamp = pd.Timestamp(value)
-    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
-
