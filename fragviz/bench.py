@@ -110,12 +110,10 @@ def _replay_child(trace: str, policy: str, seed: str, tune: str) -> None:
     import json
     import resource
 
-    from .model import normalise_pods
     from .placement import replay
-    from .sources import openb
+    from .sources.files import replay_inputs
     folder = _shared_openb()
-    nodes = openb.load(folder / "openb_node_list_gpu_node.csv").nodes
-    pods = normalise_pods(openb.read_pods(folder / f"openb_pod_list_{trace}.csv"))
+    nodes, pods = replay_inputs(str(folder / "openb_node_list_gpu_node.csv"), str(folder / f"openb_pod_list_{trace}.csv"))
     order = folder / "replay_order" / trace
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     started = time.perf_counter()

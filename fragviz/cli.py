@@ -10,27 +10,7 @@ from pathlib import Path
 from .errors import FragvizError
 from .frag import CATEGORIES, JobShape, analyse, default_job_shapes, typical_pods, workload_pods
 from .model import Snapshot, normalise_pods
-
-
-def load_snapshot(nodes: str, pods: str | None, placement: str | None, pdbs: str | None = None) -> Snapshot:
-    """Pick the reader by file type: a fragviz snapshot, kubectl JSON dumps or openb CSVs.
-    ``pdbs`` (kubectl get pdb -A -o json) only goes with kubectl dumps."""
-    if nodes.endswith(".json"):
-        head = Path(nodes).read_text(encoding="utf-8", errors="replace")[:200]
-        if '"fragviz-snapshot"' in head:
-            if pdbs:
-                raise FragvizError(f"--pdbs {pdbs}: goes with kubectl dumps; the fragviz snapshot {nodes} "
-                                   "carries its pods' PodDisruptionBudget columns itself")
-            from .sources import native
-            return native.load(nodes)
-        if pods is None:
-            raise FragvizError(f"{nodes}: a kubectl nodes dump needs --pods (kubectl get pods -A -o json)")
-        from .sources import kubectl
-        return kubectl.load(nodes, pods, pdbs=pdbs)
-    if pdbs:
-        raise FragvizError(f"--pdbs {pdbs}: goes with kubectl dumps (--nodes/--pods JSON), not openb CSVs")
-    from .sources import openb
-    return openb.load(nodes, pods, placement)
+from .sources.files import load_files
 
 
 def parse_job(text: str) -> JobShape:
@@ -70,7 +50,7 @@ def frag_report(snapshot: Snapshot, typical_from: str | None, jobs: list[JobShap
 
 
 def cmd_frag(args) -> int:
-    snapshot = load_snapshot(args.nodes, args.pods, args.placement, args.pdbs)
+    snapshot = load_files(args.nodes, args.pods, args.placement, args.pdbs)
     report = frag_report(snapshot, args.typical_from, args.job, args.memory_aware)
     if args.json:
         print(json.dumps(report, indent=2, default=str))
@@ -99,7 +79,7 @@ def cmd_export(args) -> int:
         from .sources.demo import demo_snapshot
         snapshot = demo_snapshot(nodes=args.demo, seed=args.seed, taken_at=args.taken_at)
     elif args.nodes:
-        snapshot = load_snapshot(args.nodes, args.pods, args.placement, args.pdbs)
+        snapshot = load_files(args.nodes, args.pods, args.placement, args.pdbs)
     else:
         raise FragvizError("export needs --demo N or --nodes (and --pods)")
     out = Path(args.out)
@@ -174,7 +154,7 @@ def cmd_summary(args) -> int:
         else:
             if not args.nodes:
                 raise FragvizError("--source files needs --nodes (and --pods)")
-            snapshot = load_snapshot(args.nodes, args.pods, args.placement, args.pdbs)
+            snapshot = load_files(args.nodes, args.pods, args.placement, args.pdbs)
         report = summary_from_snapshot(snapshot, history, window=args.window, threshold_pct=args.idle_threshold)
         if args.source == "kubernetes":
             kept = [w for w in report["warnings"] if "utilisation" not in w] if history is not None else report["warnings"]
@@ -211,7 +191,8 @@ def cmd_replay(args) -> int:
     snapshot given as --nodes are ignored: the replay starts from empty nodes."""
     import time
 
-    from .placement.sweep import load_nodes, load_trace, run_replay
+    from .placement.sweep import run_replay
+    from .sources.files import load_nodes, load_trace
     nodes, trace = load_nodes(args.nodes), load_trace(args.trace)
     start = time.perf_counter()
     result = run_replay(nodes, trace, args.policy, args.seed, args.tune, args.order_dir, args.continuous)
@@ -264,10 +245,11 @@ def write_curves(results, path: str) -> None:
 def cmd_sweep(args) -> int:
     """Replay every (trace, policy, seed) through joblib; one CSV row per run and a summary."""
     from .placement.sweep import grid, summarise, sweep
+    from .sources.files import replay_inputs
     tasks = grid(args.traces, args.policies, parse_seeds(args.seeds), args.nodes, tune=args.tune,
                  order_root=args.order_root, continuous=args.continuous)
     results = sweep(tasks, backend=args.backend, n_jobs=args.jobs, address=args.address,
-                    progress=None if args.quiet else sweep_progress)
+                    progress=None if args.quiet else sweep_progress, load=replay_inputs)
     results.drop(columns=[c for c in results if c.endswith("_curve")]).to_csv(args.out, index=False)
     if args.curves_out:
         write_curves(results, args.curves_out)
@@ -323,13 +305,13 @@ def pack_snapshot(args) -> Snapshot:
     """The cluster to pack: the nodes and pods files, or with --order-file the pods named there
     (clones ``<pod>-tuned-<i>`` copy the named pod of the openb --pods CSV)."""
     if not args.order_file:
-        return load_snapshot(args.nodes, args.pods, args.placement, args.pdbs)
+        return load_files(args.nodes, args.pods, args.placement, args.pdbs)
     if args.pdbs:
         raise FragvizError("--pdbs goes with kubectl dumps, not with --order-file")
     from .model import Snapshot
-    from .placement.sweep import load_nodes
     from .planning.heuristic import order_pods, read_order_names
     from .sources import openb
+    from .sources.files import load_nodes
     if not args.pods or args.pods.endswith(".json"):
         raise FragvizError("--order-file needs --pods: the openb pod CSV whose pods it names")
     pods = order_pods(openb.read_pods(args.pods), read_order_names(args.order_file))
@@ -420,7 +402,7 @@ def report_data(args):
     elif args.source == "files":
         if not args.nodes:
             raise FragvizError("--source files needs --nodes (and --pods)")
-        snapshot = load_snapshot(args.nodes, args.pods, args.placement, args.pdbs)
+        snapshot = load_files(args.nodes, args.pods, args.placement, args.pdbs)
     elif args.source == "prometheus":
         import pandas as pd
 
