@@ -115,50 +115,48 @@ def prometheus_settings(args):
     return PrometheusSettings.from_mapping(values)
 
 
-def cmd_summary(args) -> int:
-    """Headline numbers of a live or file source; warnings go into the JSON and to stderr.
-    With --source kubernetes and a Prometheus URL, Kubernetes gives the spec and Prometheus the
-    pod-to-GPU map and utilisation."""
+SUMMARY_HISTORY_DAYS = 1   # history the summary loads from Prometheus (kubernetes source): enough for the idle window
+
+
+def load_source(args, history_days: float):
+    """The --source of `summary` and `report` through fragviz.sources.load, as the app opens it.
+    With --source kubernetes and a Prometheus URL (option or FRAGVIZ_PROMETHEUS_URL), Kubernetes
+    gives the spec and Prometheus the pod-to-GPU map and the history."""
     import os
 
+    from .sources.load import DemoSettings, FileSettings, load
+    prometheus = None
+    if args.source == "demo":
+        settings = DemoSettings(args.demo_nodes, args.seed, getattr(args, "taken_at", None))
+    elif args.source == "files":
+        if not args.nodes:
+            raise FragvizError("--source files needs --nodes (and --pods)")
+        settings = FileSettings(args.nodes, args.pods, args.placement, args.pdbs)
+    elif args.source == "prometheus":
+        settings = prometheus_settings(args)
+    else:
+        from .sources.kubernetes import KubernetesSettings
+        settings = KubernetesSettings(kubeconfig=args.kubeconfig, context=args.context, in_cluster=args.in_cluster)
+        if args.prometheus_url or os.environ.get("FRAGVIZ_PROMETHEUS_URL"):
+            prometheus = prometheus_settings(args)
+    return load(args.source, settings, history_days, args.catalog, prometheus=prometheus)
+
+
+def cmd_summary(args) -> int:
+    """Headline numbers of a live or file source; warnings go into the JSON and to stderr.
+    Prometheus answers them with PromQL; the other sources give a Snapshot (load_source)."""
     from .summary import summary_from_snapshot
     if args.source == "prometheus":
-        from .sources.prometheus import PrometheusSource
-        from .sources.promql import Catalog
-        source = PrometheusSource(prometheus_settings(args), Catalog.load(args.catalog))
-        preflight = source.preflight(lookback_days=args.lookback_days)
-        if not preflight.ok:
-            raise FragvizError("; ".join(preflight.errors))
+        from .sources.load import open_prometheus
+        source, preflight = open_prometheus(prometheus_settings(args), args.catalog, lookback_days=args.lookback_days)
         report = source.summary(window=args.window, threshold=args.idle_threshold)
         report["warnings"] = preflight.warnings
         report["history_from"] = preflight.history_from.isoformat() if preflight.history_from is not None else None
     else:
-        history = None
-        if args.source == "demo":
-            from .sources.demo import demo_history, demo_snapshot
-            snapshot = demo_snapshot(nodes=args.demo_nodes, seed=args.seed)
-            history = demo_history(snapshot, seed=args.seed)
-        elif args.source == "kubernetes":
-            from .sources.kubernetes import KubernetesSettings, KubernetesSource
-            settings = KubernetesSettings(kubeconfig=args.kubeconfig, context=args.context, in_cluster=args.in_cluster)
-            with KubernetesSource(settings) as source:
-                snapshot = source.snapshot()
-            notes = source.warnings     # e.g. PodDisruptionBudget limits unknown (no RBAC permission)
-            if args.prometheus_url or os.environ.get("FRAGVIZ_PROMETHEUS_URL"):   # Prometheus adds history and utilisation
-                from .sources.merge import merge
-                from .sources.prometheus import PrometheusSource
-                from .sources.promql import Catalog
-                prometheus = PrometheusSource(prometheus_settings(args), Catalog.load(args.catalog))
-                snapshot, history, merged = merge(snapshot, prometheus, history_days=1)
-                notes = notes + merged
-        else:
-            if not args.nodes:
-                raise FragvizError("--source files needs --nodes (and --pods)")
-            snapshot = load_files(args.nodes, args.pods, args.placement, args.pdbs)
-        report = summary_from_snapshot(snapshot, history, window=args.window, threshold_pct=args.idle_threshold)
-        if args.source == "kubernetes":
-            kept = [w for w in report["warnings"] if "utilisation" not in w] if history is not None else report["warnings"]
-            report["warnings"] = notes + kept
+        loaded = load_source(args, SUMMARY_HISTORY_DAYS)
+        report = summary_from_snapshot(loaded.snapshot, loaded.history, window=args.window, threshold_pct=args.idle_threshold)
+        merged = args.source == "kubernetes" and loaded.history is not None   # utilisation comes with Prometheus' history
+        report["warnings"] = loaded.warnings + [w for w in report["warnings"] if not (merged and "utilisation" in w)]
     for warning in report["warnings"]:
         if not args.quiet:
             print(f"fragviz: warning: {warning}", file=sys.stderr)
@@ -392,46 +390,9 @@ EXIT_INPUT, EXIT_SOURCE, EXIT_WRITE = 2, 3, 4
 
 
 def report_data(args):
-    """(snapshot, history, queries, warnings) of the report's --source."""
-    import os
-    warnings, queries, history = [], {}, None
-    if args.source == "demo":
-        from .sources.demo import demo_history, demo_snapshot
-        snapshot = demo_snapshot(nodes=args.demo_nodes, seed=args.seed, taken_at=args.taken_at)
-        history = demo_history(snapshot, seed=args.seed)
-    elif args.source == "files":
-        if not args.nodes:
-            raise FragvizError("--source files needs --nodes (and --pods)")
-        snapshot = load_files(args.nodes, args.pods, args.placement, args.pdbs)
-    elif args.source == "prometheus":
-        import pandas as pd
-
-        from .sources.prometheus import PrometheusSource
-        from .sources.promql import Catalog
-        settings = prometheus_settings(args)
-        source = PrometheusSource(settings, Catalog.load(args.catalog))
-        preflight = source.preflight()
-        if not preflight.ok:
-            from .errors import SourceError
-            raise SourceError("; ".join(preflight.errors), endpoint=getattr(settings, "url", None))
-        snapshot = source.snapshot()
-        history = source.history(snapshot.taken_at - pd.Timedelta(days=args.history_days), snapshot.taken_at,
-                                 snapshot=snapshot)
-        queries, warnings = dict(source.used), preflight.warnings + source.warnings
-    else:
-        from .sources.kubernetes import KubernetesSettings, KubernetesSource
-        settings = KubernetesSettings(kubeconfig=args.kubeconfig, context=args.context, in_cluster=args.in_cluster)
-        with KubernetesSource(settings) as source:
-            snapshot = source.snapshot()
-        warnings = list(source.warnings)
-        if args.prometheus_url or os.environ.get("FRAGVIZ_PROMETHEUS_URL"):
-            from .sources.merge import merge
-            from .sources.prometheus import PrometheusSource
-            from .sources.promql import Catalog
-            prometheus = PrometheusSource(prometheus_settings(args), Catalog.load(args.catalog))
-            snapshot, history, merged = merge(snapshot, prometheus, history_days=args.history_days)
-            warnings += merged
-    return snapshot, history, queries, warnings
+    """(snapshot, history, queries, warnings) of the report's --source, with --history-days of history."""
+    loaded = load_source(args, args.history_days)
+    return loaded.snapshot, loaded.history, loaded.queries, loaded.warnings
 
 
 def cmd_report(args) -> int:
