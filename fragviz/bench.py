@@ -1,7 +1,7 @@
 """Benchmarks: scripts that print figures (tests never assert wall-clock time).
 
     python -m fragviz.bench analytics [--nodes 5000 20000] [--repeat 5]
-    python -m fragviz.bench prometheus [--gpus 1500] [--days 7] [--step 300]   (run from the repo root)
+    python -m fragviz.bench prometheus [--gpus 1500] [--days 7] [--step 300]
     python -m fragviz.bench replay [--trace default] [--policy fgd] [--seed 42] [--repeat 3]
     python -m fragviz.bench pack            (the 130 % openb set with the heuristic; CP-SAT on data/pack_instances)
     python -m fragviz.bench forecast        (fit + predict of the automatic model on a 60-day, 15-minute series)
@@ -57,7 +57,7 @@ def bench_prometheus(gpus: int, days: float, step_s: int, repeat: int) -> dict:
     import tempfile
     from pathlib import Path
 
-    from tests.promfixture import backfill, default_end, prometheus_server, write_bench_openmetrics
+    from .sources.promserver import backfill, default_end, prometheus_server, write_bench_openmetrics
     with tempfile.TemporaryDirectory() as folder:
         text, data = Path(folder) / "bench.om", Path(folder) / "data"
         start = time.perf_counter()
@@ -110,12 +110,10 @@ def _replay_child(trace: str, policy: str, seed: str, tune: str) -> None:
     import json
     import resource
 
-    from .model import normalise_pods
     from .placement import replay
-    from .sources import openb
+    from .sources.files import replay_inputs
     folder = _shared_openb()
-    nodes = openb.load(folder / "openb_node_list_gpu_node.csv").nodes
-    pods = normalise_pods(openb.read_pods(folder / f"openb_pod_list_{trace}.csv"))
+    nodes, pods = replay_inputs(str(folder / "openb_node_list_gpu_node.csv"), str(folder / f"openb_pod_list_{trace}.csv"))
     order = folder / "replay_order" / trace
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     started = time.perf_counter()

@@ -10,27 +10,7 @@ from pathlib import Path
 from .errors import FragvizError
 from .frag import CATEGORIES, JobShape, analyse, default_job_shapes, typical_pods, workload_pods
 from .model import Snapshot, normalise_pods
-
-
-def load_snapshot(nodes: str, pods: str | None, placement: str | None, pdbs: str | None = None) -> Snapshot:
-    """Pick the reader by file type: a fragviz snapshot, kubectl JSON dumps or openb CSVs.
-    ``pdbs`` (kubectl get pdb -A -o json) only goes with kubectl dumps."""
-    if nodes.endswith(".json"):
-        head = Path(nodes).read_text(encoding="utf-8", errors="replace")[:200]
-        if '"fragviz-snapshot"' in head:
-            if pdbs:
-                raise FragvizError(f"--pdbs {pdbs}: goes with kubectl dumps; the fragviz snapshot {nodes} "
-                                   "carries its pods' PodDisruptionBudget columns itself")
-            from .sources import native
-            return native.load(nodes)
-        if pods is None:
-            raise FragvizError(f"{nodes}: a kubectl nodes dump needs --pods (kubectl get pods -A -o json)")
-        from .sources import kubectl
-        return kubectl.load(nodes, pods, pdbs=pdbs)
-    if pdbs:
-        raise FragvizError(f"--pdbs {pdbs}: goes with kubectl dumps (--nodes/--pods JSON), not openb CSVs")
-    from .sources import openb
-    return openb.load(nodes, pods, placement)
+from .sources.files import load_files
 
 
 def parse_job(text: str) -> JobShape:
@@ -70,7 +50,7 @@ def frag_report(snapshot: Snapshot, typical_from: str | None, jobs: list[JobShap
 
 
 def cmd_frag(args) -> int:
-    snapshot = load_snapshot(args.nodes, args.pods, args.placement, args.pdbs)
+    snapshot = load_files(args.nodes, args.pods, args.placement, args.pdbs)
     report = frag_report(snapshot, args.typical_from, args.job, args.memory_aware)
     if args.json:
         print(json.dumps(report, indent=2, default=str))
@@ -99,7 +79,7 @@ def cmd_export(args) -> int:
         from .sources.demo import demo_snapshot
         snapshot = demo_snapshot(nodes=args.demo, seed=args.seed, taken_at=args.taken_at)
     elif args.nodes:
-        snapshot = load_snapshot(args.nodes, args.pods, args.placement, args.pdbs)
+        snapshot = load_files(args.nodes, args.pods, args.placement, args.pdbs)
     else:
         raise FragvizError("export needs --demo N or --nodes (and --pods)")
     out = Path(args.out)
@@ -135,50 +115,48 @@ def prometheus_settings(args):
     return PrometheusSettings.from_mapping(values)
 
 
-def cmd_summary(args) -> int:
-    """Headline numbers of a live or file source; warnings go into the JSON and to stderr.
-    With --source kubernetes and a Prometheus URL, Kubernetes gives the spec and Prometheus the
-    pod-to-GPU map and utilisation."""
+SUMMARY_HISTORY_DAYS = 1   # history the summary loads from Prometheus (kubernetes source): enough for the idle window
+
+
+def load_source(args, history_days: float):
+    """The --source of `summary` and `report` through fragviz.sources.load, as the app opens it.
+    With --source kubernetes and a Prometheus URL (option or FRAGVIZ_PROMETHEUS_URL), Kubernetes
+    gives the spec and Prometheus the pod-to-GPU map and the history."""
     import os
 
+    from .sources.load import DemoSettings, FileSettings, load
+    prometheus = None
+    if args.source == "demo":
+        settings = DemoSettings(args.demo_nodes, args.seed, getattr(args, "taken_at", None))
+    elif args.source == "files":
+        if not args.nodes:
+            raise FragvizError("--source files needs --nodes (and --pods)")
+        settings = FileSettings(args.nodes, args.pods, args.placement, args.pdbs)
+    elif args.source == "prometheus":
+        settings = prometheus_settings(args)
+    else:
+        from .sources.kubernetes import KubernetesSettings
+        settings = KubernetesSettings(kubeconfig=args.kubeconfig, context=args.context, in_cluster=args.in_cluster)
+        if args.prometheus_url or os.environ.get("FRAGVIZ_PROMETHEUS_URL"):
+            prometheus = prometheus_settings(args)
+    return load(args.source, settings, history_days, args.catalog, prometheus=prometheus)
+
+
+def cmd_summary(args) -> int:
+    """Headline numbers of a live or file source; warnings go into the JSON and to stderr.
+    Prometheus answers them with PromQL; the other sources give a Snapshot (load_source)."""
     from .summary import summary_from_snapshot
     if args.source == "prometheus":
-        from .sources.prometheus import PrometheusSource
-        from .sources.promql import Catalog
-        source = PrometheusSource(prometheus_settings(args), Catalog.load(args.catalog))
-        preflight = source.preflight(lookback_days=args.lookback_days)
-        if not preflight.ok:
-            raise FragvizError("; ".join(preflight.errors))
+        from .sources.load import open_prometheus
+        source, preflight = open_prometheus(prometheus_settings(args), args.catalog, lookback_days=args.lookback_days)
         report = source.summary(window=args.window, threshold=args.idle_threshold)
         report["warnings"] = preflight.warnings
         report["history_from"] = preflight.history_from.isoformat() if preflight.history_from is not None else None
     else:
-        history = None
-        if args.source == "demo":
-            from .sources.demo import demo_history, demo_snapshot
-            snapshot = demo_snapshot(nodes=args.demo_nodes, seed=args.seed)
-            history = demo_history(snapshot, seed=args.seed)
-        elif args.source == "kubernetes":
-            from .sources.kubernetes import KubernetesSettings, KubernetesSource
-            settings = KubernetesSettings(kubeconfig=args.kubeconfig, context=args.context, in_cluster=args.in_cluster)
-            with KubernetesSource(settings) as source:
-                snapshot = source.snapshot()
-            notes = source.warnings     # e.g. PodDisruptionBudget limits unknown (no RBAC permission)
-            if args.prometheus_url or os.environ.get("FRAGVIZ_PROMETHEUS_URL"):   # Prometheus adds history and utilisation
-                from .sources.merge import merge
-                from .sources.prometheus import PrometheusSource
-                from .sources.promql import Catalog
-                prometheus = PrometheusSource(prometheus_settings(args), Catalog.load(args.catalog))
-                snapshot, history, merged = merge(snapshot, prometheus, history_days=1)
-                notes = notes + merged
-        else:
-            if not args.nodes:
-                raise FragvizError("--source files needs --nodes (and --pods)")
-            snapshot = load_snapshot(args.nodes, args.pods, args.placement, args.pdbs)
-        report = summary_from_snapshot(snapshot, history, window=args.window, threshold_pct=args.idle_threshold)
-        if args.source == "kubernetes":
-            kept = [w for w in report["warnings"] if "utilisation" not in w] if history is not None else report["warnings"]
-            report["warnings"] = notes + kept
+        loaded = load_source(args, SUMMARY_HISTORY_DAYS)
+        report = summary_from_snapshot(loaded.snapshot, loaded.history, window=args.window, threshold_pct=args.idle_threshold)
+        merged = args.source == "kubernetes" and loaded.history is not None   # utilisation comes with Prometheus' history
+        report["warnings"] = loaded.warnings + [w for w in report["warnings"] if not (merged and "utilisation" in w)]
     for warning in report["warnings"]:
         if not args.quiet:
             print(f"fragviz: warning: {warning}", file=sys.stderr)
@@ -211,7 +189,8 @@ def cmd_replay(args) -> int:
     snapshot given as --nodes are ignored: the replay starts from empty nodes."""
     import time
 
-    from .placement.sweep import load_nodes, load_trace, run_replay
+    from .placement.sweep import run_replay
+    from .sources.files import load_nodes, load_trace
     nodes, trace = load_nodes(args.nodes), load_trace(args.trace)
     start = time.perf_counter()
     result = run_replay(nodes, trace, args.policy, args.seed, args.tune, args.order_dir, args.continuous)
@@ -264,10 +243,11 @@ def write_curves(results, path: str) -> None:
 def cmd_sweep(args) -> int:
     """Replay every (trace, policy, seed) through joblib; one CSV row per run and a summary."""
     from .placement.sweep import grid, summarise, sweep
+    from .sources.files import replay_inputs
     tasks = grid(args.traces, args.policies, parse_seeds(args.seeds), args.nodes, tune=args.tune,
                  order_root=args.order_root, continuous=args.continuous)
     results = sweep(tasks, backend=args.backend, n_jobs=args.jobs, address=args.address,
-                    progress=None if args.quiet else sweep_progress)
+                    progress=None if args.quiet else sweep_progress, load=replay_inputs)
     results.drop(columns=[c for c in results if c.endswith("_curve")]).to_csv(args.out, index=False)
     if args.curves_out:
         write_curves(results, args.curves_out)
@@ -323,13 +303,13 @@ def pack_snapshot(args) -> Snapshot:
     """The cluster to pack: the nodes and pods files, or with --order-file the pods named there
     (clones ``<pod>-tuned-<i>`` copy the named pod of the openb --pods CSV)."""
     if not args.order_file:
-        return load_snapshot(args.nodes, args.pods, args.placement, args.pdbs)
+        return load_files(args.nodes, args.pods, args.placement, args.pdbs)
     if args.pdbs:
         raise FragvizError("--pdbs goes with kubectl dumps, not with --order-file")
     from .model import Snapshot
-    from .placement.sweep import load_nodes
     from .planning.heuristic import order_pods, read_order_names
     from .sources import openb
+    from .sources.files import load_nodes
     if not args.pods or args.pods.endswith(".json"):
         raise FragvizError("--order-file needs --pods: the openb pod CSV whose pods it names")
     pods = order_pods(openb.read_pods(args.pods), read_order_names(args.order_file))
@@ -410,46 +390,9 @@ EXIT_INPUT, EXIT_SOURCE, EXIT_WRITE = 2, 3, 4
 
 
 def report_data(args):
-    """(snapshot, history, queries, warnings) of the report's --source."""
-    import os
-    warnings, queries, history = [], {}, None
-    if args.source == "demo":
-        from .sources.demo import demo_history, demo_snapshot
-        snapshot = demo_snapshot(nodes=args.demo_nodes, seed=args.seed, taken_at=args.taken_at)
-        history = demo_history(snapshot, seed=args.seed)
-    elif args.source == "files":
-        if not args.nodes:
-            raise FragvizError("--source files needs --nodes (and --pods)")
-        snapshot = load_snapshot(args.nodes, args.pods, args.placement, args.pdbs)
-    elif args.source == "prometheus":
-        import pandas as pd
-
-        from .sources.prometheus import PrometheusSource
-        from .sources.promql import Catalog
-        settings = prometheus_settings(args)
-        source = PrometheusSource(settings, Catalog.load(args.catalog))
-        preflight = source.preflight()
-        if not preflight.ok:
-            from .errors import SourceError
-            raise SourceError("; ".join(preflight.errors), endpoint=getattr(settings, "url", None))
-        snapshot = source.snapshot()
-        history = source.history(snapshot.taken_at - pd.Timedelta(days=args.history_days), snapshot.taken_at,
-                                 snapshot=snapshot)
-        queries, warnings = dict(source.used), preflight.warnings + source.warnings
-    else:
-        from .sources.kubernetes import KubernetesSettings, KubernetesSource
-        settings = KubernetesSettings(kubeconfig=args.kubeconfig, context=args.context, in_cluster=args.in_cluster)
-        with KubernetesSource(settings) as source:
-            snapshot = source.snapshot()
-        warnings = list(source.warnings)
-        if args.prometheus_url or os.environ.get("FRAGVIZ_PROMETHEUS_URL"):
-            from .sources.merge import merge
-            from .sources.prometheus import PrometheusSource
-            from .sources.promql import Catalog
-            prometheus = PrometheusSource(prometheus_settings(args), Catalog.load(args.catalog))
-            snapshot, history, merged = merge(snapshot, prometheus, history_days=args.history_days)
-            warnings += merged
-    return snapshot, history, queries, warnings
+    """(snapshot, history, queries, warnings) of the report's --source, with --history-days of history."""
+    loaded = load_source(args, args.history_days)
+    return loaded.snapshot, loaded.history, loaded.queries, loaded.warnings
 
 
 def cmd_report(args) -> int:

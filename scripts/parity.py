@@ -26,10 +26,8 @@ EXACT_POLICIES = ("fgd", "bestfit", "packing", "clustering", "dotprod")
 
 @cache
 def _inputs(trace: str):
-    from fragviz.model import normalise_pods
-    from fragviz.sources import openb
-    nodes = openb.load(SHARED / "openb_node_list_gpu_node.csv").nodes
-    return nodes, normalise_pods(openb.read_pods(SHARED / f"openb_pod_list_{trace}.csv"))
+    from fragviz.sources.files import replay_inputs
+    return replay_inputs(str(SHARED / "openb_node_list_gpu_node.csv"), str(SHARED / f"openb_pod_list_{trace}.csv"))
 
 
 def run(task: tuple[str, str, int]) -> dict:

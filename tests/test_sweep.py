@@ -22,12 +22,12 @@ from fragviz.placement.sweep import (
     SweepTask,
     compare_to_paper,
     grid,
-    load_trace,
     run_task,
     short_name,
     summarise,
     sweep,
 )
+from fragviz.sources.files import load_trace, replay_inputs
 
 NODES = """sn,cpu_milli,memory_mib,gpu,model
 tiny-node-0,96000,393216,8,V100M32
@@ -81,7 +81,8 @@ def tiny_tasks(tiny):
 def threaded(tiny_tasks):
     """(results, progress calls) of the threading backend."""
     calls = []
-    results = sweep(tiny_tasks, backend="threading", n_jobs=2, progress=lambda done, total: calls.append((done, total)))
+    results = sweep(tiny_tasks, backend="threading", n_jobs=2, progress=lambda done, total: calls.append((done, total)),
+                    load=replay_inputs)
     return results, calls
 
 
@@ -122,7 +123,7 @@ def test_a_real_dask_cluster_gives_the_threading_numbers(threaded, tiny_tasks):
         assert cluster.scheduler_address.startswith("tcp://")
         calls = []
         results = sweep(tiny_tasks, backend="dask", address=cluster.scheduler_address,
-                        progress=lambda done, total: calls.append(done))
+                        progress=lambda done, total: calls.append(done), load=replay_inputs)
         with distributed.Client(cluster, set_as_default=False) as client:   # the worker processes loaded the files
             loaded = client.run(lambda: load_trace.cache_info().currsize)   # pickled by reference: each worker's own cache
         assert len(loaded) == 2 and sum(loaded.values()) >= 1
@@ -134,9 +135,9 @@ def test_a_real_dask_cluster_gives_the_threading_numbers(threaded, tiny_tasks):
 def test_paper_order_files_are_used(tiny):
     task = SweepTask("openb_pod_list_tiny", str(tiny["trace"]), str(tiny["nodes"]), "fgd", 42,
                      order_dir=str(tiny["order_root"] / "tiny"))
-    row = run_task(task)
+    row = run_task(task, replay_inputs)
     assert row["order"] == "paper" and row["events"] == 41
-    assert row == {**run_task(task), "seconds": row["seconds"]}
+    assert row == {**run_task(task, replay_inputs), "seconds": row["seconds"]}
 
 
 def test_a_bad_order_file_is_an_input_error_naming_it(tiny, tmp_path):
@@ -144,19 +145,19 @@ def test_a_bad_order_file_is_an_input_error_naming_it(tiny, tmp_path):
     write_gz(tmp_path / "seed42.nodes.txt.gz", [f"{i:04d}-tiny-node-{i}" for i in range(6)])
     task = SweepTask("t", str(tiny["trace"]), str(tiny["nodes"]), "fgd", 42, order_dir=str(tmp_path))
     with pytest.raises(InputError, match=r"seed42\.pods\.txt\.gz.*nobody"):
-        run_task(task)
+        run_task(task, replay_inputs)
     with pytest.raises(InputError, match="no replay order for seed 43"):
-        run_task(SweepTask("t", str(tiny["trace"]), str(tiny["nodes"]), "fgd", 43, order_dir=str(tmp_path)))
+        run_task(SweepTask("t", str(tiny["trace"]), str(tiny["nodes"]), "fgd", 43, order_dir=str(tmp_path)), replay_inputs)
 
 
 def test_unknown_backend_and_missing_ray_are_clear_errors(tiny_tasks):
     with pytest.raises(FragvizError, match="unknown backend"):
-        sweep(tiny_tasks[:1], backend="mpi")
+        sweep(tiny_tasks[:1], backend="mpi", load=replay_inputs)
     try:
         import ray  # noqa: F401
     except ImportError:
         with pytest.raises(FragvizError, match="pip install ray"):
-            sweep(tiny_tasks[:1], backend="ray")
+            sweep(tiny_tasks[:1], backend="ray", load=replay_inputs)
 
 
 def test_summary_and_comparison_with_the_paper(openb_dir):

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import os
 
-import pandas as pd
 import streamlit as st
 
 from ..errors import FragvizError
 from ..model import History, Snapshot
-from ..sources.kubernetes import KubernetesSettings, KubernetesSource
-from ..sources.merge import merge
+from ..sources.kubernetes import KubernetesSettings, KubernetesSource  # noqa: F401  (the Data page's Test connection)
+from ..sources.load import DEFAULT_HISTORY_DAYS, Loaded, load
 from ..sources.promclient import PrometheusClient, PrometheusSettings
 from ..sources.prometheus import Preflight, PrometheusSource
 from ..sources.promql import Catalog
@@ -52,29 +51,15 @@ def prometheus_source(settings: PrometheusSettings, catalog_path: str | None) ->
 
 @st.cache_data(ttl=TTL_S, show_spinner=False, max_entries=8)
 def prometheus_data(settings: PrometheusSettings, history_days: float, catalog_path: str | None,
-                    nonce: int) -> dict:
-    """Pre-flight, snapshot, summary and history in one cached result."""
+                    nonce: int) -> Loaded:
+    """Pre-flight, snapshot, history and their PromQL in one cached result (fragviz.sources.load)."""
     del nonce  # only part of the cache key: a refresh asks again
-    source = prometheus_source(settings, catalog_path)
-    preflight = source.preflight()
-    if not preflight.ok:
-        raise FragvizError("; ".join(preflight.errors))
-    snapshot = source.snapshot()
-    snapshot_queries = dict(source.used)
-    history = source.history(snapshot.taken_at - pd.Timedelta(days=history_days), snapshot.taken_at, snapshot=snapshot)
-    history_queries = dict(source.used)
-    frames = {"gpu_util_pct": "device_gpu_util", "node_gpu_util_pct": "device_gpu_util",
-              "node_gpu_allocated": "node_gpu_requested", "namespace_gpu_allocated": "namespace_gpu_requested",
-              "cluster": "cluster_gpu_requested"}
-    history.queries.update({frame: history_queries[name] for frame, name in frames.items() if name in history_queries})
-    return {"snapshot": snapshot, "history": history, "warnings": preflight.warnings + source.warnings,
-            "queries": {**snapshot_queries, **history_queries}, "history_from": preflight.history_from}
+    return load("prometheus", settings, history_days, catalog_path, client=prometheus_client(settings))
 
 
 def load_prometheus(settings: PrometheusSettings, history_days: float, catalog_path: str | None):
     """(snapshot, history, {"queries", "warnings"}) for the Data page's loader."""
-    result = prometheus_data(settings, history_days, catalog_path, refresh_nonce())
-    return result["snapshot"], result["history"], result
+    return unpack(prometheus_data(settings, history_days, catalog_path, refresh_nonce()))
 
 
 def preflight(settings: PrometheusSettings, catalog_path: str | None) -> Preflight:
@@ -83,26 +68,24 @@ def preflight(settings: PrometheusSettings, catalog_path: str | None) -> Preflig
 
 @st.cache_data(ttl=TTL_S, show_spinner=False, max_entries=8)
 def kubernetes_data(settings: KubernetesSettings, prometheus: PrometheusSettings | None, history_days: float,
-                    catalog_path: str | None, nonce: int) -> dict:
+                    catalog_path: str | None, nonce: int) -> Loaded:
     """The Kubernetes snapshot; with Prometheus settings also DCGM's device map and the history
-    (Kubernetes for the spec, Prometheus for history and utilisation)."""
+    (Kubernetes for the spec, Prometheus for history and utilisation; fragviz.sources.load)."""
     del nonce
-    with KubernetesSource(settings) as source:
-        snapshot = source.snapshot()
-    if prometheus is None:
-        return {"snapshot": snapshot, "history": None, "warnings": source.warnings, "queries": {}}
-    prom = prometheus_source(prometheus, catalog_path)
-    snapshot, history, notes = merge(snapshot, prom, history_days)
-    history.queries.update({"gpu_util_pct": prom.used.get("device_gpu_util", ""),
-                            "node_gpu_allocated": prom.used.get("node_gpu_requested", "")})
-    return {"snapshot": snapshot, "history": history, "warnings": source.warnings + notes, "queries": dict(prom.used)}
+    client = prometheus_client(prometheus) if prometheus is not None else None
+    return load("kubernetes", settings, history_days, catalog_path, prometheus=prometheus, client=client)
 
 
 def load_kubernetes(settings: KubernetesSettings, prometheus: PrometheusSettings | None, history_days: float,
                     catalog_path: str | None):
     """(snapshot, history, {"queries", "warnings"}) for the Data page's loader."""
-    result = kubernetes_data(settings, prometheus, history_days, catalog_path, refresh_nonce())
-    return result["snapshot"], result["history"], result
+    return unpack(kubernetes_data(settings, prometheus, history_days, catalog_path, refresh_nonce()))
+
+
+def unpack(loaded: Loaded) -> tuple[Snapshot, History | None, dict]:
+    """(snapshot, history, {"queries", "warnings", "history_from"}), as the Data page's loader takes them."""
+    return loaded.snapshot, loaded.history, {"queries": loaded.queries, "warnings": loaded.warnings,
+                                             "history_from": loaded.history_from}
 
 
 def refresh_nonce() -> int:
@@ -126,11 +109,9 @@ def reload(bump: bool = True) -> tuple[Snapshot, History | None, dict]:
     if bump:
         st.session_state["refresh_nonce"] = refresh_nonce() + 1
     if info["kind"] == "prometheus":
-        result = prometheus_data(info["settings"], info["history_days"], info.get("catalog"), refresh_nonce())
-        return result["snapshot"], result["history"], result
-    result = kubernetes_data(info["settings"], info.get("prometheus"), info.get("history_days", 7.0),
-                             info.get("catalog"), refresh_nonce())
-    return result["snapshot"], result["history"], result
+        return unpack(prometheus_data(info["settings"], info["history_days"], info.get("catalog"), refresh_nonce()))
+    return unpack(kubernetes_data(info["settings"], info.get("prometheus"), info.get("history_days", DEFAULT_HISTORY_DAYS),
+                                  info.get("catalog"), refresh_nonce()))
 
 
 def startup_source() -> tuple[str, dict] | None:

@@ -25,9 +25,9 @@ APP_SCRIPT = Path(__file__).resolve().parents[2] / "app.py"
 
 @st.cache_resource(show_spinner="Generating the demo cluster…")
 def demo_data(nodes: int = DEMO_NODES, seed: int = 7) -> tuple[Snapshot, History]:
-    from ..sources.demo import demo_history, demo_snapshot
-    snapshot = demo_snapshot(nodes=nodes, seed=seed)
-    return snapshot, demo_history(snapshot, seed=seed)
+    from ..sources.load import DemoSettings, load
+    loaded = load("demo", DemoSettings(nodes, seed))
+    return loaded.snapshot, loaded.history
 
 
 def run_through_app() -> None:

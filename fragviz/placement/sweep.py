@@ -1,8 +1,9 @@
 """Many trace replays at once (FRAGMENTATION.md §1d: traces x policies x seeds) through joblib.
 
 A :class:`SweepTask` names files, not frames, so tasks stay small when they travel to another
-process or machine; :func:`run_task` loads the files inside the worker (cached per process) and
-returns a plain, picklable row. :func:`sweep` runs tasks on a joblib backend chosen per call:
+process or machine; :func:`run_task` has the caller's ``load`` (a module-level function, e.g.
+:func:`fragviz.sources.files.replay_inputs`, cached per process) turn them into frames inside the
+worker, and returns a plain, picklable row. :func:`sweep` runs tasks on a joblib backend chosen per call:
 ``loky`` (local processes), ``threading`` (tests), ``dask`` (a ``distributed`` scheduler the
 caller names, or a local cluster) or ``ray`` (optional). For dask and ray the workers need
 fragviz installed and the files at the same paths.
@@ -11,7 +12,6 @@ fragviz installed and the files at the same paths.
 from __future__ import annotations
 
 import contextlib
-import functools
 import gzip
 import math
 import time
@@ -24,12 +24,13 @@ import pandas as pd
 from ..errors import FragvizError, InputError
 from .replay import ReplayResult, replay
 
+ReplayLoader = Callable[[str, str], tuple[pd.DataFrame, pd.DataFrame]]   # (nodes path, trace path) -> (nodes, trace)
+
 BACKENDS = ("loky", "threading", "dask", "ray")
 CURVES = ("alloc", "frag", "frag_ratio")
 TRACE_PREFIX = "openb_pod_list_"
 ROW_COLUMNS = ["trace", "policy", "seed", "tune", "order", "continuous", "final_alloc_pct", "at100", "failed_pods",
                "events", "seconds", "alloc_curve", "frag_curve", "frag_ratio_curve"]
-_NO_PODS = b'{"items": []}'
 
 
 @dataclass(frozen=True)
@@ -45,32 +46,6 @@ class SweepTask:
     tune: float = 1.3
     order_dir: str | None = None
     continuous: bool = False
-
-
-# --- loading (inside the worker, once per process and file)
-
-
-@functools.lru_cache(maxsize=8)
-def load_nodes(path: str) -> pd.DataFrame:
-    """The nodes of an openb node CSV, a fragviz snapshot JSON or a kubectl nodes dump.
-    Pods in a snapshot are ignored: a replay starts from empty nodes."""
-    if str(path).endswith(".json"):
-        head = Path(path).read_text(encoding="utf-8", errors="replace")[:200] if Path(path).is_file() else ""
-        if '"fragviz-snapshot"' in head:
-            from ..sources import native
-            return native.load(path).nodes
-        from ..sources import kubectl
-        return kubectl.load(path, _NO_PODS).nodes
-    from ..sources import openb
-    return openb.load(path).nodes
-
-
-@functools.lru_cache(maxsize=16)
-def load_trace(path: str) -> pd.DataFrame:
-    """An openb pod CSV as pods with the model's columns."""
-    from ..model import normalise_pods
-    from ..sources import openb
-    return normalise_pods(openb.read_pods(path))
 
 
 def trace_name(path) -> str:
@@ -143,9 +118,10 @@ def result_row(result: ReplayResult, seconds: float) -> dict:
             **{f"{name}_curve": curve_values(result.curves[name]) for name in CURVES}}
 
 
-def run_task(task: SweepTask) -> dict:
-    """Replay one task in this process; a row with the columns of :data:`ROW_COLUMNS`."""
-    nodes, trace = load_nodes(task.nodes_path), load_trace(task.trace_path)
+def run_task(task: SweepTask, load: ReplayLoader) -> dict:
+    """Replay one task in this process, its nodes and trace from ``load(task.nodes_path,
+    task.trace_path)``; a row with the columns of :data:`ROW_COLUMNS`."""
+    nodes, trace = load(task.nodes_path, task.trace_path)
     start = time.perf_counter()
     result = run_replay(nodes, trace, task.policy, task.seed, task.tune, task.order_dir, task.continuous)
     row = result_row(result, time.perf_counter() - start)
@@ -227,15 +203,16 @@ def backend_settings(backend: str, address: str | None = None, n_jobs: int = -1)
 
 
 def sweep(tasks: Iterable[SweepTask], backend: str = "loky", n_jobs: int = -1, address: str | None = None,
-          progress: Callable[[int, int], None] | None = None) -> pd.DataFrame:
+          progress: Callable[[int, int], None] | None = None, *, load: ReplayLoader) -> pd.DataFrame:
     """Run ``tasks`` on a joblib backend; one row per task, in task order (:data:`ROW_COLUMNS`).
+    ``load`` turns a task's file names into (nodes, trace) inside the worker (see :func:`run_task`);
     ``address`` is the dask scheduler (``tcp://host:8786``) or the ray cluster; ``progress``
     is called with (done, total) as results arrive. joblib's configuration is restored after."""
     import joblib
     tasks = list(tasks)
     rows: list[dict] = []
     with backend_settings(backend, address, n_jobs) as settings, joblib.parallel_config(n_jobs=n_jobs, **settings):
-        results = joblib.Parallel(return_as="generator")(joblib.delayed(run_task)(task) for task in tasks)
+        results = joblib.Parallel(return_as="generator")(joblib.delayed(run_task)(task, load) for task in tasks)
         for row in results:
             rows.append(row)
             if progress is not None:
