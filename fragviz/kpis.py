@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from . import format as fmt
 from .frag import Analysis
 from .model import GPU_MILLI
 
@@ -18,8 +19,7 @@ class Kpi:
 
 
 def _gpus(milli: float) -> str:
-    gpus = milli / GPU_MILLI
-    return f"{gpus:,.0f}" if abs(gpus - round(gpus)) < 0.05 or gpus >= 100 else f"{gpus:,.1f}"
+    return fmt.gpus(milli / GPU_MILLI)
 
 
 PROVENANCE = {  # which PromQL catalog entries a KPI is built from, when the data came from Prometheus
@@ -58,7 +58,7 @@ def overview_kpis(analysis: Analysis) -> list[Kpi]:
             f"Sum of the GPU devices of all {len(nodes):,} nodes (source: {src})."),
         Kpi("gpus_allocated", "GPUs allocated", allocated / GPU_MILLI, _gpus(allocated),
             "Sum over placed pods of GPU count x GPU milli per device / 1000; shared pods count "
-            f"their fraction. {100 * allocated / total if total else 0:.1f} % of all GPUs."),
+            f"their fraction. {fmt.pct(100 * allocated / total if total else 0)} of all GPUs."),
         Kpi("gpus_idle", "GPUs idle", idle / GPU_MILLI, _gpus(idle),
             "GPUs total minus GPUs allocated: free milli summed over every device."),
         Kpi("gpus_fragmented", "GPUs fragmented", frag / GPU_MILLI, _gpus(frag),
@@ -67,7 +67,7 @@ def overview_kpis(analysis: Analysis) -> list[Kpi]:
             f"a CPU-only shape), weighted by the shape's share of pods; {n_shapes} shapes from "
             "the most popular pods covering 95 % of them."),
         Kpi("frag_ratio", "Fragmentation ratio", frag / idle if idle else 0.0,
-            f"{100 * frag / idle if idle else 0:.1f} %",
+            fmt.pct(100 * frag / idle if idle else 0),
             "Fragmented GPUs / idle GPUs. An empty cluster already shows the weight of CPU-only "
             "typical pods, because their GPUs always count as unused."),
         Kpi("gpus_stranded", "GPUs stranded", stranded / GPU_MILLI, _gpus(stranded),

@@ -27,6 +27,7 @@ from urllib.parse import quote as url_quote
 import numpy as np
 import pandas as pd
 
+from .. import format as fmt
 from ..frag import NOT_WORKLOAD_OWNERS, Analysis, JobShape, analyse, default_job_shapes, typical_pods, workload_pods
 from ..model import GPU_MILLI, Snapshot
 from .problem import PackProblem, PackResult
@@ -212,10 +213,6 @@ def _cell(text) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-def _gpus_text(gpus: float) -> str:
-    return f"{gpus:g}"
-
-
 def _csv(columns: list[str], rows: list[list]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -251,7 +248,7 @@ def moves_csv(result: PackResult, before: Snapshot, drain: Iterable[str] = ()) -
     node of ``drain``, else "rebalance"; devices read "0-1-2"; gpus = count x milli / 1000."""
     table = move_table(result, before, drain)
     return _csv(MOVES_COLUMNS, [[_cell(r.pod), _cell(r.namespace), _cell(r.from_node), r.from_devices, _cell(r.to_node),
-                                 r.to_devices, _gpus_text(r.gpus), r.reason] for r in table.itertuples(index=False)])
+                                 r.to_devices, fmt.plain(r.gpus), r.reason] for r in table.itertuples(index=False)])
 
 
 def placement_table(result: PackResult, before: Snapshot) -> pd.DataFrame:
@@ -326,7 +323,7 @@ def _pdb_notes(before: Snapshot) -> dict[str, str]:
 
 def _move_comment(r, pdb: dict[str, str]) -> str:
     return _safe(f"#   {r.namespace}/{r.pod}: {_where(r.from_node, r.from_devices)} -> {_where(r.to_node, r.to_devices)}, "
-                 f"{_gpus_text(r.gpus)} GPU(s){pdb.get(f'{r.namespace}/{r.pod}', '')}")
+                 f"{fmt.plain(r.gpus)} GPU(s){pdb.get(f'{r.namespace}/{r.pod}', '')}")
 
 
 def kubectl_script(result: PackResult, before: Snapshot, drain: Iterable[str] = (), freed: Iterable[str] = (),

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
+from .. import format as fmt
 from ..frag import NOT_WORKLOAD_OWNERS, Analysis, JobShape, analyse
 from ..model import Snapshot
 from ..planning import outcome
@@ -176,10 +177,10 @@ class KpiDelta:
     delta_color: str
 
     def value_text(self) -> str:
-        return _number(self.after, self.unit)
+        return fmt.fine(self.after, self.unit)
 
     def delta_text(self) -> str:
-        return "no change" if abs(self.change) < 5e-4 else f"{_signed(self.change, self.unit)} vs {_number(self.before, self.unit)}"
+        return "no change" if abs(self.change) < 5e-4 else f"{fmt.change(self.change, self.unit)} vs {fmt.fine(self.before, self.unit)}"
 
 
 def kpi_deltas(table: pd.DataFrame, shapes: list[JobShape]) -> list[KpiDelta]:
@@ -376,19 +377,3 @@ def plan_downloads(plan: Plan) -> list[Download]:
                  "Cordon, evict (Eviction API, honours PodDisruptionBudgets) and drain. Without --yes it only prints "
                  "the plan."),
     ]
-
-
-# -- number formatting -----------------------------------------------------------------------
-
-def _number(x: float, unit: str) -> str:
-    if unit == "%":
-        return f"{x:.1f} %"
-    if abs(x - round(x)) < 5e-3:
-        return f"{x:,.0f}"
-    return f"{x:,.1f}" if abs(x) >= 10 else f"{x:,.2f}"
-
-
-def _signed(x: float, unit: str) -> str:
-    """``x`` with its sign (an ASCII minus: st.metric reads the direction from it); % as points."""
-    text = _number(abs(x), unit)
-    return ("+" if x > 0 else "-") + (text.replace(" %", " pp") if unit == "%" else text)
