@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from .. import __version__, kpis, utilisation
+from .. import __version__, kpis, metrics, utilisation
 from .. import format as fmt
 from ..views import charts, heatmap
 from ..errors import FragvizError
@@ -52,10 +52,7 @@ JOB_COLUMNS = {"shape": "Job shape", "gpu_count": "GPUs per job", "gpu_milli": "
                "cpu_milli": "CPU per job (cores)", "memory_mib": "Memory per job (GiB)",
                "fit": "Jobs that fit now", "nodes_with_room": "Nodes with room"}
 IMPACT_COLUMNS = {"metric": "Metric", "before": "Before", "after": "After", "change": "Change", "unit": "Unit",
-                  "how": "How computed"}
-KPI_UNITS = {"gpus_total": "GPUs", "gpus_allocated": "GPUs", "gpus_idle": "GPUs", "gpus_fragmented": "GPUs",
-             "frag_ratio": "fraction of idle GPUs", "gpus_stranded": "GPUs", "gpus_unavailable": "GPUs",
-             "jobs_8gpu": "jobs", "largest_job": "GPUs", "idle_allocated": "GPUs"}
+                  "how": "How computed", "key": "Key"}
 
 
 @dataclass
@@ -101,8 +98,8 @@ class Report:
 
 
 def kpi_unit(kpi: Kpi) -> str:
-    """The unit of a KPI's ``value`` (for spreadsheets)."""
-    return KPI_UNITS.get(kpi.key, "")
+    """The unit of a KPI's ``value`` (for spreadsheets): the registry's (``fragviz.metrics``)."""
+    return kpi.unit
 
 
 # -- building --------------------------------------------------------------------------------------
@@ -164,7 +161,7 @@ def build_report(snapshot: Snapshot, history: History | None = None, *, sections
     generated = utc(now) if now is not None else pd.Timestamp.now(tz="UTC").floor("s")
     ctx = _Context(snapshot, history, analysis, workload, shapes, memory_aware, dict(queries or {}), generated,
                    scenario, rebalance_moves)
-    ctx.kpis = kpis.with_queries(kpis.overview_kpis(analysis), ctx.queries)
+    ctx.kpis = kpis.with_queries(kpis.overview_kpis(analysis, memory_aware), ctx.queries)
     ctx.idle_allocated = utilisation.idle_allocated(snapshot, history)
     if ctx.idle_allocated is not None:
         ctx.kpis.append(_idle_allocated_kpi(ctx))
@@ -245,13 +242,12 @@ def _summary(ctx: _Context) -> Section:
     models = (snap.nodes[snap.nodes["gpu_count"] > 0].groupby("gpu_model")["gpu_count"].sum()
               .sort_values(ascending=False))
     model_text = ", ".join(f"{int(n):,} {m or 'unknown model'}" for m, n in models.items())
-    total = by["gpus_total"].value
     paragraphs = [
         (f"{info['nodes']:,} nodes with {info['gpus']:,} GPUs ({model_text or 'no GPUs'}) and {info['pods']:,} pods "
          f"({info['pending_pods']:,} pending), from {snap.source} at {fmt.utc_time(snap.taken_at)}."),
         (f"{by['gpus_allocated'].text} of {by['gpus_total'].text} GPUs are allocated "
-         f"({100 * by['gpus_allocated'].value / total if total else 0:.1f} %). Of the {by['gpus_idle'].text} idle GPUs, "
-         f"{by['gpus_fragmented'].text} ({by['frag_ratio'].text}) are fragmented: pieces the typical pods cannot use, "
+         f"({fmt.pct(metrics.gpu_alloc_pct(a))}). Of the {by['gpus_idle'].text} idle GPUs, "
+         f"{by['gpus_fragmented'].text} ({by['frag_ratio_pct'].text}) are fragmented: pieces the typical pods cannot use, "
          f"and {by['gpus_stranded'].text} are stranded on nodes whose CPU or memory is used up. "
          f"{by['jobs_8gpu'].text} more 8-GPU jobs fit right now; the largest job that fits has {by['largest_job'].text}."),
     ]
@@ -291,7 +287,7 @@ def _fragmentation(ctx: _Context) -> Section:
         "stranded GPUs": "Stranded GPUs", "stranded because": "Stranded because", "free CPU (cores)": "Free CPU (cores)",
         "free memory (GiB)": "Free memory (GiB)", "schedulable": "Schedulable and Ready"})
     paragraphs = [
-        (f"{by['gpus_fragmented'].text} of the {by['gpus_idle'].text} idle GPUs ({by['frag_ratio'].text}) are fragmented "
+        (f"{by['gpus_fragmented'].text} of the {by['gpus_idle'].text} idle GPUs ({by['frag_ratio_pct'].text}) are fragmented "
          f"and {by['gpus_stranded'].text} stranded. The fragment is the ATC'23 measure: for each typical pod shape, the "
          "idle GPU on a node that pod could not use, weighted by how common the shape is (see Methods)."),
     ]
@@ -311,7 +307,7 @@ def _fragmentation(ctx: _Context) -> Section:
                           "Each node's idle GPU goes to one category per typical pod shape, weighted by the shape's share."),
               ReportTable("Most fragmented nodes", worst, "The 20 nodes with the largest fragment.")]
     return Section("fragmentation", SECTION_TITLES["fragmentation"], paragraphs,
-                   [by[k] for k in ("gpus_idle", "gpus_fragmented", "frag_ratio", "gpus_stranded")], tables, figures)
+                   [by[k] for k in ("gpus_idle", "gpus_fragmented", "frag_ratio_pct", "gpus_stranded")], tables, figures)
 
 
 def pool_table(analysis: Analysis) -> pd.DataFrame:
@@ -494,13 +490,13 @@ def _recommendations(ctx: _Context) -> Section:
     pending = a.rollup("namespace")
     waiting = float(pending["pending"].sum())
     if waiting > 0:
-        recs.append(((f"{fmt.gpus(waiting)} GPUs of pending pods wait while {fmt.gpus(a.frag.idle / GPU_MILLI)} GPUs are idle "
-                      f"({fmt.gpus(a.frag.amount / GPU_MILLI)} of them fragmented)."),
+        recs.append(((f"{fmt.gpus(waiting)} GPUs of pending pods wait while {fmt.gpus(metrics.gpus_idle(a))} GPUs are idle "
+                      f"({fmt.gpus(metrics.gpus_fragmented(a))} of them fragmented)."),
                      "Pools and teams › 'GPUs by team', column 'GPUs pending'"))
     if ctx.comparison is not None:
-        rows = ctx.comparison.table.set_index("metric")
-        names = {"GPUs total": "GPUs total", "Pending GPUs": "pending GPUs", "Fragmented GPUs": "fragmented GPUs",
-                 "Stranded GPUs": "stranded GPUs"}
+        rows = ctx.comparison.table.set_index("key")
+        names = {"gpus_total": "GPUs total", "gpus_pending": "pending GPUs", "gpus_fragmented": "fragmented GPUs",
+                 "gpus_stranded": "stranded GPUs"}
         parts = [f"{name} {fmt.gpus(rows.at[m, 'before'])} → {fmt.gpus(rows.at[m, 'after'])}" for m, name in names.items()
                  if m in rows.index]
         recs.append((f"Scenario '{ctx.scenario.name}': " + ", ".join(parts) + ".",
