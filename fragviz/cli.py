@@ -46,6 +46,7 @@ def parse_job(text: str) -> JobShape:
 
 def frag_report(snapshot: Snapshot, typical_from: str | None, jobs: list[JobShape] | None,
                 memory_aware: bool) -> dict:
+    from . import metrics
     from .sources import openb
     workload = typical_pods(normalise_pods(openb.read_pods(typical_from)) if typical_from else workload_pods(snapshot.pods))
     result = analyse(snapshot, workload, jobs or default_job_shapes(snapshot.pods), memory_aware=memory_aware)
@@ -66,6 +67,7 @@ def frag_report(snapshot: Snapshot, typical_from: str | None, jobs: list[JobShap
         "jobs_that_fit": {row.shape: int(row.fit) for row in result.jobs.itertuples()},
         "job_shapes": result.jobs.drop(columns=["fit"]).to_dict(orient="records"),
         "largest_job_gpus": result.largest_job_gpus,
+        "metrics": metrics.values(result),
     }
 
 
@@ -141,6 +143,7 @@ def cmd_summary(args) -> int:
     pod-to-GPU map and utilisation."""
     import os
 
+    from . import metrics
     from .summary import summary_from_snapshot
     if args.source == "prometheus":
         from .sources.prometheus import PrometheusSource
@@ -152,6 +155,7 @@ def cmd_summary(args) -> int:
         report = source.summary(window=args.window, threshold=args.idle_threshold)
         report["warnings"] = preflight.warnings
         report["history_from"] = preflight.history_from.isoformat() if preflight.history_from is not None else None
+        report["metrics"] = metrics.from_summary(report)    # the numbers PromQL gives, by registry key
     else:
         history = None
         if args.source == "demo":
