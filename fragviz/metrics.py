@@ -283,15 +283,18 @@ def job_key(shape: str) -> str:
     return JOBS_FIT + shape
 
 
-def job_metric(shape: JobShape) -> Metric:
-    """"Jobs that fit: <shape>", one definition for every shape."""
-    size = (f"{shape.gpu_count} whole GPU(s)" if shape.gpu_milli >= GPU_MILLI
-            else f"{shape.gpu_count} x {shape.gpu_milli} milli of a shared GPU")
-    model = f", GPU model {shape.gpu_spec}" if shape.gpu_spec else ""
-    how = (f"How many jobs of {size} with {shape.cpu_milli / 1000:g} cores and {shape.memory_mib / 1024:g} GiB{model} "
-           "could start at once on schedulable, Ready nodes (this shape on its own): per node min(free GPU slots, free "
-           "CPU / job CPU, free memory / job memory), summed.")
-    name = shape.name
+def job_metric(shape: JobShape | str) -> Metric:
+    """"Jobs that fit: <shape>", one definition for every shape (given by name only, the how
+    sentence does not describe the shape)."""
+    if isinstance(shape, str):
+        name, what = shape, f"the job shape '{shape}'"
+    else:
+        size = (f"{shape.gpu_count} whole GPU(s)" if shape.gpu_milli >= GPU_MILLI
+                else f"{shape.gpu_count} x {shape.gpu_milli} milli of a shared GPU")
+        model = f", GPU model {shape.gpu_spec}" if shape.gpu_spec else ""
+        name, what = shape.name, f"{size} with {shape.cpu_milli / 1000:g} cores and {shape.memory_mib / 1024:g} GiB{model}"
+    how = (f"How many jobs of {what} could start at once on schedulable, Ready nodes (this shape on its own): per "
+           "node min(free GPU slots, free CPU / job CPU, free memory / job memory), summed.")
     return Metric(job_key(name), f"Jobs that fit: {name}", "jobs", 1, how, lambda a: jobs_fit(a, name),
                   card=f"{name} jobs that fit")
 
@@ -315,7 +318,7 @@ def job_metrics(shapes: Iterable[JobShape]) -> list[Metric]:
 def get(key: str) -> Metric:
     """The metric of ``key`` (``jobs_fit:<shape>`` included); KeyError when there is none."""
     if key.startswith(JOBS_FIT):
-        return job_metric(JobShape(key[len(JOBS_FIT):], 0, 0, 0.0, 0.0))
+        return job_metric(key[len(JOBS_FIT):])
     return _BY_KEY[key]
 
 

@@ -93,6 +93,7 @@ def test_better_and_units_by_key():
     assert metrics.better("gpus_total") == 0 and metrics.better(metrics.job_key("8x GPU")) == 1
     assert metrics.better("no such metric") == 0
     assert metrics.get("frag_ratio_pct").unit == "%" and metrics.get(metrics.job_key("big")).unit == "jobs"
+    assert "'big'" in metrics.get(metrics.job_key("big")).explain()
     with pytest.raises(KeyError):
         metrics.get("no such metric")
 
