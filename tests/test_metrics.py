@@ -201,6 +201,15 @@ def test_prometheus_summary_maps_to_registry_keys():
                                              "pending_gpu_requests": 8.0, "idle_allocated": 3.0}
 
 
+def test_summary_json_against_prometheus_gives_its_numbers_by_registry_key(prom_server, prom_truth, capsys):
+    """A real Prometheus: the PromQL numbers of `fragviz summary` also appear under "metrics"."""
+    report = run_cli(capsys, "summary", "--source", "prometheus", "--prometheus-url", prom_server.url, "--json", "--quiet")
+    assert report["metrics"] == {"gpus_allocatable": prom_truth.gpus_allocatable, "gpus_requested": prom_truth.gpus_requested,
+                                 "pending_gpu_requests": prom_truth.pending_gpu_requests,
+                                 "idle_allocated": report["idle_allocated_gpus"]}
+    assert report["metrics"]["idle_allocated"] == 3
+
+
 def test_kpi_with_queries_uses_the_registry_promql():
     analysis = analyse(hand_made())
     queries = {"node_allocatable": "sum(kube_node_status_allocatable)", "node_ready": "kube_node_status_condition"}
