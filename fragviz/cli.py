@@ -26,6 +26,7 @@ def parse_job(text: str) -> JobShape:
 
 def frag_report(snapshot: Snapshot, typical_from: str | None, jobs: list[JobShape] | None,
                 memory_aware: bool) -> dict:
+    from . import metrics
     from .sources import openb
     workload = typical_pods(normalise_pods(openb.read_pods(typical_from)) if typical_from else workload_pods(snapshot.pods))
     result = analyse(snapshot, workload, jobs or default_job_shapes(snapshot.pods), memory_aware=memory_aware)
@@ -46,6 +47,7 @@ def frag_report(snapshot: Snapshot, typical_from: str | None, jobs: list[JobShap
         "jobs_that_fit": {row.shape: int(row.fit) for row in result.jobs.itertuples()},
         "job_shapes": result.jobs.drop(columns=["fit"]).to_dict(orient="records"),
         "largest_job_gpus": result.largest_job_gpus,
+        "metrics": metrics.values(result),
     }
 
 
@@ -145,6 +147,7 @@ def load_source(args, history_days: float):
 def cmd_summary(args) -> int:
     """Headline numbers of a live or file source; warnings go into the JSON and to stderr.
     Prometheus answers them with PromQL; the other sources give a Snapshot (load_source)."""
+    from . import metrics
     from .summary import summary_from_snapshot
     if args.source == "prometheus":
         from .sources.load import open_prometheus
@@ -152,6 +155,7 @@ def cmd_summary(args) -> int:
         report = source.summary(window=args.window, threshold=args.idle_threshold)
         report["warnings"] = preflight.warnings
         report["history_from"] = preflight.history_from.isoformat() if preflight.history_from is not None else None
+        report["metrics"] = metrics.from_summary(report)    # the numbers PromQL gives, by registry key
     else:
         loaded = load_source(args, SUMMARY_HISTORY_DAYS)
         report = summary_from_snapshot(loaded.snapshot, loaded.history, window=args.window, threshold_pct=args.idle_threshold)

@@ -9,8 +9,9 @@ ui.run_through_app()
 st.title("Fragmentation")
 ui.source_caption()
 analysis = ui.analysis()
-by_key = {k.key: k for k in kpis.with_queries(kpis.overview_kpis(analysis), ui.queries())}
-ui.kpi_cards([by_key[k] for k in ("gpus_idle", "gpus_fragmented", "frag_ratio", "gpus_stranded")])
+memory_aware = bool(st.session_state.get("memory_aware", False))
+by_key = {k.key: k for k in kpis.with_queries(kpis.overview_kpis(analysis, memory_aware), ui.queries())}
+ui.kpi_cards([by_key[k] for k in ("gpus_idle", "gpus_fragmented", "frag_ratio_pct", "gpus_stranded")])
 
 c1, c2, c3, c4 = st.columns([1, 1, 1, 1])
 group_by = c1.selectbox("Group nodes by", list(heatmap.GROUPINGS), format_func=heatmap.GROUPINGS.get)

@@ -8,7 +8,9 @@ ui.run_through_app()
 st.title("Overview")
 ui.source_caption()
 analysis = ui.analysis()
-ui.kpi_cards(kpis.with_queries(kpis.overview_kpis(analysis), ui.queries()) + [ui.idle_allocated_kpi()], columns=5)
+memory_aware = bool(st.session_state.get("memory_aware", False))
+ui.kpi_cards(kpis.with_queries(kpis.overview_kpis(analysis, memory_aware), ui.queries()) + [ui.idle_allocated_kpi()],
+             columns=5)
 ui.runway_callout()
 
 left, right = st.columns(2)

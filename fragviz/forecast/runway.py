@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from .. import format as fmt
 from ..model import utc, utc_index
 from .series import human_duration
 
@@ -169,11 +170,9 @@ def format_date(ts: pd.Timestamp, with_time: bool = False) -> str:
 
 
 def format_amount(value: float, signed: bool = False) -> str:
-    """Whole numbers without decimals, others with one; ``signed`` adds ``+`` to positives."""
-    sign = "+" if signed else ""
-    if abs(value - round(value)) < 0.05:
-        return f"{round(value):{sign},d}"
-    return f"{value:{sign},.1f}"
+    """Whole numbers without decimals, others with one; ``signed`` adds ``+`` to positives
+    (:func:`fragviz.format.gpus`)."""
+    return fmt.gpus(value, signed=signed)
 
 
 def horizon_text(span: pd.Timedelta) -> str:

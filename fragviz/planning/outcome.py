@@ -4,7 +4,7 @@ Pure functions over a :class:`~fragviz.model.Snapshot` and a :class:`PackResult`
 
 * :func:`apply_plan` - the snapshot after the plan (same pods, new nodes and devices);
 * :func:`nodes_freed` - GPU nodes the plan empties of workload pods;
-* :func:`impact` - before/after table of the dashboard's own numbers (``frag.analyse``), used
+* :func:`impact` - before/after table of the metric registry (``fragviz.metrics``), used
   for "before vs after plan" and for "baseline vs scenario";
 * :func:`moves_csv`, :func:`placements_csv` - the plan as CSV text;
 * :func:`kubectl_script` - a reviewable bash script (cordon, evict, drain) that fragviz never
@@ -27,11 +27,13 @@ from urllib.parse import quote as url_quote
 import numpy as np
 import pandas as pd
 
-from ..frag import NOT_WORKLOAD_OWNERS, Analysis, JobShape, analyse, default_job_shapes, typical_pods, workload_pods
+from .. import format as fmt
+from .. import metrics
+from ..frag import NOT_WORKLOAD_OWNERS, JobShape, analyse, default_job_shapes, typical_pods, workload_pods
 from ..model import GPU_MILLI, Snapshot
 from .problem import PackProblem, PackResult
 
-IMPACT_COLUMNS = ["metric", "before", "after", "change", "unit", "how"]
+IMPACT_COLUMNS = ["metric", "before", "after", "change", "unit", "how", "key"]
 MOVES_COLUMNS = ["pod", "namespace", "from_node", "from_devices", "to_node", "to_devices", "gpus", "reason"]
 PLACEMENTS_COLUMNS = ["pod", "namespace", "node", "devices"]
 CONFIRM = "--yes"
@@ -101,16 +103,17 @@ def nodes_freed(before: Snapshot, after: Snapshot) -> list[str]:
 
 def impact(before: Snapshot, after: Snapshot, workload: pd.DataFrame | None = None, shapes: list[JobShape] | None = None,
            memory_aware: bool = False) -> pd.DataFrame:
-    """One row per metric: ``metric, before, after, change, unit, how`` (``how`` says how the
-    number is computed). Both sides use ``frag.analyse`` with the same target workload and job
-    shapes, so the numbers are those of the Fragmentation page. ``workload`` and ``shapes``
+    """One row per metric of :func:`fragviz.metrics.impact_metrics`: ``metric, before, after, change,
+    unit, how, key`` (``metric`` is the registry's label, ``how`` says how the number is computed,
+    ``key`` is the registry key). Both sides use ``frag.analyse`` with the same target workload and
+    job shapes, so the numbers are those of the Fragmentation page. ``workload`` and ``shapes``
     default to the typical pods and default job shapes of ``before``."""
     workload, shapes = _targets(before, workload, shapes)
     a = analyse(before, workload, shapes, memory_aware=memory_aware)
     b = analyse(after, workload, shapes, memory_aware=memory_aware)
-    rows = [(metric, va, vb, unit, how) for (metric, unit, how), va, vb in zip(_metric_defs(shapes, memory_aware),
-                                                                              _metric_values(a), _metric_values(b))]
-    frame = pd.DataFrame(rows, columns=["metric", "before", "after", "unit", "how"])
+    context = metrics.Context(memory_aware=memory_aware, shapes=len(workload))
+    rows = [(m.label, m.value(a), m.value(b), m.unit, m.explain(context), m.key) for m in metrics.impact_metrics(shapes)]
+    frame = pd.DataFrame(rows, columns=["metric", "before", "after", "unit", "how", "key"])
     frame["before"] = frame["before"].astype("float64").round(4)
     frame["after"] = frame["after"].astype("float64").round(4)
     frame["change"] = (frame["after"] - frame["before"]).round(4)
@@ -123,71 +126,6 @@ def _targets(before: Snapshot, workload, shapes):
     if not shapes:
         shapes = default_job_shapes(before.pods)
     return workload, list(shapes)
-
-
-def _metric_defs(shapes: list[JobShape], memory_aware: bool) -> list[tuple[str, str, str]]:
-    memory = (" Memory-aware: a typical pod whose memory does not fit counts as lacking CPU."
-              if memory_aware else "")
-    defs = [
-        ("GPUs total", "GPUs", "Sum of the GPU devices of all nodes (cordoned and not Ready ones included)."),
-        ("GPUs allocated", "GPUs",
-         ("Sum over placed pods of GPU count x GPU milli per device / 1000 (shared pods count their fraction), "
-          "on all nodes, as the Overview page counts it.")),
-        ("GPU allocation %", "%", "GPUs allocated / GPUs total x 100."),
-        ("GPUs idle", "GPUs", "GPUs total minus GPUs allocated: free milli summed over every device / 1000."),
-        ("Pending pods", "pods", "Pods without a node (every pod, GPU and CPU-only, DaemonSet pods included)."),
-        ("Pending GPUs", "GPUs", "Sum over pending pods of GPU count x GPU milli per device / 1000."),
-        ("Fragmented GPUs", "GPUs",
-         "Fragmentation amount (ATC'23 FGD measure, frag.fragmentation): for each typical pod shape of the target "
-         "workload, the idle GPU milli on a node that pod could not use (devices too small, CPU gone, wrong model, "
-         "or a CPU-only shape), weighted by the shape's share, summed over nodes / 1000." + memory),
-        ("Fragmentation % of idle", "%", "Fragmented GPUs / idle GPUs x 100 (0 when nothing is idle)."),
-        ("Stranded GPUs", "GPUs",
-         ("Idle GPUs on nodes where no typical GPU pod fits the free CPU or memory (frag.stranded): the devices "
-          "are free but the node's CPU or memory is gone.")),
-        ("Fully free GPU nodes", "nodes", "Nodes with GPUs of which no GPU milli is allocated (all devices idle)."),
-        ("Partly used GPU nodes", "nodes",
-         "Nodes with GPUs that have some, but not all, of their GPU milli allocated."),
-        ("Largest job that fits", "GPUs",
-         ("The most whole idle GPUs on one schedulable, Ready node, limited by its free CPU and memory at the "
-          "typical CPU and memory per GPU.")),
-    ]
-    for shape in shapes:
-        size = (f"{shape.gpu_count} whole GPU(s)" if shape.gpu_milli >= GPU_MILLI
-                else f"{shape.gpu_count} x {shape.gpu_milli} milli of a shared GPU")
-        model = f", GPU model {shape.gpu_spec}" if shape.gpu_spec else ""
-        defs.append((f"Jobs that fit: {shape.name}", "jobs",
-                     (f"How many jobs of {size} with {shape.cpu_milli / 1000:g} cores and {shape.memory_mib / 1024:g} GiB"
-                      f"{model} could start at once on schedulable, Ready nodes (this shape on its own): per node "
-                      "min(free GPU slots, free CPU / job CPU, free memory / job memory), summed.")))
-    return defs
-
-
-def _metric_values(analysis: Analysis) -> list[float]:
-    nodes = analysis.nodes
-    total = float(nodes["gpu_milli_total"].sum())
-    idle = analysis.frag.idle
-    allocated = total - idle
-    pods = analysis.snapshot.pods
-    pending = pods[pods["node"] == ""]
-    gpu_nodes = nodes[nodes["gpu_count"] > 0]
-    used = gpu_nodes["allocated_gpu_milli"]
-    values = [
-        total / GPU_MILLI,
-        allocated / GPU_MILLI,
-        100.0 * allocated / total if total else 0.0,
-        idle / GPU_MILLI,
-        float(len(pending)),
-        float((pending["gpu_count"] * pending["gpu_milli"]).sum()) / GPU_MILLI,
-        analysis.frag.amount / GPU_MILLI,
-        100.0 * analysis.frag.ratio,
-        float(analysis.stranded["stranded_gpu_milli"].sum()) / GPU_MILLI,
-        float((used <= 0).sum()),
-        float(((used > 0) & (used < gpu_nodes["gpu_milli_total"])).sum()),
-        float(analysis.largest_job_gpus),
-    ]
-    values += [float(fit) for fit in analysis.jobs["fit"]]
-    return values
 
 
 # -- CSV exports -------------------------------------------------------------------------------
@@ -210,10 +148,6 @@ def _cell(text) -> str:
     """A text cell a spreadsheet will not read as a formula."""
     text = "" if text is None or (isinstance(text, float) and np.isnan(text)) else str(text)
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
-def _gpus_text(gpus: float) -> str:
-    return f"{gpus:g}"
 
 
 def _csv(columns: list[str], rows: list[list]) -> str:
@@ -251,7 +185,7 @@ def moves_csv(result: PackResult, before: Snapshot, drain: Iterable[str] = ()) -
     node of ``drain``, else "rebalance"; devices read "0-1-2"; gpus = count x milli / 1000."""
     table = move_table(result, before, drain)
     return _csv(MOVES_COLUMNS, [[_cell(r.pod), _cell(r.namespace), _cell(r.from_node), r.from_devices, _cell(r.to_node),
-                                 r.to_devices, _gpus_text(r.gpus), r.reason] for r in table.itertuples(index=False)])
+                                 r.to_devices, fmt.plain(r.gpus), r.reason] for r in table.itertuples(index=False)])
 
 
 def placement_table(result: PackResult, before: Snapshot) -> pd.DataFrame:
@@ -326,7 +260,7 @@ def _pdb_notes(before: Snapshot) -> dict[str, str]:
 
 def _move_comment(r, pdb: dict[str, str]) -> str:
     return _safe(f"#   {r.namespace}/{r.pod}: {_where(r.from_node, r.from_devices)} -> {_where(r.to_node, r.to_devices)}, "
-                 f"{_gpus_text(r.gpus)} GPU(s){pdb.get(f'{r.namespace}/{r.pod}', '')}")
+                 f"{fmt.plain(r.gpus)} GPU(s){pdb.get(f'{r.namespace}/{r.pod}', '')}")
 
 
 def kubectl_script(result: PackResult, before: Snapshot, drain: Iterable[str] = (), freed: Iterable[str] = (),
@@ -457,8 +391,8 @@ def plan_summary(before: Snapshot, result: PackResult, after: Snapshot | None = 
         "gpus_placed": round(sum(rows[f"{ns}/{name}"][2] for name, ns in zip(placed["pod"], placed["namespace"])), 3),
         "pods_pending_after": int((after.pods["node"] == "").sum()),
         "nodes_freed": freed, "nodes_freed_count": len(freed),
-        "fragmented_gpus_before": round(a.frag.amount / GPU_MILLI, 3),
-        "fragmented_gpus_after": round(b.frag.amount / GPU_MILLI, 3),
-        "stranded_gpus_before": round(float(a.stranded["stranded_gpu_milli"].sum()) / GPU_MILLI, 3),
-        "stranded_gpus_after": round(float(b.stranded["stranded_gpu_milli"].sum()) / GPU_MILLI, 3),
+        "fragmented_gpus_before": round(metrics.gpus_fragmented(a), 3),
+        "fragmented_gpus_after": round(metrics.gpus_fragmented(b), 3),
+        "stranded_gpus_before": round(metrics.gpus_stranded(a), 3),
+        "stranded_gpus_after": round(metrics.gpus_stranded(b), 3),
     }

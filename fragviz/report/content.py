@@ -23,7 +23,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from .. import __version__, kpis, utilisation
+from .. import __version__, kpis, metrics, utilisation
+from .. import format as fmt
 from ..views import charts, heatmap
 from ..errors import FragvizError
 from ..frag import CATEGORIES, CATEGORY_LABELS, Analysis, JobShape, analyse, default_job_shapes, typical_pods, workload_pods
@@ -51,10 +52,7 @@ JOB_COLUMNS = {"shape": "Job shape", "gpu_count": "GPUs per job", "gpu_milli": "
                "cpu_milli": "CPU per job (cores)", "memory_mib": "Memory per job (GiB)",
                "fit": "Jobs that fit now", "nodes_with_room": "Nodes with room"}
 IMPACT_COLUMNS = {"metric": "Metric", "before": "Before", "after": "After", "change": "Change", "unit": "Unit",
-                  "how": "How computed"}
-KPI_UNITS = {"gpus_total": "GPUs", "gpus_allocated": "GPUs", "gpus_idle": "GPUs", "gpus_fragmented": "GPUs",
-             "frag_ratio": "fraction of idle GPUs", "gpus_stranded": "GPUs", "gpus_unavailable": "GPUs",
-             "jobs_8gpu": "jobs", "largest_job": "GPUs", "idle_allocated": "GPUs"}
+                  "how": "How computed", "key": "Key"}
 
 
 @dataclass
@@ -100,8 +98,8 @@ class Report:
 
 
 def kpi_unit(kpi: Kpi) -> str:
-    """The unit of a KPI's ``value`` (for spreadsheets)."""
-    return KPI_UNITS.get(kpi.key, "")
+    """The unit of a KPI's ``value`` (for spreadsheets): the registry's (``fragviz.metrics``)."""
+    return kpi.unit
 
 
 # -- building --------------------------------------------------------------------------------------
@@ -163,7 +161,7 @@ def build_report(snapshot: Snapshot, history: History | None = None, *, sections
     generated = utc(now) if now is not None else pd.Timestamp.now(tz="UTC").floor("s")
     ctx = _Context(snapshot, history, analysis, workload, shapes, memory_aware, dict(queries or {}), generated,
                    scenario, rebalance_moves)
-    ctx.kpis = kpis.with_queries(kpis.overview_kpis(analysis), ctx.queries)
+    ctx.kpis = kpis.with_queries(kpis.overview_kpis(analysis, memory_aware), ctx.queries)
     ctx.idle_allocated = utilisation.idle_allocated(snapshot, history)
     if ctx.idle_allocated is not None:
         ctx.kpis.append(_idle_allocated_kpi(ctx))
@@ -187,7 +185,7 @@ def build_report(snapshot: Snapshot, history: History | None = None, *, sections
 
     info = snapshot.summary()
     subtitle = (f"{info['nodes']:,} nodes · {info['gpus']:,} GPUs · {info['pods']:,} pods · snapshot "
-                f"{_time(snapshot.taken_at)}" + (f" · scenario '{scenario.name}'" if scenario is not None else ""))
+                f"{fmt.utc_time(snapshot.taken_at)}" + (f" · scenario '{scenario.name}'" if scenario is not None else ""))
     return Report("GPU capacity report", subtitle, generated, snapshot.source, snapshot.taken_at, __version__, out)
 
 
@@ -244,13 +242,12 @@ def _summary(ctx: _Context) -> Section:
     models = (snap.nodes[snap.nodes["gpu_count"] > 0].groupby("gpu_model")["gpu_count"].sum()
               .sort_values(ascending=False))
     model_text = ", ".join(f"{int(n):,} {m or 'unknown model'}" for m, n in models.items())
-    total = by["gpus_total"].value
     paragraphs = [
         (f"{info['nodes']:,} nodes with {info['gpus']:,} GPUs ({model_text or 'no GPUs'}) and {info['pods']:,} pods "
-         f"({info['pending_pods']:,} pending), from {snap.source} at {_time(snap.taken_at)}."),
+         f"({info['pending_pods']:,} pending), from {snap.source} at {fmt.utc_time(snap.taken_at)}."),
         (f"{by['gpus_allocated'].text} of {by['gpus_total'].text} GPUs are allocated "
-         f"({100 * by['gpus_allocated'].value / total if total else 0:.1f} %). Of the {by['gpus_idle'].text} idle GPUs, "
-         f"{by['gpus_fragmented'].text} ({by['frag_ratio'].text}) are fragmented: pieces the typical pods cannot use, "
+         f"({fmt.pct(metrics.gpu_alloc_pct(a))}). Of the {by['gpus_idle'].text} idle GPUs, "
+         f"{by['gpus_fragmented'].text} ({by['frag_ratio_pct'].text}) are fragmented: pieces the typical pods cannot use, "
          f"and {by['gpus_stranded'].text} are stranded on nodes whose CPU or memory is used up. "
          f"{by['jobs_8gpu'].text} more 8-GPU jobs fit right now; the largest job that fits has {by['largest_job'].text}."),
     ]
@@ -290,7 +287,7 @@ def _fragmentation(ctx: _Context) -> Section:
         "stranded GPUs": "Stranded GPUs", "stranded because": "Stranded because", "free CPU (cores)": "Free CPU (cores)",
         "free memory (GiB)": "Free memory (GiB)", "schedulable": "Schedulable and Ready"})
     paragraphs = [
-        (f"{by['gpus_fragmented'].text} of the {by['gpus_idle'].text} idle GPUs ({by['frag_ratio'].text}) are fragmented "
+        (f"{by['gpus_fragmented'].text} of the {by['gpus_idle'].text} idle GPUs ({by['frag_ratio_pct'].text}) are fragmented "
          f"and {by['gpus_stranded'].text} stranded. The fragment is the ATC'23 measure: for each typical pod shape, the "
          "idle GPU on a node that pod could not use, weighted by how common the shape is (see Methods)."),
     ]
@@ -310,7 +307,7 @@ def _fragmentation(ctx: _Context) -> Section:
                           "Each node's idle GPU goes to one category per typical pod shape, weighted by the shape's share."),
               ReportTable("Most fragmented nodes", worst, "The 20 nodes with the largest fragment.")]
     return Section("fragmentation", SECTION_TITLES["fragmentation"], paragraphs,
-                   [by[k] for k in ("gpus_idle", "gpus_fragmented", "frag_ratio", "gpus_stranded")], tables, figures)
+                   [by[k] for k in ("gpus_idle", "gpus_fragmented", "frag_ratio_pct", "gpus_stranded")], tables, figures)
 
 
 def pool_table(analysis: Analysis) -> pd.DataFrame:
@@ -352,13 +349,13 @@ def _pools_teams(ctx: _Context) -> Section:
     paragraphs = []
     if len(top):
         paragraphs.append("Largest pools by GPUs allocated: " + "; ".join(
-            f"{r.pool or '(no pool)'} {_g(r.allocated)} of {int(r.gpus):,} GPUs ({r.allocated_pct:.0f} %)"
+            f"{r.pool or '(no pool)'} {fmt.gpus(r.allocated)} of {int(r.gpus):,} GPUs ({r.allocated_pct:.0f} %)"
             for r in top.head(5).itertuples()) + ".")
     busy = teams.sort_values("allocated", ascending=False)
     busy = busy[busy["allocated"] > 0]
     if len(busy):
         paragraphs.append("Teams with the most GPUs: " + "; ".join(
-            f"{r.namespace} {_g(r.allocated)}" + (f" (+{_g(r.pending)} pending)" if r.pending > 0 else "")
+            f"{r.namespace} {fmt.gpus(r.allocated)}" + (f" (+{fmt.gpus(r.pending)} pending)" if r.pending > 0 else "")
             for r in busy.head(5).itertuples()) + ".")
     return Section("pools_teams", SECTION_TITLES["pools_teams"], paragraphs, [], tables, figures)
 
@@ -375,7 +372,7 @@ def _forecast_section(ctx: _Context) -> Section:
                               "The history has no capacity series, so no runway.")
     section.paragraphs.append(
         f"Forecast of cluster GPU allocation (GPUs requested by placed pods) for the next 30 days from "
-        f"{len(run.y):,} points ({_time(run.y.index[0])} to {_time(run.y.index[-1])}), automatic model (models "
+        f"{len(run.y):,} points ({fmt.utc_time(run.y.index[0])} to {fmt.utc_time(run.y.index[-1])}), automatic model (models "
         "weighted by their validation error), with calibrated 80 % and 95 % intervals.")
     section.paragraphs += run.warnings
     fig = charts.forecast_chart(run.y, run.forecast, run.info.unit or "GPUs",
@@ -386,7 +383,7 @@ def _forecast_section(ctx: _Context) -> Section:
                                         "Observed allocation, the forecast median with its 80 % and 95 % bands, and "
                                         "capacity (dashed red)."))
     last, end = float(run.y.iloc[-1]), run.forecast.iloc[-1]
-    rows = [("Allocated now", last, "GPUs", f"Last observed value at {_time(run.y.index[-1])}."),
+    rows = [("Allocated now", last, "GPUs", f"Last observed value at {fmt.utc_time(run.y.index[-1])}."),
             ("Median in 30 days", float(end["p50"]), "GPUs", "The forecast's median at the end of the horizon."),
             ("80 % interval low in 30 days", float(end["p10"]), "GPUs", "10th percentile."),
             ("80 % interval high in 30 days", float(end["p90"]), "GPUs", "90th percentile.")]
@@ -395,7 +392,7 @@ def _forecast_section(ctx: _Context) -> Section:
                  ("Headroom now", float(found.headroom_now) if found.headroom_now is not None else np.nan, "GPUs",
                   "Capacity now minus allocated now."),
                  ("Lowest median headroom", float(found.min_headroom), "GPUs",
-                  f"Smallest capacity minus median over the horizon, on {_time(found.min_headroom_at)}.")]
+                  f"Smallest capacity minus median over the horizon, on {fmt.utc_time(found.min_headroom_at)}.")]
     section.tables.append(ReportTable("Forecast figures", pd.DataFrame(rows, columns=["Figure", "Value", "Unit", "How computed"])))
     return section
 
@@ -422,10 +419,10 @@ def _whatif_section(ctx: _Context) -> Section:
         s = plan.summary
         section.paragraphs.append(
             f"Rebalancing {ctx.plan_cluster}: the heuristic planner minimises fragmentation and partly used nodes with "
-            f"at most {ctx.rebalance_moves} pod moves. It moves {s['pods_moved']:,} pods ({_g(s['gpus_moved'])} GPUs), "
+            f"at most {ctx.rebalance_moves} pod moves. It moves {s['pods_moved']:,} pods ({fmt.gpus(s['gpus_moved'])} GPUs), "
             f"places {s['pods_placed']:,} pending pods and frees {s['nodes_freed_count']:,} GPU nodes; fragmented GPUs "
-            f"go from {_g(s['fragmented_gpus_before'])} to {_g(s['fragmented_gpus_after'])} and stranded GPUs from "
-            f"{_g(s['stranded_gpus_before'])} to {_g(s['stranded_gpus_after'])}. fragviz never moves pods itself; the "
+            f"go from {fmt.gpus(s['fragmented_gpus_before'])} to {fmt.gpus(s['fragmented_gpus_after'])} and stranded GPUs from "
+            f"{fmt.gpus(s['stranded_gpus_before'])} to {fmt.gpus(s['stranded_gpus_after'])}. fragviz never moves pods itself; the "
             "plan is a proposal (the What-if page exports it as a reviewable kubectl script).")
         section.tables.append(ReportTable("Rebalancing: before vs after the plan", _impact(plan.comparison.table),
                                           "Before = " + ctx.plan_cluster + "; After = the same cluster after the plan."))
@@ -469,12 +466,12 @@ def _recommendations(ctx: _Context) -> Section:
         lambda s: s.value_counts().index[0])
     for r in pools[pools["stranded"] > 0].sort_values("stranded", ascending=False).itertuples():
         why = {"cpu": "CPU", "memory": "memory", "cpu+memory": "CPU and memory"}.get(reasons.get(r.pool, ""), "CPU or memory")
-        recs.append(((f"Pool {r.pool or '(no pool)'} has {_g(r.stranded)} stranded GPUs: its nodes run out of {why} "
+        recs.append(((f"Pool {r.pool or '(no pool)'} has {fmt.gpus(r.stranded)} stranded GPUs: its nodes run out of {why} "
                       f"before their GPUs. Give GPU pods less {why} per GPU there, or keep CPU-only pods off these "
                       "nodes."), "Pools and teams › 'GPUs by pool', column 'Stranded GPUs'"))
     frag = pools[(pools["fragmented"] >= 1) & (pools["frag_ratio_pct"] >= 20)].sort_values("fragmented", ascending=False)
     for r in frag.head(3).itertuples():
-        recs.append(((f"In pool {r.pool or '(no pool)'}, {_g(r.fragmented)} of its {_g(r.idle)} idle GPUs "
+        recs.append(((f"In pool {r.pool or '(no pool)'}, {fmt.gpus(r.fragmented)} of its {fmt.gpus(r.idle)} idle GPUs "
                       f"({r.frag_ratio_pct:.0f} %) are fragmented: free, but in pieces the typical pods cannot use."),
                      "Pools and teams › 'GPUs by pool', column 'Fragmented GPUs'; Fragmentation › 'Node × GPU slot'"))
     if ctx.forecast is not None and ctx.forecast.runway is not None:
@@ -493,14 +490,14 @@ def _recommendations(ctx: _Context) -> Section:
     pending = a.rollup("namespace")
     waiting = float(pending["pending"].sum())
     if waiting > 0:
-        recs.append(((f"{_g(waiting)} GPUs of pending pods wait while {_g(a.frag.idle / GPU_MILLI)} GPUs are idle "
-                      f"({_g(a.frag.amount / GPU_MILLI)} of them fragmented)."),
+        recs.append(((f"{fmt.gpus(waiting)} GPUs of pending pods wait while {fmt.gpus(metrics.gpus_idle(a))} GPUs are idle "
+                      f"({fmt.gpus(metrics.gpus_fragmented(a))} of them fragmented)."),
                      "Pools and teams › 'GPUs by team', column 'GPUs pending'"))
     if ctx.comparison is not None:
-        rows = ctx.comparison.table.set_index("metric")
-        names = {"GPUs total": "GPUs total", "Pending GPUs": "pending GPUs", "Fragmented GPUs": "fragmented GPUs",
-                 "Stranded GPUs": "stranded GPUs"}
-        parts = [f"{name} {_g(rows.at[m, 'before'])} → {_g(rows.at[m, 'after'])}" for m, name in names.items()
+        rows = ctx.comparison.table.set_index("key")
+        names = {"gpus_total": "GPUs total", "gpus_pending": "pending GPUs", "gpus_fragmented": "fragmented GPUs",
+                 "gpus_stranded": "stranded GPUs"}
+        parts = [f"{name} {fmt.gpus(rows.at[m, 'before'])} → {fmt.gpus(rows.at[m, 'after'])}" for m, name in names.items()
                  if m in rows.index]
         recs.append((f"Scenario '{ctx.scenario.name}': " + ", ".join(parts) + ".",
                      f"What-if and rebalancing › 'Baseline vs scenario '{ctx.scenario.name}''"))
@@ -520,10 +517,10 @@ def _methods(ctx: _Context) -> Section:
     span = ""
     if hist is not None and "cluster" in hist.frames and len(hist.frames["cluster"]):
         first, last = hist.span
-        span = f"{_time(first)} to {_time(last)}"
-    provenance = [("Data source", snap.source), ("Snapshot time", _time(snap.taken_at)),
+        span = f"{fmt.utc_time(first)} to {fmt.utc_time(last)}"
+    provenance = [("Data source", snap.source), ("Snapshot time", fmt.utc_time(snap.taken_at)),
                   ("History", f"{hist.source}, {span}" if hist is not None else "none"),
-                  ("Report generated", _time(ctx.now)), ("fragviz version", __version__),
+                  ("Report generated", fmt.utc_time(ctx.now)), ("fragviz version", __version__),
                   ("Fragmentation measure", "memory-aware (fragviz extension)" if ctx.memory_aware
                    else "ATC'23 FGD (memory ignored)"),
                   ("Target workload", f"{len(ctx.workload)} pod shapes"),
@@ -567,15 +564,3 @@ def _methods(ctx: _Context) -> Section:
         tables.append(ReportTable("PromQL queries", pd.DataFrame(sorted(ctx.queries.items()), columns=["Name", "PromQL"]),
                                   "The queries the data came from (live Prometheus)."))
     return Section("methods", SECTION_TITLES["methods"], paragraphs, [], tables, [])
-
-
-# -- formatting ----------------------------------------------------------------------------------
-
-def _time(ts) -> str:
-    return f"{utc(ts):%Y-%m-%d %H:%M} UTC"
-
-
-def _g(gpus: float) -> str:
-    """GPUs as text: whole numbers without decimals, others with one."""
-    gpus = float(gpus)
-    return f"{gpus:,.0f}" if abs(gpus - round(gpus)) < 0.05 else f"{gpus:,.1f}"

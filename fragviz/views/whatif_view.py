@@ -13,6 +13,8 @@ from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
+from .. import format as fmt
+from .. import metrics
 from ..frag import NOT_WORKLOAD_OWNERS, Analysis, JobShape, analyse
 from ..model import Snapshot
 from ..planning import outcome
@@ -28,12 +30,6 @@ OBJECTIVES = {"allocate": "Place pending work (most GPUs allocated)",
               "defragment": "Minimise fragmentation & partly used nodes",
               "shape": "Maximise jobs of one shape"}
 
-# Which way each impact metric should move: +1 higher is better, -1 lower is better, 0 neutral.
-BETTER = {"GPUs total": 0, "GPUs allocated": 1, "GPU allocation %": 1, "GPUs idle": 0, "Pending pods": -1,
-          "Pending GPUs": -1, "Fragmented GPUs": -1, "Fragmentation % of idle": -1, "Stranded GPUs": -1,
-          "Fully free GPU nodes": 1, "Partly used GPU nodes": -1, "Largest job that fits": 1}
-JOBS_FIT = "Jobs that fit: "
-KPI_METRICS = ["GPUs allocated", "Fragmented GPUs", "Stranded GPUs", "Pending GPUs"]
 
 
 # -- the scenario being edited ---------------------------------------------------------------
@@ -149,14 +145,9 @@ def compare(before: Snapshot, after: Snapshot, workload: pd.DataFrame, shapes: l
                       analyse(after, workload, shapes, memory_aware=memory_aware))
 
 
-def better(metric: str) -> int:
-    """+1 when a rise is good news, -1 when a fall is, 0 when neither."""
-    return 1 if metric.startswith(JOBS_FIT) else BETTER.get(metric, 0)
-
-
-def delta_color(metric: str) -> str:
-    """``st.metric``'s delta_color for the metric."""
-    return {1: "normal", -1: "inverse", 0: "off"}[better(metric)]
+def delta_color(key: str) -> str:
+    """``st.metric``'s delta_color for the metric of ``key`` (its ``better`` in the registry)."""
+    return {1: "normal", -1: "inverse", 0: "off"}[metrics.better(key)]
 
 
 def headline_shape(shapes: list[JobShape]) -> JobShape | None:
@@ -174,51 +165,49 @@ class KpiDelta:
     unit: str
     how: str
     delta_color: str
+    key: str = ""
 
     def value_text(self) -> str:
-        return _number(self.after, self.unit)
+        return fmt.fine(self.after, self.unit)
 
     def delta_text(self) -> str:
-        return "no change" if abs(self.change) < 5e-4 else f"{_signed(self.change, self.unit)} vs {_number(self.before, self.unit)}"
+        return "no change" if abs(self.change) < 5e-4 else f"{fmt.change(self.change, self.unit)} vs {fmt.fine(self.before, self.unit)}"
 
 
 def kpi_deltas(table: pd.DataFrame, shapes: list[JobShape]) -> list[KpiDelta]:
-    """The headline metrics of an impact table: GPUs allocated, fragmented, stranded and pending
-    GPUs, and the jobs of the largest shape that fit."""
-    metrics = list(KPI_METRICS)
-    labels = dict(zip(metrics, metrics))
+    """The headline metrics of an impact table (:data:`fragviz.metrics.DELTAS`: GPUs allocated,
+    fragmented, stranded and pending GPUs) and the jobs of the largest shape that fit."""
+    chosen = metrics.pick(metrics.DELTAS)
     shape = headline_shape(shapes)
     if shape is not None:
-        metrics.append(JOBS_FIT + shape.name)
-        labels[JOBS_FIT + shape.name] = f"{shape.name} jobs that fit"
-    rows = table.set_index("metric")
+        chosen.append(metrics.job_metric(shape))
+    rows = table.set_index("key")
     out = []
-    for metric in metrics:
-        if metric not in rows.index:
+    for m in chosen:
+        if m.key not in rows.index:
             continue
-        r = rows.loc[metric]
-        out.append(KpiDelta(labels[metric], metric, float(r["before"]), float(r["after"]), float(r["change"]),
-                            str(r["unit"]), str(r["how"]), delta_color(metric)))
+        r = rows.loc[m.key]
+        out.append(KpiDelta(m.card_label, str(r["metric"]), float(r["before"]), float(r["after"]), float(r["change"]),
+                            str(r["unit"]), str(r["how"]), delta_color(m.key), m.key))
     return out
+
+
+def _sign(key: str, change: float) -> int:
+    """+1 good news, -1 bad news, 0 unchanged or neither."""
+    return metrics.better(key) * (1 if change > 5e-4 else -1 if change < -5e-4 else 0)
 
 
 def change_colours(table: pd.DataFrame) -> list[str]:
     """CSS per row for the change column: green for good news, red for bad, none when unchanged."""
-    out = []
-    for metric, change in zip(table["metric"], table["change"]):
-        sign = better(metric) * (1 if change > 5e-4 else -1 if change < -5e-4 else 0)
-        out.append({1: "color: #1e7a3c; font-weight: 600", -1: "color: #b03a2e; font-weight: 600", 0: ""}[sign])
-    return out
+    return [{1: "color: #1e7a3c; font-weight: 600", -1: "color: #b03a2e; font-weight: 600", 0: ""}[_sign(key, change)]
+            for key, change in zip(table["key"], table["change"])]
 
 
 def display_table(table: pd.DataFrame) -> pd.DataFrame:
-    """The impact table without the long ``how`` text (shown apart), with a verdict column."""
+    """The impact table without the long ``how`` text (shown apart) and the key, with a verdict column."""
     shown = table[["metric", "before", "after", "change", "unit"]].copy()
-    verdict = []
-    for metric, change in zip(table["metric"], table["change"]):
-        sign = better(metric) * (1 if change > 5e-4 else -1 if change < -5e-4 else 0)
-        verdict.append("" if abs(change) <= 5e-4 else {1: "better", -1: "worse", 0: "changed"}[sign])
-    shown["verdict"] = verdict
+    shown["verdict"] = ["" if abs(change) <= 5e-4 else {1: "better", -1: "worse", 0: "changed"}[_sign(key, change)]
+                        for key, change in zip(table["key"], table["change"])]
     return shown
 
 
@@ -376,19 +365,3 @@ def plan_downloads(plan: Plan) -> list[Download]:
                  "Cordon, evict (Eviction API, honours PodDisruptionBudgets) and drain. Without --yes it only prints "
                  "the plan."),
     ]
-
-
-# -- number formatting -----------------------------------------------------------------------
-
-def _number(x: float, unit: str) -> str:
-    if unit == "%":
-        return f"{x:.1f} %"
-    if abs(x - round(x)) < 5e-3:
-        return f"{x:,.0f}"
-    return f"{x:,.1f}" if abs(x) >= 10 else f"{x:,.2f}"
-
-
-def _signed(x: float, unit: str) -> str:
-    """``x`` with its sign (an ASCII minus: st.metric reads the direction from it); % as points."""
-    text = _number(abs(x), unit)
-    return ("+" if x > 0 else "-") + (text.replace(" %", " pp") if unit == "%" else text)
