@@ -29,6 +29,7 @@ from ..errors import FragvizError
 from ..frag import CATEGORIES, CATEGORY_LABELS, Analysis, JobShape, analyse, default_job_shapes, typical_pods, workload_pods
 from ..kpis import Kpi
 from ..model import GPU_MILLI, History, Snapshot, utc
+from .text import format_time
 
 SECTIONS = ("summary", "fragmentation", "pools_teams", "forecast", "whatif", "recommendations", "methods")
 SECTION_TITLES = {"summary": "Summary", "fragmentation": "Fragmentation", "pools_teams": "Pools and teams",
@@ -187,7 +188,7 @@ def build_report(snapshot: Snapshot, history: History | None = None, *, sections
 
     info = snapshot.summary()
     subtitle = (f"{info['nodes']:,} nodes · {info['gpus']:,} GPUs · {info['pods']:,} pods · snapshot "
-                f"{_time(snapshot.taken_at)}" + (f" · scenario '{scenario.name}'" if scenario is not None else ""))
+                f"{format_time(snapshot.taken_at)}" + (f" · scenario '{scenario.name}'" if scenario is not None else ""))
     return Report("GPU capacity report", subtitle, generated, snapshot.source, snapshot.taken_at, __version__, out)
 
 
@@ -247,7 +248,7 @@ def _summary(ctx: _Context) -> Section:
     total = by["gpus_total"].value
     paragraphs = [
         (f"{info['nodes']:,} nodes with {info['gpus']:,} GPUs ({model_text or 'no GPUs'}) and {info['pods']:,} pods "
-         f"({info['pending_pods']:,} pending), from {snap.source} at {_time(snap.taken_at)}."),
+         f"({info['pending_pods']:,} pending), from {snap.source} at {format_time(snap.taken_at)}."),
         (f"{by['gpus_allocated'].text} of {by['gpus_total'].text} GPUs are allocated "
          f"({100 * by['gpus_allocated'].value / total if total else 0:.1f} %). Of the {by['gpus_idle'].text} idle GPUs, "
          f"{by['gpus_fragmented'].text} ({by['frag_ratio'].text}) are fragmented: pieces the typical pods cannot use, "
@@ -375,7 +376,7 @@ def _forecast_section(ctx: _Context) -> Section:
                               "The history has no capacity series, so no runway.")
     section.paragraphs.append(
         f"Forecast of cluster GPU allocation (GPUs requested by placed pods) for the next 30 days from "
-        f"{len(run.y):,} points ({_time(run.y.index[0])} to {_time(run.y.index[-1])}), automatic model (models "
+        f"{len(run.y):,} points ({format_time(run.y.index[0])} to {format_time(run.y.index[-1])}), automatic model (models "
         "weighted by their validation error), with calibrated 80 % and 95 % intervals.")
     section.paragraphs += run.warnings
     fig = charts.forecast_chart(run.y, run.forecast, run.info.unit or "GPUs",
@@ -386,7 +387,7 @@ def _forecast_section(ctx: _Context) -> Section:
                                         "Observed allocation, the forecast median with its 80 % and 95 % bands, and "
                                         "capacity (dashed red)."))
     last, end = float(run.y.iloc[-1]), run.forecast.iloc[-1]
-    rows = [("Allocated now", last, "GPUs", f"Last observed value at {_time(run.y.index[-1])}."),
+    rows = [("Allocated now", last, "GPUs", f"Last observed value at {format_time(run.y.index[-1])}."),
             ("Median in 30 days", float(end["p50"]), "GPUs", "The forecast's median at the end of the horizon."),
             ("80 % interval low in 30 days", float(end["p10"]), "GPUs", "10th percentile."),
             ("80 % interval high in 30 days", float(end["p90"]), "GPUs", "90th percentile.")]
@@ -395,7 +396,7 @@ def _forecast_section(ctx: _Context) -> Section:
                  ("Headroom now", float(found.headroom_now) if found.headroom_now is not None else np.nan, "GPUs",
                   "Capacity now minus allocated now."),
                  ("Lowest median headroom", float(found.min_headroom), "GPUs",
-                  f"Smallest capacity minus median over the horizon, on {_time(found.min_headroom_at)}.")]
+                  f"Smallest capacity minus median over the horizon, on {format_time(found.min_headroom_at)}.")]
     section.tables.append(ReportTable("Forecast figures", pd.DataFrame(rows, columns=["Figure", "Value", "Unit", "How computed"])))
     return section
 
@@ -520,10 +521,10 @@ def _methods(ctx: _Context) -> Section:
     span = ""
     if hist is not None and "cluster" in hist.frames and len(hist.frames["cluster"]):
         first, last = hist.span
-        span = f"{_time(first)} to {_time(last)}"
-    provenance = [("Data source", snap.source), ("Snapshot time", _time(snap.taken_at)),
+        span = f"{format_time(first)} to {format_time(last)}"
+    provenance = [("Data source", snap.source), ("Snapshot time", format_time(snap.taken_at)),
                   ("History", f"{hist.source}, {span}" if hist is not None else "none"),
-                  ("Report generated", _time(ctx.now)), ("fragviz version", __version__),
+                  ("Report generated", format_time(ctx.now)), ("fragviz version", __version__),
                   ("Fragmentation measure", "memory-aware (fragviz extension)" if ctx.memory_aware
                    else "ATC'23 FGD (memory ignored)"),
                   ("Target workload", f"{len(ctx.workload)} pod shapes"),
@@ -570,10 +571,6 @@ def _methods(ctx: _Context) -> Section:
 
 
 # -- formatting ----------------------------------------------------------------------------------
-
-def _time(ts) -> str:
-    return f"{utc(ts):%Y-%m-%d %H:%M} UTC"
-
 
 def _g(gpus: float) -> str:
     """GPUs as text: whole numbers without decimals, others with one."""

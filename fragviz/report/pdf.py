@@ -31,18 +31,16 @@ import atexit
 import base64
 import concurrent.futures
 import contextlib
-import html
 import math
 import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import pandas as pd
-
 from ..errors import FragvizError
 from .content import Report, ReportFigure, ReportTable, Section
-from .html import column_format, format_time
+from .html import column_format
+from .text import esc, format_time, is_step, iso_time, kpi_tone
 
 ProgressFn = Callable[[str, float], None]
 
@@ -67,17 +65,8 @@ START_TIMEOUT_S = 60.0         # browser start
 CHART_TIMEOUT_S = 90.0         # one chart
 STOP_TIMEOUT_S = 15.0
 
-WARM_KPIS = {"gpus_fragmented", "frag_ratio", "gpus_stranded"}
-BAD_KPIS = {"idle_allocated", "gpus_unavailable"}
-
-
 class PdfError(FragvizError):
     """The PDF could not be made (no browser for the charts, a chart that failed, layout error)."""
-
-
-def esc(text) -> str:
-    """Any value as escaped HTML text (quotes too, so it is safe in attributes)."""
-    return html.escape("" if text is None else str(text), quote=True)
 
 
 # -- charts as images ------------------------------------------------------------------------------
@@ -270,7 +259,7 @@ def to_print_html(report: Report, images: list[ChartImage] | None = None) -> str
              '<meta name="author" content="fragviz">',
              f'<meta name="description" content="{esc(report.subtitle)}">',
              f'<meta name="generator" content="fragviz {esc(report.version)}">',
-             f'<meta name="dcterms.created" content="{esc(_iso(report.generated_at))}">',
+             f'<meta name="dcterms.created" content="{esc(iso_time(report.generated_at))}">',
              f"<style>{CSS}</style></head><body>",
              _cover(report, numbers)]
     image_iter = iter(images)
@@ -359,14 +348,14 @@ def _kpis(section: Section, numbers: _Numbers) -> str:
 
 
 def _kpi(kpi) -> str:
-    tone = " warm" if kpi.key in WARM_KPIS else " bad" if kpi.key in BAD_KPIS else ""
+    tone = kpi_tone(kpi.key)
+    tone = f" {tone}" if tone else ""
     return (f'<div class="kpi{tone}"><div class="label">{esc(kpi.label)}</div>'
             f'<div class="value">{esc(kpi.text)}</div></div>')
 
 
 def _paragraph(text: str) -> str:
-    step = text[:1].isdigit() and ". " in text[:5]
-    return f'<p class="step">{esc(text)}</p>' if step else f"<p>{esc(text)}</p>"
+    return f'<p class="step">{esc(text)}</p>' if is_step(text) else f"<p>{esc(text)}</p>"
 
 
 def _figure(fig: ReportFigure, ident: str, number: int, image: ChartImage | None) -> str:
@@ -506,12 +495,6 @@ def _table(table: ReportTable, ident: str, number: int) -> str:
     return (f'<div class="{classes}" id="{ident}"><h3><span class="tag">Table {number}.</span> {esc(table.title)}</h3>'
             f'<table style="font-size:{fit.font_pt:g}pt;width:{fit.width_pct:.1f}%"><colgroup>{cols}</colgroup><thead><tr>{head}</tr></thead>'
             f"<tbody>{body}</tbody></table>{note}</div>")
-
-
-def _iso(ts) -> str:
-    ts = pd.Timestamp(ts)
-    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
-    return ts.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 # -- print style -----------------------------------------------------------------------------------
