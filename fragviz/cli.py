@@ -457,6 +457,7 @@ def cmd_report(args) -> int:
     Exit codes: 0 written, 2 bad input or options, 3 the data source failed, 4 the file could not be written."""
     from .errors import SourceError
     from .report import build_report, write_atomic
+    from .report.writers import writer
 
     def say(message: str) -> None:
         if not args.quiet:
@@ -472,9 +473,8 @@ def cmd_report(args) -> int:
         if not path.exists():
             raise FragvizError(f"--scenario {path}: no such file")
         scenario = Scenario.from_yaml(path.read_text(encoding="utf-8"), file=str(path))
-    if args.format == "pdf":
-        from .report.pdf import prepare
-        prepare()                                # start the chart browser while the data loads
+    output = writer(args.format)
+    output.start()                               # e.g. the PDF's chart browser starts while the data loads
     say(f"loading the {args.source} source")
     try:
         snapshot, history, queries, warnings = report_data(args)
@@ -489,15 +489,8 @@ def cmd_report(args) -> int:
                           rebalance_moves=None if args.rebalance_moves < 0 else args.rebalance_moves,
                           progress=lambda message, fraction: say(f"{100 * fraction:3.0f} % {message}"), **options)
     say(f"writing {args.format.upper()}")
-    if args.format == "html":
-        from .report.html import to_html
-        data = to_html(report)
-    elif args.format == "xlsx":
-        from .report.xlsx import to_xlsx
-        data = to_xlsx(report)
-    else:
-        from .report.pdf import to_pdf
-        data = to_pdf(report, progress=lambda message, fraction: say(f"PDF {100 * fraction:3.0f} % {message}"))
+    data = output.write(report, progress=lambda message, fraction:
+                        say(f"{args.format.upper()} {100 * fraction:3.0f} % {message}"))
     try:
         write_atomic(out, data)
     except OSError as exc:
@@ -508,9 +501,11 @@ def cmd_report(args) -> int:
 
 
 def add_report_parser(sub) -> None:
+    from .report.writers import WRITERS
     report = sub.add_parser("report", help="a capacity report (HTML, PDF or XLSX) of a cluster, for cron and CI")
     report.add_argument("--source", choices=["demo", "files", "prometheus", "kubernetes"], default="demo")
-    report.add_argument("--format", choices=["html", "pdf", "xlsx"], required=True)
+    report.add_argument("--format", choices=list(WRITERS), required=True,
+                        help="; ".join(f"{w.name}: {w.label}" for w in WRITERS.values()))
     report.add_argument("--out", required=True, metavar="PATH", help="written atomically: temp file, then rename")
     report.add_argument("--scenario", metavar="YAML", help="a what-if scenario compared with the cluster as it is")
     report.add_argument("--sections", help="comma-separated: summary,fragmentation,pools_teams,forecast,whatif,"
