@@ -29,17 +29,6 @@ DEFAULT_CANDIDATES = (
 )
 
 
-def _min_history(name: str, params: dict, season: int) -> int:
-    """Steps of history a candidate needs before ``auto`` considers it."""
-    if name == "seasonal_naive":
-        return (int(params.get("lag_days", 1)) + 2) * season  # one season to copy, more to validate on
-    if name in ("linear", "hgb"):
-        return 3 * season
-    if name == "ewma" and params.get("seasonal"):
-        return 2 * season
-    return 2
-
-
 def inverse_error_weights(mae: pd.Series, power: float = 2.0, keep_within: float = 0.5) -> pd.Series:
     """Weights proportional to ``mae ** -power`` over the candidates whose error is within
     ``keep_within`` (a fraction) of the best; NaN errors get no weight. Sums to 1."""
@@ -71,6 +60,9 @@ class Auto(Forecaster):
     candidate: what it is, MAE, relMAE against same time yesterday on the validation origins,
     weight, seconds), ``validation_note_`` (a sentence) and ``models_`` (the fitted candidates)."""
 
+    name = "auto"
+    label = "Automatic (weighted by validation error)"
+
     def __init__(self, season: int | None = None, candidates=None, validation_days: float = 7.0,
                  power: float = 2.0, keep_within: float = 0.3, shrink: float = 0.5):
         self.season = season
@@ -81,6 +73,7 @@ class Auto(Forecaster):
         self.shrink = shrink
 
     def _specs(self, n: int):
+        from .models import make_model   # the registry imports this module
         m = self.season_
         out = []
         for spec in (self.candidates or DEFAULT_CANDIDATES):
@@ -90,7 +83,7 @@ class Auto(Forecaster):
             about = spec[3] if len(spec) > 3 else name.replace("_", " ")
             if name == "auto":
                 raise ValueError("auto cannot be its own candidate")
-            if n >= _min_history(name, params, m):
+            if n >= make_model(name, season=m, **params).min_history(m):
                 out.append((label, name, dict(params), about))
         if not out:
             out.append(("ewma", "ewma", {}, "exponentially weighted level"))

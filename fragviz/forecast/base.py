@@ -59,10 +59,22 @@ def inner_plan(n: int, season: int, max_days: float = 7.0, min_train_days: float
 
 class Forecaster(BaseEstimator):
     """Base class: ``fit(y)`` then ``predict(horizon)``. Subclasses implement ``_fit_point`` (learn
-    from ``values``/``tdays``) and ``_point_many`` (point forecasts from many origins)."""
+    from ``values``/``tdays``) and ``_point_many`` (point forecasts from many origins).
+
+    Each registered model names itself: ``name`` (its key in ``models.MODELS``, ``--model``),
+    ``label`` (what the Forecast page shows) and :meth:`min_history` (how much history it needs
+    before ``auto`` weighs it)."""
+
+    name = ""
+    label = ""
 
     def __init__(self, season: int | None = None):
         self.season = season
+
+    def min_history(self, season: int) -> int:
+        """Steps of history this model (with its parameters) needs before ``auto`` considers it,
+        for ``season`` steps a day."""
+        return 2
 
     # -- subclass hooks --------------------------------------------------------------------------
     def _fit_point(self, values: np.ndarray, tdays: np.ndarray) -> None:

@@ -9,6 +9,9 @@ from .base import Forecaster
 class LastValue(Forecaster):
     """The last observed value, flat."""
 
+    name = "last_value"
+    label = "Last value"
+
     def _point_many(self, values, tdays, origins, horizon):
         return np.repeat(values[np.asarray(origins) - 1][:, None], horizon, axis=1)
 
@@ -20,6 +23,9 @@ class SeasonalNaive(Forecaster):
     past season(s) but moves it to the current level (the last hour's mean minus the mean of the
     same hour in each past season)."""
 
+    name = "seasonal_naive"
+    label = "Same time yesterday"
+
     def __init__(self, season: int | None = None, lag_days: int = 1, seasons: int = 1, anchor: bool = False,
                  anchor_days: float = 1.0):
         self.season = season
@@ -27,6 +33,9 @@ class SeasonalNaive(Forecaster):
         self.seasons = seasons
         self.anchor = anchor
         self.anchor_days = anchor_days
+
+    def min_history(self, season):
+        return (int(self.lag_days) + 2) * season  # one season to copy, more to validate on
 
     def _point_many(self, values, tdays, origins, horizon):
         lag = max(1, int(self.lag_days) * self.season_)
@@ -61,6 +70,9 @@ class EWMA(Forecaster):
     deseasonalised series plus the mean profile over the last ``profile_days`` days of a period of
     ``period_days`` (1: the daily profile; 7: the weekly one, when the history holds whole weeks)."""
 
+    name = "ewma"
+    label = "EWMA level"
+
     def __init__(self, season: int | None = None, alpha: float = 0.1, seasonal: bool = False, profile_days: int = 7,
                  period_days: int = 1):
         self.season = season
@@ -68,6 +80,9 @@ class EWMA(Forecaster):
         self.seasonal = seasonal
         self.profile_days = profile_days
         self.period_days = period_days
+
+    def min_history(self, season):
+        return 2 * season if self.seasonal else 2
 
     def _point_many(self, values, tdays, origins, horizon):
         m = self.season_

@@ -28,6 +28,9 @@ class _Direct(Forecaster):
         self.max_rows = max_rows
         self.random_state = random_state
 
+    def min_history(self, season):
+        return 3 * season
+
     def _design(self, lags: Lags, tdays: np.ndarray, p: np.ndarray, h: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
@@ -85,6 +88,9 @@ class Linear(_Direct):
     """Ridge on calendar Fourier terms and change-from-level features with horizon-dependent weights.
     The ridge penalty is chosen among ``alphas`` (relative to the number of rows, on standardised
     features) by the error on the last ``validation_days`` of the training data."""
+
+    name = "linear"
+    label = "Linear (calendar + lags)"
 
     def __init__(self, season: int | None = None, horizon: int | None = None, train_days: float = 28.0,
                  weekly: str | bool = "auto", half_life_days: float = 14.0, max_rows: int = 30_000, random_state: int = 0,
@@ -147,6 +153,9 @@ class Linear(_Direct):
 class HGB(_Direct):
     """HistGradientBoostingRegressor on the change from the last value; the number of boosting
     iterations (up to ``max_iter``) is chosen by the error on the last ``validation_days``."""
+
+    name = "hgb"
+    label = "Gradient-boosted trees"
 
     def __init__(self, season: int | None = None, horizon: int | None = None, train_days: float = 28.0,
                  weekly: str | bool = "auto", half_life_days: float = 14.0, max_rows: int = 10_000, random_state: int = 0,

@@ -26,13 +26,14 @@ this module registers them by name.
 
 from __future__ import annotations
 
-from .auto import DEFAULT_CANDIDATES, Auto, _min_history, inverse_error_weights
+from .auto import DEFAULT_CANDIDATES, Auto, inverse_error_weights
 from .base import COLUMNS, QUANTILES, Forecaster, check_series, infer_season, inner_plan, truth_matrix
 from .baselines import EWMA, LastValue, SeasonalNaive
 from .direct import HGB, Linear, _Direct
 
-MODELS: dict[str, type] = {"last_value": LastValue, "seasonal_naive": SeasonalNaive, "ewma": EWMA,
-                           "linear": Linear, "hgb": HGB, "auto": Auto}
+# The registry: a model is a Forecaster subclass with its ``name``, ``label`` and ``min_history``;
+# adding one is its module plus its class in this line.
+MODELS: dict[str, type[Forecaster]] = {cls.name: cls for cls in (LastValue, SeasonalNaive, EWMA, Linear, HGB, Auto)}
 
 
 def make_model(name: str, **params) -> Forecaster:
@@ -43,5 +44,5 @@ def make_model(name: str, **params) -> Forecaster:
 
 
 __all__ = ["COLUMNS", "DEFAULT_CANDIDATES", "EWMA", "HGB", "MODELS", "QUANTILES", "Auto", "Forecaster", "LastValue",
-           "Linear", "SeasonalNaive", "_Direct", "_min_history", "check_series", "infer_season", "inner_plan",
+           "Linear", "SeasonalNaive", "_Direct", "check_series", "infer_season", "inner_plan",
            "inverse_error_weights", "make_model", "truth_matrix"]
