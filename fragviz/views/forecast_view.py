@@ -1,37 +1,21 @@
 """What the Forecast page and the Overview's runway show, computed without Streamlit: one
-series' forecast with its runway, the backtest table, and why ``auto`` chose its weights."""
+series' forecast with its runway (:func:`fragviz.forecast.pipeline.run_forecast`, the same
+pipeline as ``fragviz forecast``), the model picker, the backtest table, and why ``auto`` chose
+its weights."""
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass, field
-
 import pandas as pd
 
-from ..forecast.backtest import backtest, rolling_origins, warn_short
-from ..forecast.models import MODELS, make_model
-from ..forecast.runway import Runway, runway
-from ..forecast.series import SeriesInfo, history_series, regularise
+from ..forecast.backtest import backtest, rolling_origins
+from ..forecast.models import MODELS
+from ..forecast.pipeline import ForecastRun, horizon_steps, run_forecast
+from ..forecast.series import history_series
 from ..model import History
 
 HORIZONS = {"6 hours": "6h", "12 hours": "12h", "1 day": "1D", "3 days": "3D", "7 days": "7D", "14 days": "14D",
             "30 days": "30D", "60 days": "60D", "90 days": "90D"}
 DEFAULT_MODEL = "auto"
-
-
-@dataclass
-class ForecastRun:
-    """One forecast: the clean series, the model, its quantiles and the runway against capacity."""
-
-    info: SeriesInfo
-    y: pd.Series
-    model_name: str
-    model: object
-    forecast: pd.DataFrame
-    runway: Runway | None
-    seconds: float
-    notes: list[str] = field(default_factory=list)       # what cleaning the series did
-    warnings: list[str] = field(default_factory=list)    # history too short for the horizon or season
 
 
 def model_label(name: str) -> str:
@@ -46,28 +30,6 @@ def model_labels() -> dict[str, str]:
     registry order: the Forecast page's model picker."""
     names = [DEFAULT_MODEL, *(name for name in MODELS if name != DEFAULT_MODEL)]
     return {name: model_label(name) for name in names if name in MODELS}
-
-
-def horizon_steps(y: pd.Series, horizon: str | pd.Timedelta) -> int:
-    """How many steps of ``y`` cover ``horizon`` (at least one)."""
-    step = y.index[1] - y.index[0] if len(y) > 1 else pd.Timedelta("1h")
-    return max(1, int(pd.Timedelta(horizon) / step))
-
-
-def run_forecast(info: SeriesInfo, horizon: str | pd.Timedelta, model: str = "auto", changes=()) -> ForecastRun:
-    """Fit ``model`` on the whole series and forecast ``horizon``; the runway when the series has a
-    capacity (``changes``: planned capacity additions / removals as (timestamp, GPUs))."""
-    start = time.perf_counter()
-    y, notes = regularise(info.series.dropna(), name=info.label)
-    steps = horizon_steps(y, horizon)
-    fitted = make_model(model).fit(y)
-    forecast = fitted.predict(steps)
-    found = None
-    if info.capacity is not None:
-        found = runway(forecast, info.capacity, changes, now=y.index[-1], last_value=float(y.iloc[-1]))
-    season = getattr(fitted, "season_", None)
-    return ForecastRun(info, y, model, fitted, forecast, found, time.perf_counter() - start, notes,
-                       warn_short(y, steps, season))
 
 
 def backtest_table(y: pd.Series, steps: int, origins: int = 5, models=None) -> tuple[pd.DataFrame, list]:
