@@ -21,7 +21,12 @@ __all__ = ["SECTIONS", "WRITERS", "Report", "ReportFigure", "ReportTable", "Sect
            "to_html", "to_xlsx", "write_atomic"]
 
 
+_MODULES = {"content", "html", "pdf", "pdf_style", "text", "write", "writers", "xlsx"}
+
+
 def __getattr__(name: str):
+    if name in _MODULES:                      # fragviz.report.content etc. after a plain `import fragviz.report`
+        return importlib.import_module(f".{name}", __name__)
     if name not in _WHERE:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     value = getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
