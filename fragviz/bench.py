@@ -231,20 +231,17 @@ def bench_report(nodes: int) -> None:
     from pathlib import Path
 
     from .report import build_report, write_atomic
-    from .report.html import to_html
-    from .report.pdf import to_pdf
-    from .report.xlsx import to_xlsx
+    from .report.writers import WRITERS
     from .sources.demo import demo_history, demo_snapshot
     snapshot = demo_snapshot(nodes=nodes, seed=7)
     history = demo_history(snapshot, seed=7)
-    writers = {"html": to_html, "pdf": to_pdf, "xlsx": to_xlsx}
     with tempfile.TemporaryDirectory() as folder:
-        for fmt, write in writers.items():
+        for fmt, output in WRITERS.items():
             start = time.perf_counter()
             report = build_report(snapshot, history)
             built = time.perf_counter() - start
-            path = Path(folder) / f"report.{fmt}"
-            write_atomic(path, write(report))
+            path = Path(folder) / output.file_name("report")
+            write_atomic(path, output.write(report))
             total = time.perf_counter() - start
             print(f"{fmt:4s}: {total:5.1f} s in all ({built:.1f} s building the report, {total - built:.1f} s writing), "
                   f"{path.stat().st_size / 1024:,.0f} KiB ({nodes} nodes, {len(snapshot.pods):,} pods)")

@@ -1,4 +1,6 @@
-"""The `fragviz` command line. Subcommands are small functions registered in COMMANDS."""
+"""The `fragviz` command line: parse, call the package, print. Each subcommand is a ``cmd_*``
+function that its parser (made in :func:`build_parser` or an ``add_*_parser`` function) sets as
+``run``; :func:`main` parses the arguments and calls it."""
 
 from __future__ import annotations
 
@@ -404,6 +406,7 @@ def cmd_report(args) -> int:
     Exit codes: 0 written, 2 bad input or options, 3 the data source failed, 4 the file could not be written."""
     from .errors import SourceError
     from .report import build_report, write_atomic
+    from .report.writers import writer
 
     def say(message: str) -> None:
         if not args.quiet:
@@ -419,9 +422,8 @@ def cmd_report(args) -> int:
         if not path.exists():
             raise FragvizError(f"--scenario {path}: no such file")
         scenario = Scenario.from_yaml(path.read_text(encoding="utf-8"), file=str(path))
-    if args.format == "pdf":
-        from .report.pdf import prepare
-        prepare()                                # start the chart browser while the data loads
+    output = writer(args.format)
+    output.start()                               # e.g. the PDF's chart browser starts while the data loads
     say(f"loading the {args.source} source")
     try:
         snapshot, history, queries, warnings = report_data(args)
@@ -436,15 +438,8 @@ def cmd_report(args) -> int:
                           rebalance_moves=None if args.rebalance_moves < 0 else args.rebalance_moves,
                           progress=lambda message, fraction: say(f"{100 * fraction:3.0f} % {message}"), **options)
     say(f"writing {args.format.upper()}")
-    if args.format == "html":
-        from .report.html import to_html
-        data = to_html(report)
-    elif args.format == "xlsx":
-        from .report.xlsx import to_xlsx
-        data = to_xlsx(report)
-    else:
-        from .report.pdf import to_pdf
-        data = to_pdf(report, progress=lambda message, fraction: say(f"PDF {100 * fraction:3.0f} % {message}"))
+    data = output.write(report, progress=lambda message, fraction:
+                        say(f"{args.format.upper()} {100 * fraction:3.0f} % {message}"))
     try:
         write_atomic(out, data)
     except OSError as exc:
@@ -455,9 +450,11 @@ def cmd_report(args) -> int:
 
 
 def add_report_parser(sub) -> None:
+    from .report.writers import WRITERS
     report = sub.add_parser("report", help="a capacity report (HTML, PDF or XLSX) of a cluster, for cron and CI")
     report.add_argument("--source", choices=["demo", "files", "prometheus", "kubernetes"], default="demo")
-    report.add_argument("--format", choices=["html", "pdf", "xlsx"], required=True)
+    report.add_argument("--format", choices=list(WRITERS), required=True,
+                        help="; ".join(f"{w.name}: {w.label}" for w in WRITERS.values()))
     report.add_argument("--out", required=True, metavar="PATH", help="written atomically: temp file, then rename")
     report.add_argument("--scenario", metavar="YAML", help="a what-if scenario compared with the cluster as it is")
     report.add_argument("--sections", help="comma-separated: summary,fragmentation,pools_teams,forecast,whatif,"
@@ -522,9 +519,6 @@ def add_pack_parser(sub) -> None:
 
 # -- forecast ------------------------------------------------------------------------------------
 
-FORECAST_COLUMNS = ("p50", "p10", "p90", "p2.5", "p97.5")
-
-
 def parse_time_arg(text: str, option: str):
     """An ISO 8601 time (naive = UTC) or epoch seconds given on the command line."""
     import pandas as pd
@@ -557,8 +551,8 @@ def parse_capacity_change(text: str):
 
 
 def forecast_input(args):
-    """(name, label, unit, raw series, capacity) from --series CSV or the --demo History."""
-    from .forecast.series import history_series, read_series_csv
+    """(name, SeriesInfo: raw series, label, unit, capacity) from --series CSV or the --demo History."""
+    from .forecast.series import SeriesInfo, history_series, read_series_csv
     if args.demo and args.series:
         raise FragvizError("give either --series CSV or --demo, not both")
     if args.demo:
@@ -569,8 +563,7 @@ def forecast_input(args):
         key = args.name or "cluster.gpu_allocated"
         if key not in infos:
             raise FragvizError(f"--name '{key}': the demo has no such series; choose one of {', '.join(infos)}")
-        info = infos[key]
-        return key, info.label, info.unit, info.series, info.capacity
+        return key, infos[key]
     if not args.series:
         raise FragvizError("forecast needs --series CSV (timestamp,value or timestamp,series,value) or --demo")
     series = read_series_csv(args.series)
@@ -582,17 +575,18 @@ def forecast_input(args):
         name = args.name
     else:
         raise FragvizError(f"{args.series}: no series '{args.name}' (field 'series'); the file holds {', '.join(series)}")
-    return name, name, args.unit, series[name], None
+    return name, SeriesInfo(series[name], name, args.unit, None)
 
 
 def forecast_report(args) -> dict:
-    """Fit --model on the series up to --until and forecast --horizon steps (plus the runway)."""
-    import numpy as np
+    """Check the options against the series, run the forecast pipeline
+    (:func:`fragviz.forecast.pipeline.run_forecast`) and return its JSON."""
+    import dataclasses
+
     import pandas as pd
 
-    from .forecast.models import MODELS, make_model
-    from .forecast.runway import runway
-    from .forecast.series import human_duration, regularise
+    from .forecast.models import MODELS
+    from .forecast.pipeline import run_forecast
     if args.horizon <= 0:
         raise FragvizError(f"--horizon {args.horizon}: expected a positive number of steps")
     if args.model not in MODELS:
@@ -600,12 +594,13 @@ def forecast_report(args) -> dict:
     if args.season is not None and args.season <= 0:
         raise FragvizError(f"--season {args.season}: expected a positive number of steps")
     changes = [parse_capacity_change(text) for text in args.add_capacity or ()]
-    name, label, unit, raw, capacity = forecast_input(args)
+    name, info = forecast_input(args)
     if args.capacity is not None:
-        capacity = args.capacity
-    if changes and capacity is None:
+        info = dataclasses.replace(info, capacity=args.capacity)
+    if changes and info.capacity is None:
         raise FragvizError("--add-capacity needs --capacity (the capacity the changes add to)")
     where = args.series or "the demo"
+    raw = info.series
     known = raw.index[raw.notna().to_numpy()]
     if known.empty:
         raise FragvizError(f"series '{name}' in {where} has no values; expected numbers")
@@ -618,71 +613,11 @@ def forecast_report(args) -> dict:
         step = pd.Timedelta(args.step) if args.step else None
     except ValueError as exc:
         raise FragvizError(f"--step '{args.step}': expected a duration such as 15min, 1h or 1D") from exc
-    y, notes = regularise(raw[raw.index <= until], step=step, name=name)
-    step = y.index[1] - y.index[0]
-    if y.index[-1] != until:
-        notes.append(f"fitted up to {y.index[-1].isoformat()}, the last step at or before --until")
-
-    params = {"season": args.season} if args.season else {}
-    model = make_model(args.model, **params)
-    try:
-        forecast = model.fit(y).predict(args.horizon)
-    except ValueError as exc:
-        raise FragvizError(f"model '{args.model}' cannot forecast series '{name}' ({len(y)} points up to "
-                           f"{y.index[-1].isoformat()}): {exc}") from exc
-    quantiles = ["p2.5", "p10", "p50", "p90", "p97.5"]
-    forecast = forecast[quantiles].astype(float)
-    forecast[quantiles] = np.sort(forecast.to_numpy(), axis=1)   # quantiles never cross
-    actual = None
-    if (raw.index > until).any():
-        actual, _ = regularise(raw, step=step, name=name)
-        actual = actual.reindex(forecast.index)
-
-    rows = []
-    for i, (ts, row) in enumerate(forecast.iterrows()):
-        entry = {"timestamp": ts.isoformat(), **{c: float(row[c]) for c in FORECAST_COLUMNS}}
-        if actual is not None and pd.notna(actual.iloc[i]):
-            entry["actual"] = float(actual.iloc[i])
-        rows.append(entry)
-    report = {"series": name, "label": label, "unit": unit, "model": args.model, "chosen": chosen_model(model, args.model), "step": human_duration(step), "step_seconds": step.total_seconds(),
-              "until": y.index[-1].isoformat(), "fitted_points": len(y), "horizon": args.horizon, "notes": notes}
-    for attribute in ("weights_", "validation_"):
-        value = getattr(model, attribute, None)
-        if value is not None:
-            report[attribute.rstrip("_")] = jsonable(value)
-    if getattr(model, "validation_note_", None):
-        report["validation_note"] = str(model.validation_note_)
-    report["forecast"] = rows
-    if capacity is not None:
-        way = runway(forecast, capacity, changes, now=y.index[-1], last_value=float(y.iloc[-1]), upper=args.upper)
-        report["runway"] = way.to_dict() | {"text": way.text(unit=unit)}
-    return report
-
-
-def chosen_model(model, requested: str) -> str:
-    """The model that forecast: ``requested``, or for ``auto`` the chosen one (its ``chosen_``,
-    else the candidate with the largest weight)."""
-    chosen = getattr(model, "chosen_", None)
-    if chosen is None:
-        weights = getattr(model, "weights_", None)
-        if weights is not None and len(weights):
-            import pandas as pd
-            weights = pd.Series(weights) if not isinstance(weights, pd.Series) else weights
-            chosen = str(weights.astype(float).idxmax())
-    if chosen is None:
-        return requested
-    return chosen if isinstance(chosen, str) else getattr(chosen, "name", None) or type(chosen).__name__
-
-
-def jsonable(value):
-    """Frames as records, series as mappings, numpy scalars as Python numbers."""
-    import pandas as pd
-    if isinstance(value, pd.DataFrame):
-        frame = value.reset_index() if not isinstance(value.index, pd.RangeIndex) else value
-        return json.loads(frame.to_json(orient="records", date_format="iso"))
-    if isinstance(value, pd.Series):
-        return json.loads(value.to_json(date_format="iso"))
-    return json.loads(json.dumps(value, default=str))
+    run = run_forecast(info, args.horizon, args.model, changes, name=name, until=until, step=step,
+                       params={"season": args.season} if args.season else None, upper=args.upper, drop_missing=False)
+    if run.y.index[-1] != until:
+        run.notes.append(f"fitted up to {run.y.index[-1].isoformat()}, the last step at or before --until")
+    return run.to_dict()
 
 
 def cmd_forecast(args) -> int:

@@ -37,7 +37,7 @@ labels = list(choices)
 left, middle, right = st.columns([3, 1.3, 1.7])
 label = left.selectbox("Series", labels, key="fc_series")
 horizon = middle.select_slider("Horizon", list(forecast_view.HORIZONS), value="30 days", key="fc_horizon")
-model = right.selectbox("Model", list(forecast_view.MODEL_LABELS), format_func=forecast_view.MODEL_LABELS.get,
+model = right.selectbox("Model", list(forecast_view.model_labels()), format_func=forecast_view.model_label,
                         key="fc_model", help="Automatic weights every model by its error at rolling origins over the "
                                              "last days of the history (see 'Why this model').")
 info = choices[label]
@@ -55,7 +55,7 @@ key = (label, horizon, model, tuple(changes), id(info.series))
 cached = st.session_state.get("fc_run")
 if cached is None or cached[0] != key:
     try:
-        with st.spinner(f"Fitting {forecast_view.MODEL_LABELS[model].lower()} …"):
+        with st.spinner(f"Fitting {forecast_view.model_label(model).lower()} …"):
             run = forecast_view.run_forecast(info, forecast_view.HORIZONS[horizon], model, changes)
         st.session_state["fc_run"] = (key, run)
     except (ValueError, InputError) as exc:
@@ -106,13 +106,13 @@ with st.expander("Why this model", expanded=False):
                    "model averages them, weighted by that error (smaller error, larger weight).")
         st.dataframe(explained, width="stretch")
     else:
-        st.caption(f"{forecast_view.MODEL_LABELS[model]} was chosen by hand. Run the backtest to compare it with the others.")
+        st.caption(f"{forecast_view.model_label(model)} was chosen by hand. Run the backtest to compare it with the others.")
 
 st.subheader("Backtest")
 st.caption("Rolling origins at midnight: every model is refit on the data before each origin and scored on what "
            "happened next. relMAE < 1 beats 'same time yesterday'; coverage80 should be near 80 %.")
 if st.button("Run backtest", icon=":material/science:", key="fc_backtest_go"):
-    with st.status("Backtesting six models …", expanded=False) as status:
+    with st.status(f"Backtesting {len(forecast_view.MODELS)} models …", expanded=False) as status:
         table, origins = forecast_view.backtest_table(run.y, forecast_view.horizon_steps(run.y, forecast_view.HORIZONS[horizon]))
         status.update(label=f"Backtest done: {len(origins)} origins", state="complete")
     st.session_state["fc_backtest"] = (key, table)

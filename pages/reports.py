@@ -3,6 +3,7 @@ import streamlit as st
 
 from fragviz.app import ui
 from fragviz.report import SECTIONS, build_report
+from fragviz.report.writers import WRITERS
 
 ui.run_through_app()
 st.title("Reports")
@@ -15,14 +16,11 @@ SECTION_LABELS = {"summary": "Summary (KPIs, runway)", "fragmentation": "Fragmen
                   "pools_teams": "Pools and teams", "forecast": "Forecast and runway",
                   "whatif": "What-if and rebalancing", "recommendations": "Recommendations",
                   "methods": "Methods appendix"}
-FORMATS = {"html": ("HTML (interactive, one file, works offline)", "text/html", "html"),
-           "pdf": ("PDF (print, page numbers, contents)", "application/pdf", "pdf"),
-           "xlsx": ("Excel (one sheet per table)", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx")}
 
 left, right = st.columns([2, 1])
 sections = left.multiselect("Sections", list(SECTIONS), default=list(SECTIONS), format_func=SECTION_LABELS.get,
                             key="report_sections")
-fmt = right.radio("Format", list(FORMATS), format_func=lambda f: FORMATS[f][0], key="report_format")
+fmt = right.radio("Format", list(WRITERS), format_func=lambda f: WRITERS[f].label, key="report_format")
 saved = {**st.session_state.get("whatif_saved", {})}
 current = st.session_state.get("whatif_scenario")
 if current is not None and current.edits:
@@ -36,28 +34,19 @@ if st.button("Build report", type="primary", icon=":material/description:", disa
     bar = st.progress(0.0, text="Starting …")
     with st.status("Building the report …", expanded=False) as status:
         try:
-            if fmt == "pdf":
-                from fragviz.report.pdf import prepare
-                prepare()                        # start the chart browser while the report is built
+            output = WRITERS[fmt]
+            output.start()                       # e.g. the PDF's chart browser starts while the report is built
             report = build_report(ui.snapshot(), ui.history(), sections=sections,
                                   scenario=saved.get(choice), rebalance_moves=int(moves) or None,
                                   workload=ui.workload(), shapes=ui.job_shapes(),
                                   memory_aware=bool(st.session_state.get("memory_aware", False)), queries=ui.queries(),
                                   progress=lambda message, fraction: bar.progress(min(fraction, 1.0) * 0.8, text=message))
             bar.progress(0.85, text=f"Writing {fmt.upper()} …")
-            if fmt == "html":
-                from fragviz.report.html import to_html
-                data = to_html(report).encode("utf-8")
-            elif fmt == "pdf":
-                from fragviz.report.pdf import to_pdf
-                data = to_pdf(report, progress=lambda message, fraction: bar.progress(0.8 + 0.2 * min(fraction, 1.0),
-                                                                                     text=message))
-            else:
-                from fragviz.report.xlsx import to_xlsx
-                data = to_xlsx(report)
+            data = output.write(report, progress=lambda message, fraction: bar.progress(0.8 + 0.2 * min(fraction, 1.0),
+                                                                                      text=message))
             bar.progress(1.0, text="Done")
             stamp = pd.Timestamp.now(tz="UTC")
-            st.session_state["report_file"] = (fmt, data, f"fragviz-report-{stamp:%Y%m%d-%H%M}.{FORMATS[fmt][2]}",
+            st.session_state["report_file"] = (fmt, data, output.file_name(f"fragviz-report-{stamp:%Y%m%d-%H%M}"),
                                                [s.title for s in report.sections])
             status.update(label=f"Report ready: {len(data) / 1024:,.0f} KiB", state="complete")
         except Exception as exc:  # noqa: BLE001 — shown to the user, never a traceback in the browser
@@ -67,7 +56,7 @@ if st.button("Build report", type="primary", icon=":material/description:", disa
 ready = st.session_state.get("report_file")
 if ready is not None:
     fmt_done, data, name, titles = ready
-    st.download_button(f"Download {name}", data, file_name=name, mime=FORMATS[fmt_done][1], type="primary",
+    st.download_button(f"Download {name}", data, file_name=name, mime=WRITERS[fmt_done].mime, type="primary",
                        icon=":material/download:", key="report_download")
     st.caption("Contents: " + " · ".join(titles))
 ui.explain("reports", "The report is built from the data on screen (the source and snapshot time above) with the same "

@@ -19,7 +19,8 @@ from sklearn.base import clone
 
 from ..shared import shared_data
 from . import metrics
-from .models import COLUMNS, Forecaster, check_series, infer_season, make_model
+from .base import COLUMNS, Forecaster, check_series, infer_season
+from .models import make_model
 
 
 def rolling_origins(y: pd.Series, horizon: int, n: int, at: str = "midnight") -> list[pd.Timestamp]:

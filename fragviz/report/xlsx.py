@@ -24,6 +24,8 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from .content import Report, kpi_unit
+from ..format import utc_time
+
 
 SUMMARY_SHEET = "Summary"
 SUMMARY_COLUMNS = ["KPI", "Value", "Unit", "Shown as", "How computed"]
@@ -116,8 +118,8 @@ def _write_summary(ws, report: Report, placed: list[tuple[str, str, str]]) -> No
     r = len(rows) + 3
     ws.cell(r, 1, safe_text(report.title)).font = TITLE_FONT
     ws.cell(r + 1, 1, safe_text(report.subtitle))
-    meta = [("Data source", report.source), ("Snapshot time", _time(report.snapshot_time)),
-            ("Generated", _time(report.generated_at)), ("fragviz version", report.version)]
+    meta = [("Data source", report.source), ("Snapshot time", utc_time(report.snapshot_time)),
+            ("Generated", utc_time(report.generated_at)), ("fragviz version", report.version)]
     for i, (label, value) in enumerate(meta, start=r + 2):
         ws.cell(i, 1, label).font = Font(bold=True)
         ws.cell(i, 2, safe_text(value))
@@ -168,9 +170,3 @@ def _number_format(series: pd.Series, name: str) -> str:
     if len(values) == 0 or (values.round() == values).all():
         return "#,##0"
     return "#,##0.0" if "%" in name else "#,##0.00"
-
-
-def _time(ts) -> str:
-    ts = pd.Timestamp(ts)
-    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
-    return f"{ts:%Y-%m-%d %H:%M} UTC"

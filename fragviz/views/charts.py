@@ -10,6 +10,7 @@ from plotly.subplots import make_subplots
 
 from ..frag import CATEGORIES, CATEGORY_LABELS, Analysis
 from ..model import GPU_MILLI
+from ..placement.policies import POLICIES, policy_label
 
 FONT = "Inter, Segoe UI, Helvetica, Arial, sans-serif"
 COLORS = {"allocated": "#2f5d8a", "usable": "#9cc5a1", "fragmented": "#e8833a", "stranded": "#c0392b",
@@ -204,8 +205,6 @@ def jobs_fit_bar(jobs: pd.DataFrame) -> go.Figure:
 
 # -- trace replay (pages/replay.py; data from fragviz.views.replay_view) ------------------------------
 
-POLICY_COLORS = {"FGD": "#2f5d8a", "BestFit": "#e8833a", "GpuPacking": "#3b7d4f", "DotProd": "#8e6bbf",
-                 "GpuClustering": "#c0392b", "Random": "#7f8c8d"}
 _EXTRA_COLORS = ["#17becf", "#bcbd22", "#8c564b", "#e377c2"]
 REPLAY_METRICS = {"alloc": ("allocated", "GPU allocation"), "frag": ("fragmented", "GPU fragmentation")}
 
@@ -228,8 +227,9 @@ def replay_curves(bands: pd.DataFrame, metric: str = "alloc") -> go.Figure:
     fig.add_vline(x=100, line={"color": "#aab2bd", "dash": "dash", "width": 1})
     fig.add_annotation(x=100, y=1, yref="paper", text="demand = capacity", showarrow=False, xanchor="right",
                        yanchor="top", xshift=-4, font={"size": 11, "color": "#6b7280"})
+    colours = {policy_label(name): cls.colour for name, cls in POLICIES.items() if cls.colour}   # by label
     for i, (policy, rows) in enumerate(bands.groupby("policy", sort=False)):
-        color = POLICY_COLORS.get(policy, _EXTRA_COLORS[i % len(_EXTRA_COLORS)])
+        color = colours.get(policy, _EXTRA_COLORS[i % len(_EXTRA_COLORS)])
         x = rows["arrived"]
         fig.add_scatter(x=x, y=rows[f"{metric}_max"], mode="lines", line={"width": 0}, legendgroup=policy,
                         showlegend=False, hoverinfo="skip", connectgaps=True)

@@ -1,67 +1,41 @@
 """What the Forecast page and the Overview's runway show, computed without Streamlit: one
-series' forecast with its runway, the backtest table, and why ``auto`` chose its weights."""
+series' forecast with its runway (:func:`fragviz.forecast.pipeline.run_forecast`, the same
+pipeline as ``fragviz forecast``), the model picker, the backtest table, and why ``auto`` chose
+its weights."""
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass, field
-
 import pandas as pd
 
-from ..forecast.backtest import backtest, rolling_origins, warn_short
-from ..forecast.models import MODELS, make_model
-from ..forecast.runway import Runway, runway
-from ..forecast.series import SeriesInfo, history_series, regularise
+from ..forecast.backtest import backtest, rolling_origins
+from ..forecast.models import MODELS
+from ..forecast.pipeline import ForecastRun, horizon_steps, run_forecast
+from ..forecast.series import history_series
 from ..model import History
 
 HORIZONS = {"6 hours": "6h", "12 hours": "12h", "1 day": "1D", "3 days": "3D", "7 days": "7D", "14 days": "14D",
             "30 days": "30D", "60 days": "60D", "90 days": "90D"}
-MODEL_LABELS = {"auto": "Automatic (weighted by validation error)", "linear": "Linear (calendar + lags)",
-                "hgb": "Gradient-boosted trees", "ewma": "EWMA level", "seasonal_naive": "Same time yesterday",
-                "last_value": "Last value"}
-BACKTEST_MODELS = ("last_value", "seasonal_naive", "ewma", "linear", "hgb", "auto")
+DEFAULT_MODEL = "auto"
 
 
-@dataclass
-class ForecastRun:
-    """One forecast: the clean series, the model, its quantiles and the runway against capacity."""
-
-    info: SeriesInfo
-    y: pd.Series
-    model_name: str
-    model: object
-    forecast: pd.DataFrame
-    runway: Runway | None
-    seconds: float
-    notes: list[str] = field(default_factory=list)       # what cleaning the series did
-    warnings: list[str] = field(default_factory=list)    # history too short for the horizon or season
+def model_label(name: str) -> str:
+    """What the page calls the forecaster registered as ``name`` (its ``label``; other names as they are,
+    e.g. the variants ``auto`` weighs)."""
+    cls = MODELS.get(str(name))
+    return (cls.label or cls.name) if cls is not None else str(name)
 
 
-def horizon_steps(y: pd.Series, horizon: str | pd.Timedelta) -> int:
-    """How many steps of ``y`` cover ``horizon`` (at least one)."""
-    step = y.index[1] - y.index[0] if len(y) > 1 else pd.Timedelta("1h")
-    return max(1, int(pd.Timedelta(horizon) / step))
+def model_labels() -> dict[str, str]:
+    """Every registered forecaster as ``{name: label}``, the default (automatic) first, then in
+    registry order: the Forecast page's model picker."""
+    names = [DEFAULT_MODEL, *(name for name in MODELS if name != DEFAULT_MODEL)]
+    return {name: model_label(name) for name in names if name in MODELS}
 
 
-def run_forecast(info: SeriesInfo, horizon: str | pd.Timedelta, model: str = "auto", changes=()) -> ForecastRun:
-    """Fit ``model`` on the whole series and forecast ``horizon``; the runway when the series has a
-    capacity (``changes``: planned capacity additions / removals as (timestamp, GPUs))."""
-    start = time.perf_counter()
-    y, notes = regularise(info.series.dropna(), name=info.label)
-    steps = horizon_steps(y, horizon)
-    fitted = make_model(model).fit(y)
-    forecast = fitted.predict(steps)
-    found = None
-    if info.capacity is not None:
-        found = runway(forecast, info.capacity, changes, now=y.index[-1], last_value=float(y.iloc[-1]))
-    season = getattr(fitted, "season_", None)
-    return ForecastRun(info, y, model, fitted, forecast, found, time.perf_counter() - start, notes,
-                       warn_short(y, steps, season))
-
-
-def backtest_table(y: pd.Series, steps: int, origins: int = 5, models=BACKTEST_MODELS) -> tuple[pd.DataFrame, list]:
+def backtest_table(y: pd.Series, steps: int, origins: int = 5, models=None) -> tuple[pd.DataFrame, list]:
     """Rolling-origin backtest at midnights (day-ahead and longer horizons are capped at 7 days so
-    that enough origins fit): one row per model, best relMAE first."""
+    that enough origins fit): one row per model (default: every registered one), best relMAE first."""
+    models = tuple(MODELS) if models is None else tuple(models)
     step = y.index[1] - y.index[0]
     horizon = max(1, min(steps, int(pd.Timedelta("7D") / step)))
     at = rolling_origins(y, horizon, origins)
@@ -69,7 +43,7 @@ def backtest_table(y: pd.Series, steps: int, origins: int = 5, models=BACKTEST_M
         return pd.DataFrame(), []
     result = backtest(y, {name: name for name in models}, horizon, at)
     table = result.table.reset_index()
-    table["model"] = table["model"].map(lambda m: MODEL_LABELS.get(str(m), str(m)))
+    table["model"] = table["model"].map(model_label)
     return table.sort_values("relMAE").reset_index(drop=True), at
 
 
@@ -82,7 +56,7 @@ def auto_explanation(model) -> pd.DataFrame | None:
     frame = validation.copy()
     if "weight" not in frame:
         frame["weight"] = pd.Series(weights).reindex(frame.index).fillna(0.0)
-    frame.index = [MODEL_LABELS.get(str(m), str(m)) for m in frame.index]
+    frame.index = [model_label(m) for m in frame.index]
     return frame.sort_values("weight", ascending=False)
 
 
@@ -98,5 +72,5 @@ def cluster_runway(history: History | None, horizon: str = "30D") -> ForecastRun
     return run_forecast(info, horizon, "auto")
 
 
-__all__ = ["HORIZONS", "MODELS", "MODEL_LABELS", "ForecastRun", "auto_explanation", "backtest_table", "cluster_runway",
-           "horizon_steps", "run_forecast"]
+__all__ = ["DEFAULT_MODEL", "HORIZONS", "MODELS", "ForecastRun", "auto_explanation", "backtest_table", "cluster_runway",
+           "horizon_steps", "model_label", "model_labels", "run_forecast"]

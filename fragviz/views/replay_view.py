@@ -20,19 +20,14 @@ from ..errors import InputError
 from ..frag import workload_pods
 from ..model import GPU_MILLI, Snapshot
 from ..placement import POLICIES, ReplayResult, replay
+from ..placement.policies import policy_label
 
-POLICY_LABELS = {"fgd": "FGD", "bestfit": "BestFit", "packing": "GpuPacking", "dotprod": "DotProd",
-                 "clustering": "GpuClustering", "random": "Random"}
 DEFAULT_POLICIES = ["fgd", "bestfit", "packing"]
 FIRST_SEED = 42
 MAX_TUNE = 1.3                 # the curves' x axis ends at 130 % of capacity
 WARN_EVENTS = 200_000          # pod events (all runs) above which the page warns
 MAX_EVENTS = 1_000_000         # ... and above which it asks for the CLI instead
 _NO_ROWS = ["name", "cpu_milli", "memory_mib"]      # columns of an empty node or pod frame for Snapshot.build
-
-
-def policy_label(policy: str) -> str:
-    return POLICY_LABELS.get(policy, policy)
 
 
 def policy_keys() -> list[str]:

@@ -18,6 +18,12 @@ from .random import RandomPolicy
 POLICIES: dict[str, type[Policy]] = {cls.name: cls for cls in (FGD, BestFit, GpuPacking, DotProd, GpuClustering, RandomPolicy)}
 
 
+def policy_label(name: str) -> str:
+    """What pages and tables call the policy registered as ``name`` (its ``label``, else the name)."""
+    cls = POLICIES.get(name)
+    return (cls.label or cls.name) if cls is not None else name
+
+
 def make_policy(name: str, continuous: bool = False) -> Policy:
     key = name.lower()
     if key not in POLICIES:
@@ -25,4 +31,4 @@ def make_policy(name: str, continuous: bool = False) -> Policy:
     return POLICIES[key](continuous=continuous)
 
 
-__all__ = ["POLICIES", "Policy", "make_policy"]
+__all__ = ["POLICIES", "Policy", "make_policy", "policy_label"]

@@ -8,9 +8,13 @@ import numpy as np
 class Policy:
     """Scores feasible nodes for one pod. ``gpu_select`` names the device choice of shared
     pods at Reserve: ``best`` (smallest free milli that fits), ``random``, or the policy's own
-    (:meth:`shared_device`)."""
+    (:meth:`shared_device`). ``name`` is the registry key (``--policy``), ``label`` what pages
+    and tables show (default: the name), ``colour`` its line in the replay charts (a hex colour;
+    empty: the chart picks a spare one)."""
 
     name = ""
+    label = ""
+    colour = ""
     gpu_select = "best"
 
     def __init__(self, continuous: bool = False):

@@ -9,6 +9,8 @@ from .base import Policy
 
 class BestFit(Policy):
     name = "bestfit"
+    label = "BestFit"
+    colour = "#e8833a"
 
     def scores(self, ctx, pod, nodes):
         c = ctx.cluster

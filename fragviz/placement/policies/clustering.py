@@ -9,6 +9,8 @@ from .base import Policy
 
 class GpuClustering(Policy):
     name = "clustering"
+    label = "GpuClustering"
+    colour = "#c0392b"
 
     def scores(self, ctx, pod, nodes):
         p = ctx.pods

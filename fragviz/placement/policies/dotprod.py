@@ -9,6 +9,8 @@ from .base import Policy
 
 class DotProd(Policy):
     name = "dotprod"
+    label = "DotProd"
+    colour = "#8e6bbf"
 
     def scores(self, ctx, pod, nodes):
         c = ctx.cluster

@@ -15,6 +15,8 @@ from .base import Policy
 
 class FGD(Policy):
     name = "fgd"
+    label = "FGD"
+    colour = "#2f5d8a"
     gpu_select = "fgd"
 
     def scores(self, ctx, pod, nodes):

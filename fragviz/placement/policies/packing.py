@@ -11,6 +11,8 @@ from .base import Policy
 
 class GpuPacking(Policy):
     name = "packing"
+    label = "GpuPacking"
+    colour = "#3b7d4f"
 
     def scores(self, ctx, pod, nodes):
         p = ctx.pods

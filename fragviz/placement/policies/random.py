@@ -10,6 +10,8 @@ from .base import Policy
 
 class RandomPolicy(Policy):
     name = "random"
+    label = "Random"
+    colour = "#7f8c8d"
     gpu_select = "random"
 
     def scores(self, ctx, pod, nodes):
