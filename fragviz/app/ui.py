@@ -6,8 +6,10 @@ into another session); the demo snapshot is built once per process and shared re
 
 from __future__ import annotations
 
+import contextlib
 import re
 import runpy
+from contextvars import ContextVar
 from pathlib import Path
 
 import pandas as pd
@@ -30,18 +32,35 @@ def demo_data(nodes: int = DEMO_NODES, seed: int = 7) -> tuple[Snapshot, History
     return snapshot, demo_history(snapshot, seed=seed)
 
 
-def run_through_app() -> None:
-    """Call first on every page: make a page that Streamlit runs on its own run inside app.py.
+_INSIDE_APP: ContextVar[bool] = ContextVar("fragviz_inside_app", default=False)
 
-    A Streamlit process starts in its legacy "pages/ folder" mode: if the first visitor opens
-    /data (not /), Streamlit runs pages/data.py alone, with no sidebar and file names as page
-    titles (AppTest does so on every run). Then this leaves that mode, runs app.py, whose
-    st.navigation opens the requested page in the same script run (so a button click that
-    started the run is not lost), and stops the outer, bare run.
+
+@contextlib.contextmanager
+def inside_app():
+    """app.py runs the chosen page inside this, so :func:`run_through_app` knows the page has
+    the app around it (navigation, sidebar, data). One flag per script thread and run."""
+    token = _INSIDE_APP.set(True)
+    try:
+        yield
+    finally:
+        _INSIDE_APP.reset(token)
+
+
+def run_through_app() -> None:
+    """Call first on every page: a page that Streamlit runs without app.py around it runs app.py
+    instead, and this bare run stops.
+
+    Why: ``pages/`` beside app.py puts a fresh Streamlit process (and every AppTest run) in its
+    legacy "pages/ directory" mode until some session calls ``st.navigation``: the first visitor
+    of /data gets pages/data.py alone (no sidebar, file names as titles). Streamlit 1.67 has no
+    setting for this, and a page URL that the legacy scan does not find opens a "Page not found"
+    dialog, so the page files stay in pages/ under their URL names. app.py's ``st.navigation``
+    (run here, in the same script run, so a button click that started the run is not lost)
+    leaves the legacy mode for every session and opens the requested page. Needs no Streamlit
+    internals; tests/test_streamlit_plumbing.py fails loudly when Streamlit changes the legacy
+    mode this works around.
     """
-    from streamlit.runtime.pages_manager import PagesManager
-    if PagesManager.uses_pages_directory:
-        PagesManager.uses_pages_directory = False
+    if not _INSIDE_APP.get():
         runpy.run_path(str(APP_SCRIPT), run_name="__main__")
         st.stop()
 
