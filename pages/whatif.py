@@ -1,7 +1,6 @@
 import streamlit as st
 
-from fragviz import kpis
-from fragviz.views import charts, heatmap, whatif_view
+from fragviz.views import charts, heatmap, whatif_plan_cards, whatif_view
 from fragviz.app import ui, whatif_state
 from fragviz.errors import FragvizError
 from fragviz.planning.scenario import AddJobs, AddNodes, CordonNodes, JobMix, RemoveNodes, ScaleNamespace, summarise
@@ -306,30 +305,11 @@ if record["snapshot"] is not snap or record["mix"] is not mix or record["key"] !
     st.stop()
 
 plan = record["plan"]
-result, summary = plan.result, plan.summary
 st.subheader("Plan results")
 st.caption(ui.markdown_text(plan.title))
 for text in whatif_view.plan_warnings(plan):
     st.warning(ui.markdown_text(text), icon=":material/warning:")
-gap = whatif_view.gap_text(result)
-ui.kpi_cards([
-    kpis.Kpi("status", "Solver status", 0, result.solver_status, whatif_view.status_help(result)),
-    kpis.Kpi("gap", "Gap to the best possible (CP-SAT)", 0, gap or "—",
-             "CP-SAT only: (upper bound − GPU milli allocated) / upper bound, from the solver's own bound. 0 % = "
-             "proved best." if solver == "cpsat" else "CP-SAT only; the heuristic proves no bound."),
-    kpis.Kpi("seconds", "Solve time", result.seconds, f"{result.seconds:.1f} s",
-             "Wall-clock time of the solver (model building included), on this machine."),
-    kpis.Kpi("moves", "Pods moved", summary["pods_moved"], f"{summary['pods_moved']:,}",
-             f"Running pods that change node or GPUs ({summary['gpus_moved']:g} GPUs: count × milli / 1000 summed). "
-             f"Voluntary {result.details.get('moves_voluntary', 0)}, forced by drains "
-             f"{result.details.get('moves_forced', 0)}."),
-    kpis.Kpi("placed", "Pending pods placed", summary["pods_placed"], f"{summary['pods_placed']:,}",
-             f"Pods pending before that the plan places ({summary['gpus_placed']:g} GPUs); "
-             f"{summary['pods_pending_after']:,} stay pending."),
-    kpis.Kpi("freed", "GPU nodes freed", summary["nodes_freed_count"], f"{summary['nodes_freed_count']:,}",
-             "GPU nodes that ran GPU work before and no workload pod after: they can be drained and scaled down, or "
-             "given to large jobs."),
-], columns=3)
+ui.kpi_cards(whatif_plan_cards.plan_kpis(plan), columns=3)
 st.markdown("**Before vs after the plan**")
 delta_cards(whatif_view.kpi_deltas(plan.comparison.table, shapes))
 side_by_side("Before the plan", plan.comparison.analysis_before, "After the plan", plan.comparison.analysis_after,
@@ -338,9 +318,7 @@ with st.expander("All measures before and after the plan", icon=":material/table
     impact_table(plan.comparison.table, "whatif_plan_impact")
 
 if plan.freed:
-    shown = ", ".join(f"`{n}`" for n in plan.freed[:40]) + (f" and {len(plan.freed) - 40} more" if len(plan.freed) > 40
-                                                           else "")
-    st.markdown(f"**Nodes freed ({len(plan.freed)})**: {shown}")
+    st.markdown(f"**Nodes freed ({len(plan.freed)})**: {whatif_plan_cards.freed_text(plan.freed)}")
 
 st.markdown(f"**Moves ({len(plan.moves):,})**")
 if plan.moves.empty:
