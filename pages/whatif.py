@@ -15,7 +15,6 @@ snap = ui.snapshot()
 shapes = ui.job_shapes()
 memory_aware = bool(st.session_state.get("memory_aware", False))
 options = whatif_view.choices(snap)
-state = st.session_state
 whatif_state.init()
 
 
@@ -198,7 +197,6 @@ with st.expander("**Scenario** · the change to try", expanded=True, icon=":mate
 # -- 2. baseline vs scenario --------------------------------------------------------------------
 
 scenario = whatif_state.current()
-mix = state.get("custom_mix")
 workload = scenario.workload(ui.workload())
 st.header("Baseline vs scenario", divider="gray")
 if not scenario.edits:
@@ -210,17 +208,11 @@ if not scenario.edits:
                        "cluster (today's cluster while the scenario is empty).\n"
                        "3. Download the moves and a kubectl script to review.")
 else:
-    key = (scenario.to_yaml(), tuple(shapes), memory_aware)
-    cached = state.get("whatif_compare")
-    if cached and cached["snapshot"] is snap and cached["mix"] is mix and cached["key"] == key:
-        comparison = cached["value"]
-    else:
-        try:
-            comparison = whatif_view.compare(snap, scenario.apply(snap), workload, shapes, memory_aware)
-        except FragvizError as exc:
-            ui.show_error(exc, "The scenario does not apply to the data in force (remove or fix the edit it names)")
-            st.stop()
-        state["whatif_compare"] = {"snapshot": snap, "mix": mix, "key": key, "value": comparison}
+    try:
+        comparison = whatif_state.comparison(scenario, workload, shapes, memory_aware)
+    except FragvizError as exc:
+        ui.show_error(exc, "The scenario does not apply to the data in force (remove or fix the edit it names)")
+        st.stop()
     cluster = comparison.after
     has_mix = any(isinstance(edit, JobMix) for edit in scenario.edits)
     st.caption(f"Before: {ui.markdown_text(snap.source)}. After: the same with scenario "
@@ -278,7 +270,6 @@ if solver == "cpsat":
     warning = whatif_view.cpsat_size_warning(cluster)
     if warning:
         st.warning(warning, icon=":material/hourglass_top:")
-plan_key = (scenario.to_yaml(), settings, tuple(shapes))
 if st.button("Compute plan", type="primary", icon=":material/play_arrow:", key="whatif_compute"):
     with st.status(f"Solving with {whatif_view.SOLVERS[solver]} on {len(cluster.nodes):,} nodes and "
                    f"{len(cluster.pods):,} pods…", expanded=True) as status:
@@ -289,22 +280,22 @@ if st.button("Compute plan", type="primary", icon=":material/play_arrow:", key="
             status.update(label="No plan", state="error", expanded=True)
             ui.show_error(exc, "Could not compute a plan")
         else:
-            state["whatif_plan"] = {"snapshot": snap, "mix": mix, "key": plan_key, "plan": plan}
+            whatif_state.keep_plan(plan, scenario, shapes)
             status.update(label=f"Plan ready: {plan.result.solver_status}, solved in {plan.result.seconds:.1f} s",
                           state="complete", expanded=False)
 
 # -- 4. plan results ----------------------------------------------------------------------------
 
-record = state.get("whatif_plan")
-if record is None:
+last = whatif_state.last_plan()
+if last is None:
     st.info("Choose the objective and limits, then **Compute plan**.", icon=":material/play_circle:")
     st.stop()
-if record["snapshot"] is not snap or record["mix"] is not mix or record["key"] != plan_key:
-    st.info(f"The scenario or the settings changed since the last plan ({record['plan'].settings.describe()}). "
+plan = whatif_state.plan_in_force(scenario, shapes, settings)
+if plan is None:
+    st.info(f"The scenario or the settings changed since the last plan ({last.settings.describe()}). "
             "**Compute plan** again to see a plan for these.", icon=":material/refresh:")
     st.stop()
 
-plan = record["plan"]
 st.subheader("Plan results")
 st.caption(ui.markdown_text(plan.title))
 for text in whatif_view.plan_warnings(plan):

@@ -3,9 +3,13 @@ the runway box, through Streamlit's AppTest and on plain dicts."""
 
 from __future__ import annotations
 
+import pandas as pd
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from fragviz import __version__
+from fragviz.app import memo
+from fragviz.model import Snapshot
 
 from .conftest import ROOT
 
@@ -45,3 +49,71 @@ def test_every_page_runs_inside_app_py_even_when_streamlit_starts_it_alone():
         assert [t.value for t in at.title] == [title]                    # the page ran once, not bare then framed
         assert [t.label for t in at.toggle] == ["Memory-aware fragmentation"]   # app.py's sidebar ran
         assert at.sidebar.caption[-1].value == f"v{__version__}"
+
+
+# -- the session memo (fragviz.app.memo) on a plain dict --------------------------------------
+
+def test_memo_computes_once_per_data_and_choices(demo):
+    calls = []
+    store = {}
+
+    def compute():
+        calls.append(1)
+        return len(calls)
+
+    assert memo.memo("x", (demo, "a", 1), compute, store) == 1
+    assert memo.memo("x", (demo, "a", 1), compute, store) == 1          # same snapshot, same choices
+    assert memo.memo("x", (demo, "b", 1), compute, store) == 2          # a choice changed
+    other = Snapshot.build(demo.nodes, demo.pods, demo.taken_at, demo.source)
+    assert memo.memo("x", (other, "b", 1), compute, store) == 3         # equal content, another snapshot
+    assert memo.memo("y", (other, "b", 1), compute, store) == 4         # names are separate caches
+    assert memo.memo("x", (other, "b", 1), compute, store) == 3         # ... and both are kept
+
+
+def test_memo_compares_pandas_by_content_and_keeps_nothing_when_compute_fails():
+    store = {}
+    series = pd.Series([1.0, 2.0, 3.0], index=pd.date_range("2026-01-01", periods=3, freq="h", tz="UTC"), name="a")
+    assert memo.memo("s", (series, None), lambda: "first", store) == "first"
+    assert memo.memo("s", (series.astype("float64"), None), lambda: "again", store) == "first"   # a new object, same data
+    assert memo.memo("s", (series + 1, None), lambda: "changed", store) == "changed"
+    assert memo.memo("s", (series.rename("b"), None), lambda: "renamed", store) == "renamed"
+    shifted = series.copy()
+    shifted.index = shifted.index + pd.Timedelta(hours=1)
+    assert memo.memo("s", (shifted, None), lambda: "moved", store) == "moved"
+    frame = pd.DataFrame({"cpu": [1, 2], "gpu": [0, 8]})
+    assert memo.key((frame,)) == memo.key((frame.copy(),)) != memo.key((frame.rename(columns={"gpu": "gpus"}),))
+
+    with pytest.raises(ValueError):
+        memo.memo("s", (series * 2, None), lambda: (_ for _ in ()).throw(ValueError("bad")), store)
+    assert memo.latest("s", store)["value"] == "moved"                 # the last good value stays
+
+
+def test_remember_and_recall_an_action_for_the_inputs_in_force(demo):
+    store = {}
+    assert memo.recall("plan", (demo, "settings"), store) is None and memo.latest("plan", store) is None
+    memo.remember("plan", (demo, "settings"), store, plan="the plan")
+    assert store["plan"]["plan"] == "the plan"
+    assert memo.recall("plan", (demo, "settings"), store)["plan"] == "the plan"
+    assert memo.recall("plan", (demo, "other settings"), store) is None
+    assert memo.latest("plan", store)["plan"] == "the plan"
+    memo.forget("plan", store)
+    assert memo.latest("plan", store) is None
+
+
+def test_the_forecast_page_keeps_its_forecast_and_backtest_across_reruns():
+    """The forecast is keyed by the series' content, not by the id of a series derived anew on every
+    run: a rerun reuses it, and the backtest of the same inputs stays on screen."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180).run()
+    at.switch_page("pages/forecast.py").run()
+    at.selectbox(key="fc_model").set_value("seasonal_naive").run()
+    at.select_slider(key="fc_horizon").set_value("1 day").run()
+    assert not at.exception, at.exception
+    first = at.session_state["fc_run"]["value"]
+    at.button(key="fc_backtest_go").click().run()
+    at.run()                                                           # any other rerun, e.g. a widget elsewhere
+    assert not at.exception, at.exception
+    assert at.session_state["fc_run"]["value"] is first
+    assert any("relMAE" in d.value.columns for d in at.dataframe)
+    at.selectbox(key="fc_model").set_value("ewma").run()               # other inputs: a new forecast, no old backtest
+    assert at.session_state["fc_run"]["value"] is not first
+    assert not any("relMAE" in d.value.columns for d in at.dataframe)

@@ -20,6 +20,7 @@ from ..errors import FragvizError
 from ..frag import Analysis, JobShape, analyse, default_job_shapes, job_mix_workload, typical_pods, workload_pods
 from ..kpis import Kpi
 from ..model import History, Snapshot
+from . import memo
 
 DEMO_NODES = 200
 APP_SCRIPT = Path(__file__).resolve().parents[2] / "app.py"
@@ -94,7 +95,7 @@ def set_data(snapshot: Snapshot, history: History | None, queries: dict | None =
     st.session_state["source_warnings"] = list(warnings or [])
     st.session_state.pop("job_shapes", None)
     st.session_state.pop("custom_mix", None)
-    st.session_state.pop("analysis", None)
+    memo.forget("analysis")
 
 
 def snapshot() -> Snapshot:
@@ -171,15 +172,10 @@ def workload() -> pd.DataFrame:
 
 def analysis() -> Analysis:
     """The analysis of the current snapshot and settings, computed once per change."""
-    snap = snapshot()
+    snap, shapes = snapshot(), job_shapes()
     memory_aware = bool(st.session_state.get("memory_aware", False))
-    key = (id(snap), memory_aware, id(st.session_state.get("custom_mix")), tuple(job_shapes()))
-    cached = st.session_state.get("analysis")
-    if cached is None or cached[0] != key:
-        result = analyse(snap, workload(), job_shapes(), memory_aware=memory_aware)
-        st.session_state["analysis"] = (key, result)
-        return result
-    return cached[1]
+    return memo.memo("analysis", (snap, st.session_state.get("custom_mix"), memory_aware, tuple(shapes)),
+                     lambda: analyse(snap, workload(), shapes, memory_aware=memory_aware))
 
 
 def idle_allocated_kpi() -> Kpi:
@@ -273,14 +269,13 @@ def runway_callout() -> None:
     the Forecast page; nothing when the data has no history."""
     from ..views import forecast_view
     hist = history()
-    cached = st.session_state.get("overview_runway")
-    if cached is None or cached[0] != id(hist):
+
+    def compute():
         try:
-            run = forecast_view.cluster_runway(hist)
+            return forecast_view.cluster_runway(hist)
         except ValueError:
-            run = None
-        st.session_state["overview_runway"] = cached = (id(hist), run)
-    run = cached[1]
+            return None
+    run = memo.memo("overview_runway", (hist,), compute)
     if run is None or run.runway is None:
         return
     found = run.runway

@@ -4,7 +4,9 @@ browser session, and the callbacks of the widgets that change them.
 Streamlit only; what the page shows is computed by :mod:`fragviz.views.whatif_view`. Keys in
 ``st.session_state``: ``whatif_scenario`` (the scenario being edited), ``whatif_saved`` (name ->
 scenario), ``whatif_name`` / ``whatif_description`` (the name and description fields),
-``whatif_saved_choice``, ``whatif_upload`` and ``whatif_import_error`` (file name, error).
+``whatif_saved_choice``, ``whatif_upload`` and ``whatif_import_error`` (file name, error);
+``whatif_compare`` (memo of baseline vs scenario) and ``whatif_plan`` (the last plan computed,
+``{"key", "plan"}``), both keyed by the data in force, the scenario, the job shapes and settings.
 """
 
 from __future__ import annotations
@@ -12,9 +14,10 @@ from __future__ import annotations
 import streamlit as st
 
 from ..errors import FragvizError
+from ..frag import JobShape
 from ..planning.scenario import Scenario
 from ..views import whatif_view
-from . import ui
+from . import memo, ui
 
 
 def init() -> None:
@@ -112,3 +115,34 @@ def keep_valid(key: str, allowed: list[str]) -> None:
         state[key] = [v for v in state[key] if v in allowed]
     elif key in state and state[key] not in allowed:
         del state[key]
+
+
+def _inputs(scenario: Scenario, shapes: list[JobShape], *settings) -> tuple:
+    """What a comparison or a plan depends on: the data in force (snapshot, job mix), the
+    scenario, the job shapes and ``settings``."""
+    return (ui.snapshot(), st.session_state.get("custom_mix"), scenario.to_yaml(), tuple(shapes), *settings)
+
+
+def comparison(scenario: Scenario, workload, shapes: list[JobShape], memory_aware: bool) -> whatif_view.Comparison:
+    """Baseline vs ``scenario`` on the data in force, computed once per change; raises
+    FragvizError when the scenario does not apply to the data."""
+    snap = ui.snapshot()
+    return memo.memo("whatif_compare", _inputs(scenario, shapes, memory_aware),
+                     lambda: whatif_view.compare(snap, scenario.apply(snap), workload, shapes, memory_aware))
+
+
+def keep_plan(plan: whatif_view.Plan, scenario: Scenario, shapes: list[JobShape]) -> None:
+    """Remember the plan just computed, for the inputs it was computed from."""
+    memo.remember("whatif_plan", _inputs(scenario, shapes, plan.settings), plan=plan)
+
+
+def last_plan() -> whatif_view.Plan | None:
+    """The last plan computed in this session, whatever it was computed from."""
+    record = memo.latest("whatif_plan")
+    return None if record is None else record["plan"]
+
+
+def plan_in_force(scenario: Scenario, shapes: list[JobShape], settings: whatif_view.PlanSettings) -> whatif_view.Plan | None:
+    """The last plan if it was computed from the data, scenario, shapes and settings in force."""
+    record = memo.recall("whatif_plan", _inputs(scenario, shapes, settings))
+    return None if record is None else record["plan"]
