@@ -69,14 +69,7 @@ except (ValueError, InputError) as exc:
 
 # -- runway callout ------------------------------------------------------------------------------
 found = run.runway
-if found is not None:
-    text = found.text(unit=run.info.unit or "units", subject=run.info.label.split(" · ")[0] + " demand")
-    if found.median_date is not None:
-        st.error(text, icon=":material/warning:")
-    elif found.upper_date is not None:
-        st.warning(text, icon=":material/schedule:")
-    else:
-        st.success(text, icon=":material/check_circle:")
+ui.runway_box(run, subject=run.info.label.split(" · ")[0] + " demand")
 for note in run.warnings:
     st.warning(note)
 

@@ -8,7 +8,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from fragviz import __version__
-from fragviz.app import memo
+from fragviz.app import memo, ui
+from fragviz.forecast.runway import runway
 from fragviz.model import Snapshot
 
 from .conftest import ROOT
@@ -117,3 +118,35 @@ def test_the_forecast_page_keeps_its_forecast_and_backtest_across_reruns():
     at.selectbox(key="fc_model").set_value("ewma").run()               # other inputs: a new forecast, no old backtest
     assert at.session_state["fc_run"]["value"] is not first
     assert not any("relMAE" in d.value.columns for d in at.dataframe)
+
+
+# -- the runway box (ui.runway_box) -------------------------------------------------------------
+
+def test_runway_status_is_red_amber_or_green_by_what_reaches_capacity():
+    index = pd.date_range("2026-01-01", periods=4, freq="D", tz="UTC")
+    forecast = pd.DataFrame({"p50": [10.0, 20, 30, 40], "p90": [15.0, 30, 45, 60]}, index=index)
+    assert ui.runway_status(runway(forecast, 35)) == "reached"         # the median gets there on day 4
+    assert ui.runway_status(runway(forecast, 50)) == "possible"        # only the 90 % bound does
+    assert ui.runway_status(runway(forecast, 70)) == "clear"
+    assert [look[1] for look in ui.RUNWAY_LOOK.values()] == [":material/warning:", ":material/schedule:",
+                                                             ":material/check_circle:"]
+
+
+def runway_alerts(at) -> list[tuple[str, str, str]]:
+    return [(kind, box.icon, box.value) for kind in ("error", "warning", "info", "success") for box in getattr(at, kind)
+            if box.value.startswith("**Runway (")]
+
+
+def test_overview_and_forecast_show_the_runway_in_the_same_box():
+    """Same series, model and horizon on both pages (the cluster's GPU allocation, automatic, 30 days):
+    the same kind of box, icon, heading and sentence; the Overview links to the Forecast page."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180).run()
+    overview = runway_alerts(at)
+    assert [link.proto.page for link in at.get("page_link")] == ["forecast"]
+    at.switch_page("pages/forecast.py").run()
+    assert not at.exception, at.exception
+    forecast = runway_alerts(at)
+    assert len(overview) == len(forecast) == 1, (overview, forecast)
+    assert overview[0][:2] == forecast[0][:2]
+    assert overview[0][2].startswith("**Runway (30-day forecast):** ") and forecast[0][2].startswith("**Runway (30-day forecast):** ")
+    assert "headroom" in forecast[0][2].lower()

@@ -276,10 +276,32 @@ def runway_callout() -> None:
         except ValueError:
             return None
     run = memo.memo("overview_runway", (hist,), compute)
-    if run is None or run.runway is None:
-        return
+    if run is not None:
+        runway_box(run, subject="GPU demand", link=True)
+
+
+RUNWAY_LOOK = {"reached": (st.error, ":material/warning:"),        # the median forecast reaches capacity
+               "possible": (st.warning, ":material/schedule:"),    # only the upper bound does
+               "clear": (st.success, ":material/check_circle:")}   # neither does within the horizon
+
+
+def runway_status(found) -> str:
+    """A ``forecast.runway.Runway``'s key in RUNWAY_LOOK."""
+    return "reached" if found.median_date is not None else "possible" if found.upper_date is not None else "clear"
+
+
+def runway_box(run, subject: str, link: bool = False) -> None:
+    """The runway of a forecast (a ``forecast_view.ForecastRun``) in the same box on every page: red
+    when the median forecast reaches capacity within the horizon, amber when only the upper bound
+    does, green when neither does; ``link`` adds a link to the Forecast page. Nothing without a
+    capacity to run out of."""
+    from ..forecast.runway import horizon_text
     found = run.runway
-    text = found.text(unit="GPUs", subject="GPU demand")
-    box = st.error if found.median_date is not None else st.warning if found.upper_date is not None else st.info
-    box(f"**Runway (30-day forecast):** {text}", icon=":material/trending_up:")
-    st.page_link("pages/forecast.py", label="Forecast details, planned capacity and backtest", icon=":material/arrow_forward:")
+    if found is None:
+        return
+    box, icon = RUNWAY_LOOK[runway_status(found)]
+    text = found.text(unit=run.info.unit or "units", subject=subject)
+    box(f"**Runway ({horizon_text(found.horizon_end - found.now)} forecast):** {text}", icon=icon)
+    if link:
+        st.page_link("pages/forecast.py", label="Forecast details, planned capacity and backtest",
+                     icon=":material/arrow_forward:")
