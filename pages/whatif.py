@@ -227,7 +227,7 @@ else:
 # -- 3. plan ------------------------------------------------------------------------------------
 
 st.header("Rebalance / place pending work", divider="gray")
-pending = int((cluster.pods["node"] == "").sum())
+pending = len(cluster.pending)
 st.caption(f"Plans on **{'the scenario’s cluster' if scenario.edits else 'today’s cluster'}**: {len(cluster.nodes):,} "
            f"nodes, {len(cluster.pods):,} pods of which {pending:,} pending. fragviz only proposes: nothing in the "
            "cluster changes.")
