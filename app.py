@@ -28,4 +28,5 @@ with st.sidebar:
                    "Off = the faithful ATC'23 measure, which ignores memory.")
     st.caption(f"v{__version__}")
 
-page.run()
+with ui.inside_app():
+    page.run()

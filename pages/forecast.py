@@ -2,7 +2,7 @@ import pandas as pd
 import streamlit as st
 
 from fragviz.views import charts, forecast_view
-from fragviz.app import ui
+from fragviz.app import memo, ui
 from fragviz.errors import InputError
 from fragviz.forecast.series import SeriesInfo, history_series, read_series_csv
 
@@ -51,29 +51,25 @@ if info.capacity is not None:
         for row in edited.dropna().itertuples(index=False):
             changes.append((pd.Timestamp(row[0]), float(row[1])))
 
-key = (label, horizon, model, tuple(changes), id(info.series))
-cached = st.session_state.get("fc_run")
-if cached is None or cached[0] != key:
-    try:
-        with st.spinner(f"Fitting {forecast_view.model_label(model).lower()} …"):
-            run = forecast_view.run_forecast(info, forecast_view.HORIZONS[horizon], model, changes)
-        st.session_state["fc_run"] = (key, run)
-    except (ValueError, InputError) as exc:
-        ui.show_error(exc, head="Could not forecast this series")
-        if cached is None:
-            st.stop()
-run = st.session_state["fc_run"][1]
+
+
+def fit() -> forecast_view.ForecastRun:
+    with st.spinner(f"Fitting {forecast_view.model_label(model).lower()} …"):
+        return forecast_view.run_forecast(info, forecast_view.HORIZONS[horizon], model, changes)
+
+
+inputs = (info.series, info.capacity, label, horizon, model, tuple(changes))
+try:
+    run = memo.memo("fc_run", inputs, fit)
+except (ValueError, InputError) as exc:
+    ui.show_error(exc, head="Could not forecast this series")
+    if memo.latest("fc_run") is None:
+        st.stop()
+    run = memo.latest("fc_run")["value"]                 # the last good forecast stays on screen
 
 # -- runway callout ------------------------------------------------------------------------------
 found = run.runway
-if found is not None:
-    text = found.text(unit=run.info.unit or "units", subject=run.info.label.split(" · ")[0] + " demand")
-    if found.median_date is not None:
-        st.error(text, icon=":material/warning:")
-    elif found.upper_date is not None:
-        st.warning(text, icon=":material/schedule:")
-    else:
-        st.success(text, icon=":material/check_circle:")
+ui.runway_box(run, subject=run.info.label.split(" · ")[0] + " demand")
 for note in run.warnings:
     st.warning(note)
 
@@ -115,13 +111,13 @@ if st.button("Run backtest", icon=":material/science:", key="fc_backtest_go"):
     with st.status(f"Backtesting {len(forecast_view.MODELS)} models …", expanded=False) as status:
         table, origins = forecast_view.backtest_table(run.y, forecast_view.horizon_steps(run.y, forecast_view.HORIZONS[horizon]))
         status.update(label=f"Backtest done: {len(origins)} origins", state="complete")
-    st.session_state["fc_backtest"] = (key, table)
-backtest = st.session_state.get("fc_backtest")
-if backtest is not None and backtest[0] == key:
-    if backtest[1].empty:
+    memo.remember("fc_backtest", inputs, table=table)
+backtest = memo.recall("fc_backtest", inputs)
+if backtest is not None:
+    if backtest["table"].empty:
         st.warning("The history is too short for a backtest at this horizon.")
     else:
-        st.dataframe(backtest[1], width="stretch", hide_index=True,
+        st.dataframe(backtest["table"], width="stretch", hide_index=True,
                      column_config={"relMAE": st.column_config.NumberColumn(format="%.3f", help="MAE / MAE of same time yesterday"),
                                     "MASE": st.column_config.NumberColumn(format="%.3f"),
                                     "sMAPE": st.column_config.NumberColumn(format="%.1f"),

@@ -1,8 +1,7 @@
 import streamlit as st
 
-from fragviz import kpis
-from fragviz.views import charts, heatmap, whatif_view
-from fragviz.app import ui
+from fragviz.views import charts, heatmap, whatif_plan_cards, whatif_view
+from fragviz.app import ui, whatif_state
 from fragviz.errors import FragvizError
 from fragviz.planning.scenario import AddJobs, AddNodes, CordonNodes, JobMix, RemoveNodes, ScaleNamespace, summarise
 
@@ -16,79 +15,7 @@ snap = ui.snapshot()
 shapes = ui.job_shapes()
 memory_aware = bool(st.session_state.get("memory_aware", False))
 options = whatif_view.choices(snap)
-state = st.session_state
-state.setdefault("whatif_scenario", whatif_view.empty_scenario())
-state.setdefault("whatif_saved", {})
-
-
-def current():
-    return state["whatif_scenario"]
-
-
-def use_scenario(scenario) -> None:
-    """Make ``scenario`` the one being edited (also its name and description fields)."""
-    state["whatif_scenario"] = scenario
-    state["whatif_name"] = scenario.name
-    state["whatif_description"] = scenario.description
-
-
-def on_rename() -> None:
-    state["whatif_scenario"] = whatif_view.renamed(current(), state.get("whatif_name", ""),
-                                                   state.get("whatif_description", ""))
-
-
-def on_remove_edit(index: int) -> None:
-    state["whatif_scenario"] = whatif_view.without_edit(current(), index)
-
-
-def on_load() -> None:
-    chosen = state.get("whatif_saved_choice")
-    if chosen in state["whatif_saved"]:
-        use_scenario(state["whatif_saved"][chosen])
-
-
-def on_delete() -> None:
-    state["whatif_saved"].pop(state.get("whatif_saved_choice"), None)
-
-
-def on_save() -> None:
-    scenario = current()
-    state["whatif_saved"][scenario.name] = scenario
-    state["whatif_saved_choice"] = scenario.name
-
-
-def on_import() -> None:
-    """A new file in the uploader: import it whole, or keep the current scenario and say why."""
-    upload = state.get("whatif_upload")
-    state.pop("whatif_import_error", None)
-    if upload is None:
-        return
-    try:
-        scenario = whatif_view.import_yaml(upload.getvalue(), upload.name, ui.snapshot())
-    except FragvizError as exc:
-        state["whatif_import_error"] = (upload.name, exc)
-        return
-    use_scenario(scenario)
-    state["whatif_saved"][scenario.name] = scenario
-    state["whatif_saved_choice"] = scenario.name
-
-
-def add_edit(edit) -> None:
-    """Add ``edit`` if it applies to the data in force; else say why (the scenario is unchanged)."""
-    try:
-        state["whatif_scenario"] = whatif_view.with_edit(current(), edit, snap)
-    except FragvizError as exc:
-        ui.show_error(exc, "Could not add this edit")
-        return
-    st.rerun()
-
-
-def keep_valid(key: str, allowed: list[str]) -> None:
-    """Drop remembered choices that the data in force no longer offers (before the widget is drawn)."""
-    if key in state and isinstance(state[key], list):
-        state[key] = [v for v in state[key] if v in allowed]
-    elif key in state and state[key] not in allowed:
-        del state[key]
+whatif_state.init()
 
 
 def side_by_side(left_title: str, left, right_title: str, right, key: str, empty: str = "") -> None:
@@ -160,8 +87,8 @@ with st.expander("**Scenario** · the change to try", expanded=True, icon=":mate
                 gib = b.number_input("Memory per node (GiB)", 0.0, 100_000.0, template.memory_gib, step=16.0,
                                      format="%.1f")
                 if st.form_submit_button("Add nodes to the scenario", icon=":material/add:"):
-                    add_edit(AddNodes(int(count), (model or "") if gpus else "", int(gpus), round(cores * 1000),
-                                      gib * 1024, pool.strip()))
+                    whatif_state.add_edit(AddNodes(int(count), (model or "") if gpus else "", int(gpus),
+                                                   round(cores * 1000), gib * 1024, pool.strip()))
         with t_remove, st.form("whatif_remove", border=False):
             action = st.radio("Action", ["remove", "cordon"], horizontal=True,
                               format_func={"remove": "Remove (retire the nodes; their pods wait as pending)",
@@ -169,7 +96,7 @@ with st.expander("**Scenario** · the change to try", expanded=True, icon=":mate
             pools = st.multiselect("Pools", options.pools, placeholder="every node of these pools")
             nodes = st.multiselect("Nodes", options.nodes, placeholder="these nodes")
             if st.form_submit_button("Add to the scenario", icon=":material/add:"):
-                add_edit((RemoveNodes if action == "remove" else CordonNodes)(tuple(nodes), tuple(pools)))
+                whatif_state.add_edit((RemoveNodes if action == "remove" else CordonNodes)(tuple(nodes), tuple(pools)))
         with t_scale, st.form("whatif_scale", border=False):
             a, b = st.columns([2, 1])
             namespace = a.selectbox("Namespace (team)", options.namespaces)
@@ -177,7 +104,7 @@ with st.expander("**Scenario** · the change to try", expanded=True, icon=":mate
                                     help="2 = twice the pods (pending copies of its pods), 0.5 = half (its newest "
                                          "pods removed), 0 = none.")
             if st.form_submit_button("Add to the scenario", icon=":material/add:"):
-                add_edit(ScaleNamespace(str(namespace), float(factor)))
+                whatif_state.add_edit(ScaleNamespace(str(namespace), float(factor)))
         with t_jobs:
             names = [s.name for s in shapes]
             shape_name = st.selectbox("Job shape", names, key="whatif_job_shape",
@@ -199,56 +126,57 @@ with st.expander("**Scenario** · the change to try", expanded=True, icon=":mate
                                         default=[m for m in shape.gpu_spec.split("|") if m in options.gpu_models],
                                         placeholder="any GPU model")
                 if st.form_submit_button("Add jobs to the scenario", icon=":material/add:"):
-                    add_edit(AddJobs(job.strip(), int(count), int(gpus), int(milli) if gpus else 0, round(cores * 1000),
-                                     gib * 1024, whatif_view.gpu_spec(models), namespace.strip() or "whatif"))
+                    whatif_state.add_edit(AddJobs(job.strip(), int(count), int(gpus), int(milli) if gpus else 0,
+                                                  round(cores * 1000), gib * 1024, whatif_view.gpu_spec(models),
+                                                  namespace.strip() or "whatif"))
         with t_mix:
             st.caption("Optional: measure fragmentation against another job mix (the shapes you expect to run, weights "
                        "in any unit). Starts from the target workload in force.")
             with st.form("whatif_mix", border=False):
-                edited = st.data_editor(ui.workload_to_mix(current().workload(ui.workload())), num_rows="dynamic",
-                                        hide_index=True, width="stretch", key="whatif_mix_editor")
+                edited = st.data_editor(ui.workload_to_mix(whatif_state.current().workload(ui.workload())),
+                                        num_rows="dynamic", hide_index=True, width="stretch", key="whatif_mix_editor")
                 if st.form_submit_button("Use this job mix in the scenario", icon=":material/add:"):
                     try:
                         mix = JobMix(whatif_view.mix_rows(ui.mix_to_workload(edited)))
                     except ValueError as exc:
                         st.error(str(exc), icon=":material/error:")
                     else:
-                        add_edit(mix)
+                        whatif_state.add_edit(mix)
 
     with listing:
-        scenario = current()
-        state.setdefault("whatif_name", scenario.name)
-        state.setdefault("whatif_description", scenario.description)
+        scenario = whatif_state.current()
         a, b = st.columns([1, 2])
-        a.text_input("Scenario name", key="whatif_name", on_change=on_rename)
-        b.text_input("Description", key="whatif_description", on_change=on_rename, placeholder="what and why")
+        a.text_input("Scenario name", key="whatif_name", on_change=whatif_state.on_rename)
+        b.text_input("Description", key="whatif_description", on_change=whatif_state.on_rename,
+                     placeholder="what and why")
         st.markdown(f"**Edits, applied in order** ({len(scenario.edits)})")
         if not scenario.edits:
             st.caption("None yet: the scenario is today's cluster. Add an edit on the left.")
         for i, line in enumerate(summarise(scenario)):
             text, button = st.columns([12, 1], vertical_alignment="center")
             text.markdown(f"{i + 1}\\. {ui.markdown_text(line)}")
-            button.button("", icon=":material/delete:", key=f"whatif_remove_{i}", on_click=on_remove_edit, args=(i,),
-                          help="Remove this edit", type="tertiary")
+            button.button("", icon=":material/delete:", key=f"whatif_remove_{i}", on_click=whatif_state.on_remove_edit,
+                          args=(i,), help="Remove this edit", type="tertiary")
 
         st.markdown("**Saved scenarios** (this browser session)")
-        saved = state["whatif_saved"]
-        keep_valid("whatif_saved_choice", list(saved))
+        saved = whatif_state.saved()
+        whatif_state.keep_valid("whatif_saved_choice", list(saved))
         st.selectbox("Saved", list(saved), key="whatif_saved_choice", label_visibility="collapsed",
                      placeholder="no saved scenario yet")
         b, c, d = st.columns(3)
-        b.button("Save", on_click=on_save, icon=":material/save:", help="Save the scenario under its name.",
+        b.button("Save", on_click=whatif_state.on_save, icon=":material/save:",
+                 help="Save the scenario under its name.", width="stretch")
+        c.button("Load", on_click=whatif_state.on_load, icon=":material/upload:", disabled=not saved, width="stretch")
+        d.button("Delete", on_click=whatif_state.on_delete, icon=":material/delete:", disabled=not saved,
                  width="stretch")
-        c.button("Load", on_click=on_load, icon=":material/upload:", disabled=not saved, width="stretch")
-        d.button("Delete", on_click=on_delete, icon=":material/delete:", disabled=not saved, width="stretch")
         st.download_button("Download as YAML", scenario.to_yaml(), whatif_view.file_name(scenario),
                            "application/x-yaml", icon=":material/download:", key="whatif_yaml",
                            help="The scenario as a file, in cores and GiB; import it here or run it with the CLI.")
-        st.file_uploader("Import a scenario (YAML)", type=["yaml", "yml"], key="whatif_upload", on_change=on_import,
+        st.file_uploader("Import a scenario (YAML)", type=["yaml", "yml"], key="whatif_upload",
+                         on_change=whatif_state.on_import,
                          help="A file written by Download as YAML or by hand (see the format in the expander below).")
-        failed = state.get("whatif_import_error")
-        upload = state.get("whatif_upload")
-        if failed and upload is not None and upload.name == failed[0]:
+        failed = whatif_state.import_failure()
+        if failed:
             ui.show_error(failed[1], f"Could not import {failed[0]}; the current scenario is kept")
     ui.explain("scenarios",
                "A scenario is a list of edits applied in order to a copy of the snapshot; the snapshot itself never "
@@ -268,8 +196,7 @@ with st.expander("**Scenario** · the change to try", expanded=True, icon=":mate
 
 # -- 2. baseline vs scenario --------------------------------------------------------------------
 
-scenario = current()
-mix = state.get("custom_mix")
+scenario = whatif_state.current()
 workload = scenario.workload(ui.workload())
 st.header("Baseline vs scenario", divider="gray")
 if not scenario.edits:
@@ -281,17 +208,11 @@ if not scenario.edits:
                        "cluster (today's cluster while the scenario is empty).\n"
                        "3. Download the moves and a kubectl script to review.")
 else:
-    key = (scenario.to_yaml(), tuple(shapes), memory_aware)
-    cached = state.get("whatif_compare")
-    if cached and cached["snapshot"] is snap and cached["mix"] is mix and cached["key"] == key:
-        comparison = cached["value"]
-    else:
-        try:
-            comparison = whatif_view.compare(snap, scenario.apply(snap), workload, shapes, memory_aware)
-        except FragvizError as exc:
-            ui.show_error(exc, "The scenario does not apply to the data in force (remove or fix the edit it names)")
-            st.stop()
-        state["whatif_compare"] = {"snapshot": snap, "mix": mix, "key": key, "value": comparison}
+    try:
+        comparison = whatif_state.comparison(scenario, workload, shapes, memory_aware)
+    except FragvizError as exc:
+        ui.show_error(exc, "The scenario does not apply to the data in force (remove or fix the edit it names)")
+        st.stop()
     cluster = comparison.after
     has_mix = any(isinstance(edit, JobMix) for edit in scenario.edits)
     st.caption(f"Before: {ui.markdown_text(snap.source)}. After: the same with scenario "
@@ -306,7 +227,7 @@ else:
 # -- 3. plan ------------------------------------------------------------------------------------
 
 st.header("Rebalance / place pending work", divider="gray")
-pending = int((cluster.pods["node"] == "").sum())
+pending = len(cluster.pending)
 st.caption(f"Plans on **{'the scenario’s cluster' if scenario.edits else 'today’s cluster'}**: {len(cluster.nodes):,} "
            f"nodes, {len(cluster.pods):,} pods of which {pending:,} pending. fragviz only proposes: nothing in the "
            "cluster changes.")
@@ -319,7 +240,7 @@ objective = b.selectbox("Objective", list(whatif_view.OBJECTIVES), format_func=w
                         help="Every objective first places as much pending GPU work as it can. Then: fewest moves "
                              "(place pending work); fewest partly used GPU nodes and idle GPU pieces (minimise "
                              "fragmentation); the most jobs of the chosen shape that fit (maximise jobs of one shape).")
-keep_valid("whatif_shape", [s.name for s in shapes])
+whatif_state.keep_valid("whatif_shape", [s.name for s in shapes])
 shape_name = c.selectbox("Job shape to make room for", [s.name for s in shapes], key="whatif_shape",
                          disabled=objective != "shape", help="Used by 'Maximise jobs of one shape'.")
 a, b, c, d = st.columns([1, 1, 1, 3])
@@ -335,7 +256,7 @@ max_gpus = b.number_input("Max GPUs moved", 0.0, 100_000.0, None, step=1.0, key=
 time_limit = c.number_input("Time limit (s)", 1, 600, int(whatif_view.DEFAULT_TIME_LIMIT_S), key="whatif_time_limit",
                             help="CP-SAT stops searching after this and returns its best plan; it also caps the "
                                  "heuristic's search on small clusters.")
-keep_valid("whatif_drain", [str(n) for n in cluster.nodes["name"]])
+whatif_state.keep_valid("whatif_drain", [str(n) for n in cluster.nodes["name"]])
 drain = d.multiselect("Nodes to drain", [str(n) for n in cluster.nodes["name"]], key="whatif_drain",
                       placeholder="none", help="Nodes to empty: their movable pods must move elsewhere (for maintenance "
                                                "or to scale them down).")
@@ -349,7 +270,6 @@ if solver == "cpsat":
     warning = whatif_view.cpsat_size_warning(cluster)
     if warning:
         st.warning(warning, icon=":material/hourglass_top:")
-plan_key = (scenario.to_yaml(), settings, tuple(shapes))
 if st.button("Compute plan", type="primary", icon=":material/play_arrow:", key="whatif_compute"):
     with st.status(f"Solving with {whatif_view.SOLVERS[solver]} on {len(cluster.nodes):,} nodes and "
                    f"{len(cluster.pods):,} pods…", expanded=True) as status:
@@ -360,46 +280,27 @@ if st.button("Compute plan", type="primary", icon=":material/play_arrow:", key="
             status.update(label="No plan", state="error", expanded=True)
             ui.show_error(exc, "Could not compute a plan")
         else:
-            state["whatif_plan"] = {"snapshot": snap, "mix": mix, "key": plan_key, "plan": plan}
+            whatif_state.keep_plan(plan, scenario, shapes)
             status.update(label=f"Plan ready: {plan.result.solver_status}, solved in {plan.result.seconds:.1f} s",
                           state="complete", expanded=False)
 
 # -- 4. plan results ----------------------------------------------------------------------------
 
-record = state.get("whatif_plan")
-if record is None:
+last = whatif_state.last_plan()
+if last is None:
     st.info("Choose the objective and limits, then **Compute plan**.", icon=":material/play_circle:")
     st.stop()
-if record["snapshot"] is not snap or record["mix"] is not mix or record["key"] != plan_key:
-    st.info(f"The scenario or the settings changed since the last plan ({record['plan'].settings.describe()}). "
+plan = whatif_state.plan_in_force(scenario, shapes, settings)
+if plan is None:
+    st.info(f"The scenario or the settings changed since the last plan ({last.settings.describe()}). "
             "**Compute plan** again to see a plan for these.", icon=":material/refresh:")
     st.stop()
 
-plan = record["plan"]
-result, summary = plan.result, plan.summary
 st.subheader("Plan results")
 st.caption(ui.markdown_text(plan.title))
 for text in whatif_view.plan_warnings(plan):
     st.warning(ui.markdown_text(text), icon=":material/warning:")
-gap = whatif_view.gap_text(result)
-ui.kpi_cards([
-    kpis.Kpi("status", "Solver status", 0, result.solver_status, whatif_view.status_help(result)),
-    kpis.Kpi("gap", "Gap to the best possible (CP-SAT)", 0, gap or "—",
-             "CP-SAT only: (upper bound − GPU milli allocated) / upper bound, from the solver's own bound. 0 % = "
-             "proved best." if solver == "cpsat" else "CP-SAT only; the heuristic proves no bound."),
-    kpis.Kpi("seconds", "Solve time", result.seconds, f"{result.seconds:.1f} s",
-             "Wall-clock time of the solver (model building included), on this machine."),
-    kpis.Kpi("moves", "Pods moved", summary["pods_moved"], f"{summary['pods_moved']:,}",
-             f"Running pods that change node or GPUs ({summary['gpus_moved']:g} GPUs: count × milli / 1000 summed). "
-             f"Voluntary {result.details.get('moves_voluntary', 0)}, forced by drains "
-             f"{result.details.get('moves_forced', 0)}."),
-    kpis.Kpi("placed", "Pending pods placed", summary["pods_placed"], f"{summary['pods_placed']:,}",
-             f"Pods pending before that the plan places ({summary['gpus_placed']:g} GPUs); "
-             f"{summary['pods_pending_after']:,} stay pending."),
-    kpis.Kpi("freed", "GPU nodes freed", summary["nodes_freed_count"], f"{summary['nodes_freed_count']:,}",
-             "GPU nodes that ran GPU work before and no workload pod after: they can be drained and scaled down, or "
-             "given to large jobs."),
-], columns=3)
+ui.kpi_cards(whatif_plan_cards.plan_kpis(plan), columns=3)
 st.markdown("**Before vs after the plan**")
 delta_cards(whatif_view.kpi_deltas(plan.comparison.table, shapes))
 side_by_side("Before the plan", plan.comparison.analysis_before, "After the plan", plan.comparison.analysis_after,
@@ -408,9 +309,7 @@ with st.expander("All measures before and after the plan", icon=":material/table
     impact_table(plan.comparison.table, "whatif_plan_impact")
 
 if plan.freed:
-    shown = ", ".join(f"`{n}`" for n in plan.freed[:40]) + (f" and {len(plan.freed) - 40} more" if len(plan.freed) > 40
-                                                           else "")
-    st.markdown(f"**Nodes freed ({len(plan.freed)})**: {shown}")
+    st.markdown(f"**Nodes freed ({len(plan.freed)})**: {whatif_plan_cards.freed_text(plan.freed)}")
 
 st.markdown(f"**Moves ({len(plan.moves):,})**")
 if plan.moves.empty:

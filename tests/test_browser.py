@@ -111,16 +111,22 @@ def test_chromium_is_debian_package():
     assert "Chromium" in out
 
 
-def test_a_direct_link_on_a_fresh_server_gets_the_app_navigation(page):
-    """The first visitor of a new process opens /data directly: Streamlit's legacy pages/
-    mode would run data.py alone (file names in the sidebar, no app.py); it must not."""
+@pytest.mark.parametrize("path, title", [(p, t) for p, t, _ in PAGES] + [("reports", "Reports")],
+                         ids=[t for _, t, _ in PAGES] + ["Reports"])
+def test_a_direct_link_on_a_fresh_server_gets_the_app_navigation(page, path, title):
+    """The first visitor of a new process opens a page URL directly: Streamlit's legacy pages/
+    mode would run that page's file alone (file names in the sidebar, no app.py); it must not,
+    and no "Page not found" dialog may open."""
     with streamlit_server() as url:
-        page.goto(f"{url}/data")
-        wait_rendered(page, charts=False)
-        assert page.locator("h1").first.inner_text().strip() == "Data"
+        page.goto(f"{url}/{path}")
+        expect(page.locator("h1").first).to_have_text(title, timeout=60_000)
+        expect(page.get_by_text("Memory-aware fragmentation")).to_have_count(1, timeout=60_000)   # app.py's sidebar ran
+        page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=120_000)
         nav = page.locator('[data-testid="stSidebarNav"] a').all_inner_texts()
         assert [t.split("\n")[-1].strip() for t in nav] == NAV_TITLES, nav
-        assert page.get_by_text("Memory-aware fragmentation").count() == 1   # app.py's sidebar ran
+        assert page.locator("h1").first.inner_text().strip() == title
+        assert page.get_by_text("Page not found").count() == 0
+        assert page.locator('[data-testid="stException"]').count() == 0
 
 
 def test_uploading_kubectl_dumps_replaces_the_data(server, page):

@@ -66,4 +66,4 @@ def test_changing_model_and_horizon_and_running_the_backtest(forecast_page):
 def test_overview_shows_the_runway(forecast_page):
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180).run()
     assert not at.exception, at.exception
-    assert any("Runway (30-day forecast)" in box.value for box in [*at.error, *at.warning, *at.info])
+    assert any("Runway (30-day forecast)" in box.value for box in [*at.error, *at.warning, *at.success])

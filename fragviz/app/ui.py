@@ -6,8 +6,10 @@ into another session); the demo snapshot is built once per process and shared re
 
 from __future__ import annotations
 
+import contextlib
 import re
 import runpy
+from contextvars import ContextVar
 from pathlib import Path
 
 import pandas as pd
@@ -18,6 +20,7 @@ from ..errors import FragvizError
 from ..frag import Analysis, JobShape, analyse, default_job_shapes, job_mix_workload, typical_pods, workload_pods
 from ..kpis import Kpi
 from ..model import History, Snapshot
+from . import memo
 
 DEMO_NODES = 200
 APP_SCRIPT = Path(__file__).resolve().parents[2] / "app.py"
@@ -30,18 +33,35 @@ def demo_data(nodes: int = DEMO_NODES, seed: int = 7) -> tuple[Snapshot, History
     return loaded.snapshot, loaded.history
 
 
-def run_through_app() -> None:
-    """Call first on every page: make a page that Streamlit runs on its own run inside app.py.
+_INSIDE_APP: ContextVar[bool] = ContextVar("fragviz_inside_app", default=False)
 
-    A Streamlit process starts in its legacy "pages/ folder" mode: if the first visitor opens
-    /data (not /), Streamlit runs pages/data.py alone, with no sidebar and file names as page
-    titles (AppTest does so on every run). Then this leaves that mode, runs app.py, whose
-    st.navigation opens the requested page in the same script run (so a button click that
-    started the run is not lost), and stops the outer, bare run.
+
+@contextlib.contextmanager
+def inside_app():
+    """app.py runs the chosen page inside this, so :func:`run_through_app` knows the page has
+    the app around it (navigation, sidebar, data). One flag per script thread and run."""
+    token = _INSIDE_APP.set(True)
+    try:
+        yield
+    finally:
+        _INSIDE_APP.reset(token)
+
+
+def run_through_app() -> None:
+    """Call first on every page: a page that Streamlit runs without app.py around it runs app.py
+    instead, and this bare run stops.
+
+    Why: ``pages/`` beside app.py puts a fresh Streamlit process (and every AppTest run) in its
+    legacy "pages/ directory" mode until some session calls ``st.navigation``: the first visitor
+    of /data gets pages/data.py alone (no sidebar, file names as titles). Streamlit 1.67 has no
+    setting for this, and a page URL that the legacy scan does not find opens a "Page not found"
+    dialog, so the page files stay in pages/ under their URL names. app.py's ``st.navigation``
+    (run here, in the same script run, so a button click that started the run is not lost)
+    leaves the legacy mode for every session and opens the requested page. Needs no Streamlit
+    internals; tests/test_streamlit_plumbing.py fails loudly when Streamlit changes the legacy
+    mode this works around.
     """
-    from streamlit.runtime.pages_manager import PagesManager
-    if PagesManager.uses_pages_directory:
-        PagesManager.uses_pages_directory = False
+    if not _INSIDE_APP.get():
         runpy.run_path(str(APP_SCRIPT), run_name="__main__")
         st.stop()
 
@@ -75,7 +95,7 @@ def set_data(snapshot: Snapshot, history: History | None, queries: dict | None =
     st.session_state["source_warnings"] = list(warnings or [])
     st.session_state.pop("job_shapes", None)
     st.session_state.pop("custom_mix", None)
-    st.session_state.pop("analysis", None)
+    memo.forget("analysis")
 
 
 def snapshot() -> Snapshot:
@@ -152,15 +172,10 @@ def workload() -> pd.DataFrame:
 
 def analysis() -> Analysis:
     """The analysis of the current snapshot and settings, computed once per change."""
-    snap = snapshot()
+    snap, shapes = snapshot(), job_shapes()
     memory_aware = bool(st.session_state.get("memory_aware", False))
-    key = (id(snap), memory_aware, id(st.session_state.get("custom_mix")), tuple(job_shapes()))
-    cached = st.session_state.get("analysis")
-    if cached is None or cached[0] != key:
-        result = analyse(snap, workload(), job_shapes(), memory_aware=memory_aware)
-        st.session_state["analysis"] = (key, result)
-        return result
-    return cached[1]
+    return memo.memo("analysis", (snap, st.session_state.get("custom_mix"), memory_aware, tuple(shapes)),
+                     lambda: analyse(snap, workload(), shapes, memory_aware=memory_aware))
 
 
 def idle_allocated_kpi() -> Kpi:
@@ -254,18 +269,39 @@ def runway_callout() -> None:
     the Forecast page; nothing when the data has no history."""
     from ..views import forecast_view
     hist = history()
-    cached = st.session_state.get("overview_runway")
-    if cached is None or cached[0] != id(hist):
+
+    def compute():
         try:
-            run = forecast_view.cluster_runway(hist)
+            return forecast_view.cluster_runway(hist)
         except ValueError:
-            run = None
-        st.session_state["overview_runway"] = cached = (id(hist), run)
-    run = cached[1]
-    if run is None or run.runway is None:
-        return
+            return None
+    run = memo.memo("overview_runway", (hist,), compute)
+    if run is not None:
+        runway_box(run, subject="GPU demand", link=True)
+
+
+RUNWAY_LOOK = {"reached": (st.error, ":material/warning:"),        # the median forecast reaches capacity
+               "possible": (st.warning, ":material/schedule:"),    # only the upper bound does
+               "clear": (st.success, ":material/check_circle:")}   # neither does within the horizon
+
+
+def runway_status(found) -> str:
+    """A ``forecast.runway.Runway``'s key in RUNWAY_LOOK."""
+    return "reached" if found.median_date is not None else "possible" if found.upper_date is not None else "clear"
+
+
+def runway_box(run, subject: str, link: bool = False) -> None:
+    """The runway of a forecast (a ``forecast_view.ForecastRun``) in the same box on every page: red
+    when the median forecast reaches capacity within the horizon, amber when only the upper bound
+    does, green when neither does; ``link`` adds a link to the Forecast page. Nothing without a
+    capacity to run out of."""
+    from ..forecast.runway import horizon_text
     found = run.runway
-    text = found.text(unit="GPUs", subject="GPU demand")
-    box = st.error if found.median_date is not None else st.warning if found.upper_date is not None else st.info
-    box(f"**Runway (30-day forecast):** {text}", icon=":material/trending_up:")
-    st.page_link("pages/forecast.py", label="Forecast details, planned capacity and backtest", icon=":material/arrow_forward:")
+    if found is None:
+        return
+    box, icon = RUNWAY_LOOK[runway_status(found)]
+    text = found.text(unit=run.info.unit or "units", subject=subject)
+    box(f"**Runway ({horizon_text(found.horizon_end - found.now)} forecast):** {text}", icon=icon)
+    if link:
+        st.page_link("pages/forecast.py", label="Forecast details, planned capacity and backtest",
+                     icon=":material/arrow_forward:")

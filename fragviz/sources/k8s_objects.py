@@ -27,7 +27,7 @@ import pandas as pd
 from ..errors import InputError, collect
 from ..model import GPU_MILLI, NODE_COLUMNS, POD_COLUMNS, Snapshot, parse_devices
 from ..quantity import count, cpu_milli, memory_mib
-from .k8s_items import as_object, convert_items, object_name
+from .k8s_items import as_object, convert_items
 from .pdb import match_pdbs, overlap_note, read_pdbs
 
 POOL_LABELS = ("cloud.google.com/gke-nodepool", "eks.amazonaws.com/nodegroup", "karpenter.sh/nodepool",
