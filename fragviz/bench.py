@@ -145,8 +145,9 @@ def bench_pack() -> None:
     from pathlib import Path
 
     from .planning.cpsat import solve_cpsat
-    from .planning.heuristic import openb_tuned_problem, solve_heuristic
-    from .planning.validate import check_plan, load_problem
+    from .planning.heuristic import solve_heuristic
+    from .planning.validate import check_plan
+    from .sources.problems import load_problem, openb_tuned_problem
     problem = openb_tuned_problem(_shared_openb())
     result = solve_heuristic(problem)
     print(f"heuristic, 130 % openb set ({len(problem.pods):,} pods, {len(problem.nodes):,} nodes): "
@@ -171,8 +172,9 @@ def bench_rebalance(nodes: int, budgets: list) -> None:
     from .planning.cpsat import solve_cpsat
     from .planning.heuristic import solve_heuristic
     from .planning.problem import PackProblem
-    from .planning.validate import check_plan, load_problem
+    from .planning.validate import check_plan
     from .sources.demo import demo_snapshot
+    from .sources.problems import load_problem
     snapshot = demo_snapshot(nodes=nodes, seed=7)
     eight = default_job_shapes(snapshot.pods)[3]
     running = snapshot.placed                                  # rebalancing what runs now (no pending work to place)

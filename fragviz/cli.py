@@ -328,8 +328,8 @@ def pack_snapshot(args) -> Snapshot:
         raise FragvizError("--pdbs goes with kubectl dumps, not with --order-file")
     from .model import Snapshot
     from .placement.sweep import load_nodes
-    from .planning.heuristic import order_pods, read_order_names
     from .sources import openb
+    from .sources.orders import order_pods, read_order_names
     if not args.pods or args.pods.endswith(".json"):
         raise FragvizError("--order-file needs --pods: the openb pod CSV whose pods it names")
     pods = order_pods(openb.read_pods(args.pods), read_order_names(args.order_file))
