@@ -19,7 +19,7 @@ from .problem import PackProblem
 KNAPSACK_PASSES = 4
 
 
-class _State:
+class PlanState:
     """Cluster arrays plus where every pod is (node index or -1, devices)."""
 
     def __init__(self, problem: PackProblem, workload: pd.DataFrame | None):
@@ -29,7 +29,7 @@ class _State:
         self.table = PodTable.from_frame(pods)
         self.ctx = Context(self.cluster, self.table, np.random.default_rng(0))
         self.fgd = make_policy("fgd", continuous=True)
-        usable = _usable(nodes)
+        usable = usable_nodes(nodes)
         drain = nodes["name"].isin(list(problem.drain)).to_numpy(bool)
         self.drain = tuple(problem.drain)
         self.usable = usable
@@ -99,7 +99,7 @@ class _State:
         return int(((c.gpu_count * GPU_MILLI - c.gpu_free.sum(axis=1)) * self.usable).sum())
 
 
-def _usable(nodes: pd.DataFrame) -> np.ndarray:
+def usable_nodes(nodes: pd.DataFrame) -> np.ndarray:
     ok = np.ones(len(nodes), dtype=bool)
     for col in ("schedulable", "ready"):
         if col in nodes:
@@ -113,7 +113,7 @@ def greedy_order(table: PodTable, pods: np.ndarray) -> np.ndarray:
     return pods[keys]
 
 
-def _original(state: _State) -> tuple[np.ndarray, list[list[int]]]:
+def problem_placement(state: PlanState) -> tuple[np.ndarray, list[list[int]]]:
     """Where each pod is in the problem: node index (-1 pending) and devices."""
     pods, nodes = state.pods, state.nodes
     node_col = pods["node"].fillna("").astype(str) if "node" in pods else pd.Series([""] * len(pods))
@@ -127,7 +127,7 @@ def _original(state: _State) -> tuple[np.ndarray, list[list[int]]]:
     return where, devs
 
 
-def _bind_original(state: _State, where: np.ndarray, devs: list[list[int]], skip: np.ndarray | None = None) -> None:
+def bind_original(state: PlanState, where: np.ndarray, devs: list[list[int]], skip: np.ndarray | None = None) -> None:
     """Bind the placed pods where they are (explicit devices first, then the rest by best fit)."""
     t, c = state.table, state.cluster
     placed = np.flatnonzero(where >= 0)
@@ -175,7 +175,7 @@ def _knapsack(milli: np.ndarray, cpu: np.ndarray, cap: int, cpu_budget: float) -
     return chosen[::-1]
 
 
-def _repack_shares(state: _State, free_pods: np.ndarray, deadline: float) -> None:
+def _repack_shares(state: PlanState, free_pods: np.ndarray, deadline: float) -> None:
     """Step 3 of the module doc: per-device knapsack over shares the solver may move (``free_pods``:
     bool per pod) and the unplaced shares."""
     t, c = state.table, state.cluster
@@ -229,7 +229,7 @@ def _pool_sample(t: PodTable, pool: np.ndarray, cap: int) -> np.ndarray:
 
 # -- evictions under a budget ------------------------------------------------------------------------
 
-def _evict_one(state: _State, original: np.ndarray, moved_ok: np.ndarray, deadline: float) -> None:
+def _evict_one(state: PlanState, original: np.ndarray, moved_ok: np.ndarray, deadline: float) -> None:
     """Step 5: an unplaced GPU pod takes a node after one pod there (whose CPU, memory or devices
     it lacks) moves to another node. Each success allocates the
     waiting pod's GPU milli more (the moved pod keeps its own). One try per pod shape."""
@@ -250,7 +250,7 @@ def _evict_one(state: _State, original: np.ndarray, moved_ok: np.ndarray, deadli
             failed.add(int(t.shape[pod]))
 
 
-def _evict_for(state: _State, pod: int, nodes: np.ndarray, moved_ok: np.ndarray) -> bool:
+def _evict_for(state: PlanState, pod: int, nodes: np.ndarray, moved_ok: np.ndarray) -> bool:
     t, c = state.table, state.cluster
     for node in nodes.tolist():
         residents = np.flatnonzero((state.node_of == node) & moved_ok)
@@ -275,7 +275,7 @@ def _evict_for(state: _State, pod: int, nodes: np.ndarray, moved_ok: np.ndarray)
     return False
 
 
-def _devices_on(state: _State, pod: int, node: int) -> tuple[int, list[int]]:
+def _devices_on(state: PlanState, pod: int, node: int) -> tuple[int, list[int]]:
     c, t = state.cluster, state.table
     k, u = int(t.count[pod]), int(t.milli[pod])
     g = np.where(c.present[node], c.gpu_free[node], -1)
@@ -285,7 +285,7 @@ def _devices_on(state: _State, pod: int, node: int) -> tuple[int, list[int]]:
     return node, [int(fit[np.argmin(g[fit])])]
 
 
-def _moves(state: _State, where: np.ndarray, devs: list[list[int]]) -> int:
+def count_moves(state: PlanState, where: np.ndarray, devs: list[list[int]]) -> int:
     t = state.table
     return sum(1 for p in np.flatnonzero(where >= 0)
                if state.node_of[p] != where[p] or (t.count[p] and sorted(state.devs[p]) != sorted(devs[p])))
@@ -293,25 +293,25 @@ def _moves(state: _State, where: np.ndarray, devs: list[list[int]]) -> int:
 
 # -- the solver ---------------------------------------------------------------------------------------
 
-def _solve_from(problem: PackProblem, workload, lift_movable: bool, deadline: float) -> tuple[_State, int]:
+def solve_from(problem: PackProblem, workload, lift_movable: bool, deadline: float) -> tuple[PlanState, int]:
     """One candidate plan. ``lift_movable``: every movable placed pod is re-placed from scratch
     (originally placed ones first, so that nothing is lost), else placed pods stay. A plan that
     loses a pod or breaks a move limit returns -1."""
-    state = _State(problem, workload)
+    state = PlanState(problem, workload)
     t = state.table
-    where, devs = _original(state)
-    movable = _movable(state.pods)
-    state.forced = _forced(state, where, movable)
+    where, devs = problem_placement(state)
+    movable = movable_pods(state.pods)
+    state.forced = forced_pods(state, where, movable)
     if lift_movable:
         lifted = (where >= 0) & movable
-        _bind_original(state, where, devs, skip=lifted)
+        bind_original(state, where, devs, skip=lifted)
         state.start_tally(problem, where, devs)
         for p in greedy_order(t, np.flatnonzero(lifted)):
             if not state.place(int(p)):
                 return state, -1                                  # would lose a pod
         free_pods = where < 0
     else:
-        _bind_original(state, where, devs)
+        bind_original(state, where, devs)
         state.start_tally(problem, where, devs)
         for p in greedy_order(t, np.flatnonzero(state.forced)):                        # forced moves: no budget
             node, d = int(state.node_of[p]), list(state.devs[p])
@@ -337,13 +337,7 @@ def _solve_from(problem: PackProblem, workload, lift_movable: bool, deadline: fl
     return state, state.allocated()
 
 
-def _forced(state: _State, where: np.ndarray, movable: np.ndarray) -> np.ndarray:
+def forced_pods(state: PlanState, where: np.ndarray, movable: np.ndarray) -> np.ndarray:
     """Movable pods placed on a drained node: they must move, and their moves use no budget."""
     drain = state.nodes["name"].isin(list(state.drain)).to_numpy(bool)
     return (where >= 0) & movable & drain[np.maximum(where, 0)]
-
-
-def _movable(pods: pd.DataFrame) -> np.ndarray:
-    return movable_pods(pods)
-
-

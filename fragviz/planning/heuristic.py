@@ -20,7 +20,7 @@ Works for any size (the 1,213-node openb cluster with ~10,800 pods in a few seco
    allocates more and every pod placed before is placed again (nothing is lost).
 5. With a budget, single evictions: an unplaced GPU pod takes a node after one movable pod
    there moves to another node (one move; a pod the solver placed itself moves for free).
-6. Small problems (<= 60 nodes, <= 400 pods) also get a search (``_search_small``): greedy runs
+6. Small problems (<= 60 nodes, <= 400 pods) also get a search (``search_small``): greedy runs
    over several orderings (GPU demand, CPU, memory) and node scorings (tightest device, best fit
    on the binding resource, CPU-sparing), an unlock sweep that pins each large waiting pod to each
    node it may use while an ejection chain moves what is in the way (within the budget), and a
@@ -30,6 +30,9 @@ Works for any size (the 1,213-node openb cluster with ~10,800 pods in a few seco
 
 Node targets are the usable (schedulable and ready) nodes that are not drained. GPU allocation
 is counted on usable nodes only, as ``PackProblem.capacity_milli`` counts capacity.
+
+Where the steps live: 1-5 in ``greedy.py`` (with the solver's state), 6 in ``search.py``, the
+"defragment" and "shape" objectives in ``rebalance.py``; this module runs them and builds the result.
 """
 
 from __future__ import annotations
@@ -41,10 +44,11 @@ import pandas as pd
 
 from ..model import format_devices
 from .bound import gpu_upper_bound
-from .greedy import _forced, _moves, _movable, _original, _solve_from, _State
+from .greedy import PlanState, count_moves, forced_pods, problem_placement, solve_from
+from .limits import movable_pods
 from .problem import PackProblem, PackResult
-from .rebalance import _rebalance
-from .search import SMALL_NODES, SMALL_PODS, _search_small
+from .rebalance import rebalance
+from .search import SMALL_NODES, SMALL_PODS, search_small
 from .validate import objective_details
 
 
@@ -54,33 +58,33 @@ def solve_heuristic(problem: PackProblem) -> PackResult:
     deadline = start + max(problem.time_limit_s, 1.0) * 0.9
     pods = problem.pods
     workload = problem.target_workload()
-    state, alloc = _solve_from(problem, workload, lift_movable=False, deadline=deadline)
+    state, alloc = solve_from(problem, workload, lift_movable=False, deadline=deadline)
     plans = [state]
     if problem.max_moves is None and time.perf_counter() < deadline:
-        other, other_alloc = _solve_from(problem, workload, lift_movable=True, deadline=deadline)
+        other, other_alloc = solve_from(problem, workload, lift_movable=True, deadline=deadline)
         if other_alloc > alloc:
             plans.append(other)
     best = plans[-1]
     small = len(problem.nodes) <= SMALL_NODES and len(pods) <= SMALL_PODS
     if small and time.perf_counter() < deadline and (best.blocked or best.allocated() < gpu_upper_bound(problem)):
-        other = _search_small(problem, workload, deadline)
+        other = search_small(problem, workload, deadline)
         if other is not None and _rank(other) > _rank(best):
             best = other
     if problem.objective != "allocate":
-        _rebalance(best, problem, deadline)
+        rebalance(best, problem, deadline)
     return _result(problem, best, start, workload)
 
 
-def _rank(state: _State) -> tuple:
-    where, devs = _original(state)
-    return -len(state.blocked), state.allocated(), -_moves(state, where, devs)
+def _rank(state: PlanState) -> tuple:
+    where, devs = problem_placement(state)
+    return -len(state.blocked), state.allocated(), -count_moves(state, where, devs)
 
 
-def _result(problem: PackProblem, state: _State, start: float, workload) -> PackResult:
+def _result(problem: PackProblem, state: PlanState, start: float, workload) -> PackResult:
     pods, t = state.pods, state.table
     keys = PackProblem.key(pods).to_numpy()
     names = state.cluster.names
-    where, devs = _original(state)
+    where, devs = problem_placement(state)
     placed = np.flatnonzero(state.node_of >= 0)
     placement = pd.DataFrame({"pod": keys[placed], "node": [str(names[state.node_of[p]]) for p in placed],
                               "devices": [format_devices(state.devs[p]) if t.count[p] else "" for p in placed]})
@@ -93,10 +97,10 @@ def _result(problem: PackProblem, state: _State, start: float, workload) -> Pack
                           "to_devices": [format_devices(state.devs[p]) for p in moved]})
     frag = float(state.cluster.frag[state.usable].sum()) if state.cluster.frag is not None else 0.0
     unplaced = [str(k) for k in keys[state.node_of < 0]]
-    forced = _forced(state, where, _movable(pods))
+    forced = forced_pods(state, where, movable_pods(pods))
     stuck = forced & (state.node_of == where)                  # movable pods a drain could not move
     drained = set(state.drain)
-    fixed_on_drain = ~_movable(pods) & (where >= 0) & np.isin(names[np.maximum(where, 0)].astype(str), list(drained))
+    fixed_on_drain = ~movable_pods(pods) & (where >= 0) & np.isin(names[np.maximum(where, 0)].astype(str), list(drained))
     details = {"moves_voluntary": int(sum(1 for p in moved if not forced[p])),
                "moves_forced": int(sum(1 for p in moved if forced[p]))}
     blocked = sorted(str(k) for k in keys[stuck | fixed_on_drain])

@@ -10,13 +10,14 @@ import numpy as np
 
 from ..frag import JobShape, slots
 from ..model import GPU_MILLI, NodeState
-from .greedy import _movable, _State, greedy_order
+from .greedy import PlanState, greedy_order
+from .limits import movable_pods
 from .problem import PackProblem
 
 REBALANCE_PASSES = 3
 
 
-def _objective(state: _State, problem: PackProblem) -> tuple:
+def _objective(state: PlanState, problem: PackProblem) -> tuple:
     """The rebalancing objective, larger is better: (partly used GPU nodes, fragmentation) negated,
     preceded for "shape" by the jobs of the target shape that fit."""
     c = state.cluster
@@ -30,19 +31,19 @@ def _objective(state: _State, problem: PackProblem) -> tuple:
     return key
 
 
-def _shape_slots(state: _State, shape: JobShape) -> np.ndarray:
+def _shape_slots(state: PlanState, shape: JobShape) -> np.ndarray:
     c = state.cluster
     view = NodeState(names=c.names, cpu_free=c.cpu_free, mem_free=c.mem_free, gpu_free=c.gpu_free, gpu_present=c.present,
                      gpu_count=c.gpu_count, gpu_model=c.model, usable=state.target)
     return slots(view, shape)
 
 
-def _rebalance(state: _State, problem: PackProblem, deadline: float) -> None:
+def rebalance(state: PlanState, problem: PackProblem, deadline: float) -> None:
     """Moves that improve the objective, within the move limits: empty whole GPU nodes (cheapest
     first) onto nodes already in use, then consolidate shared GPUs onto partly used devices.
     A step is kept only if every pod it lifts lands again, the limits hold and the objective gains."""
     c, t = state.cluster, state.table
-    movable = _movable(state.pods) | (state.tally.where < 0)     # pods the solver placed itself move for free
+    movable = movable_pods(state.pods) | (state.tally.where < 0)     # pods the solver placed itself move for free
     capacity = c.gpu_count * GPU_MILLI
     key = _objective(state, problem)
     candidates = state.target.copy()
@@ -81,14 +82,14 @@ def _rebalance(state: _State, problem: PackProblem, deadline: float) -> None:
         key = _try_step(state, problem, lift, np.zeros(len(c.names), dtype=bool), full_free, key)
 
 
-def _could_host(state: _State, shape: JobShape) -> np.ndarray:
+def _could_host(state: PlanState, shape: JobShape) -> np.ndarray:
     """Nodes where at least one job of ``shape`` fits when they are empty."""
     c = state.cluster
     ok = (c.cpu_cap >= shape.cpu_milli) & (c.mem_cap >= shape.memory_mib) & c.model_allowed(shape.gpu_spec)
     return ok & (c.gpu_count >= shape.gpu_count) if shape.gpu_count else ok
 
 
-def _partial_devices(state: _State, movable: np.ndarray) -> list[tuple[int, int]]:
+def _partial_devices(state: PlanState, movable: np.ndarray) -> list[tuple[int, int]]:
     """Devices holding only movable shares, least used first."""
     c = state.cluster
     used = np.where(c.present, GPU_MILLI - c.gpu_free, 0)
@@ -97,7 +98,7 @@ def _partial_devices(state: _State, movable: np.ndarray) -> list[tuple[int, int]
     return [(int(nodes[i]), int(devs[i])) for i in order]
 
 
-def _try_step(state: _State, problem: PackProblem, lift: np.ndarray, closed_nodes: np.ndarray,
+def _try_step(state: PlanState, problem: PackProblem, lift: np.ndarray, closed_nodes: np.ndarray,
               closed_devices: np.ndarray | None, key: tuple) -> tuple:
     """Lift ``lift`` and place it again away from ``closed_nodes`` / ``closed_devices``; keep the
     step if everything lands, the limits hold and the objective beats ``key``. Returns the key."""

@@ -11,7 +11,8 @@ import numpy as np
 
 from ..model import GPU_MILLI
 from .bound import gpu_upper_bound
-from .greedy import _bind_original, _forced, _movable, _original, _State
+from .greedy import PlanState, bind_original, forced_pods, problem_placement
+from .limits import movable_pods
 from .problem import PackProblem
 
 # -- small problems: many greedy orderings and a search over the pods to move ------------------------
@@ -22,12 +23,12 @@ STAGNATION = 1500
 RESTART = 400
 
 
-class _Small:
+class SmallProblem:
     """A plain-Python copy of a small problem for fast repeated greedy runs. Decided pods are the
     pending ones and the movable placed ones (those on drained nodes always move; the others only
     when the search lifts them, within the budget); the other placed pods are fixed."""
 
-    def __init__(self, state: _State, where: np.ndarray, devs: list[list[int]], movable: np.ndarray):
+    def __init__(self, state: PlanState, where: np.ndarray, devs: list[list[int]], movable: np.ndarray):
         t, c = state.table, state.cluster
         self.where, self.devs0 = where, devs
         self.forced = state.forced
@@ -176,16 +177,16 @@ class _Small:
         return spot
 
 
-def _search_small(problem: PackProblem, workload, deadline: float) -> _State | None:
+def search_small(problem: PackProblem, workload, deadline: float) -> PlanState | None:
     """Step 6 of the module doc: many greedy runs over orderings, node scorings and sets of pods
     to move; the best plan (no lost pod, drains done, then GPU milli, then fewest moves)."""
-    state = _State(problem, workload)
-    where, devs = _original(state)
-    movable = _movable(state.pods)
-    state.forced = _forced(state, where, movable)
-    _bind_original(state, where, devs)
+    state = PlanState(problem, workload)
+    where, devs = problem_placement(state)
+    movable = movable_pods(state.pods)
+    state.forced = forced_pods(state, where, movable)
+    bind_original(state, where, devs)
     devs = [list(d) for d in state.devs]
-    small = _Small(state, where, devs, movable)
+    small = SmallProblem(state, where, devs, movable)
     forced = [int(p) for p in np.flatnonzero(state.forced)]
     budget = len(small.liftable) if problem.max_moves is None else min(problem.max_moves, len(small.liftable))
     rng = np.random.default_rng(0)
@@ -276,11 +277,11 @@ def _search_small(problem: PackProblem, workload, deadline: float) -> _State | N
             current = (found[0], found[1], found[2], pins)
         if found[0] > best[0]:
             best, quiet = (found[0], found[1], found[2], pins), 0
-    out = _State(problem, workload)
+    out = PlanState(problem, workload)
     out.forced = state.forced
     placed = best[1]
     keep = (where >= 0) & ~np.isin(np.arange(len(where)), list(placed))
-    _bind_original(out, where, devs, skip=~keep)
+    bind_original(out, where, devs, skip=~keep)
     for p, (n, ds) in placed.items():
         out.bind(p, n, ds)
     out.blocked = [p for p in forced if placed[p][0] == where[p]]
@@ -288,7 +289,7 @@ def _search_small(problem: PackProblem, workload, deadline: float) -> _State | N
     return out if out.tally.within() else None                # GPU or PDB limits: the search does not see them
 
 
-def _unlock_sweep(small: _Small, best: tuple, budget: int, gpu_pods: np.ndarray, demand: np.ndarray, order_of,
+def _unlock_sweep(small: SmallProblem, best: tuple, budget: int, gpu_pods: np.ndarray, demand: np.ndarray, order_of,
                   deadline: float) -> tuple | None:
     """One round of pinning each of the largest waiting pods to each node it may use (the
     ejection chain moves what is in the way); the best strictly better plan, or None."""
