@@ -48,7 +48,7 @@ from .greedy import PlanState, count_moves, forced_pods, problem_placement, solv
 from .limits import movable_pods
 from .problem import PackProblem, PackResult
 from .rebalance import rebalance
-from .search import SMALL_NODES, SMALL_PODS, search_small
+from .search import SMALL_NODES, SMALL_PODS, Rank, search_small
 from .validate import objective_details
 
 
@@ -75,9 +75,9 @@ def solve_heuristic(problem: PackProblem) -> PackResult:
     return _result(problem, best, start, workload)
 
 
-def _rank(state: PlanState) -> tuple:
+def _rank(state: PlanState) -> Rank:
     where, devs = problem_placement(state)
-    return -len(state.blocked), state.allocated(), -count_moves(state, where, devs)
+    return Rank(-len(state.blocked), state.allocated(), -count_moves(state, where, devs))
 
 
 def _result(problem: PackProblem, state: PlanState, start: float, workload) -> PackResult:

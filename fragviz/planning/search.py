@@ -6,6 +6,8 @@ orderings, pins and the set of pods to move.
 from __future__ import annotations
 
 import time
+from enum import IntEnum
+from typing import NamedTuple
 
 import numpy as np
 
@@ -21,6 +23,44 @@ SMALL_NODES, SMALL_PODS = 60, 400
 SMALL_ITERATIONS = 6000
 STAGNATION = 1500
 RESTART = 400
+
+
+class Scoring(IntEnum):
+    """How a greedy run of the search ranks the nodes a GPU pod fits on (smallest key wins).
+    CPU-only pods always take the node with the least idle GPU share, then the least CPU left."""
+
+    TIGHTEST_DEVICE = 0       # the least milli left on the chosen devices, then the fullest node
+    BINDING_RESOURCE = 1      # best fit on whichever of GPU and CPU the node has less of, as a share
+    SPARE_CPU = 2             # the tightest device, then keep CPU for the GPUs that are left
+
+
+class Spot(NamedTuple):
+    """Where a pod goes: a node and its devices (empty for CPU-only pods)."""
+
+    node: int
+    devices: list[int]
+
+
+class Rank(NamedTuple):
+    """How good a plan is; larger wins, field by field."""
+
+    minus_stuck: int          # minus the movable pods a drain leaves behind
+    gpu_milli: int            # GPU milli allocated (in the search: gained over the problem's placement)
+    minus_moves: int          # minus the placed pods that moved
+
+    def placed(self) -> tuple[int, int]:
+        """The rank without the moves (what the random walk climbs on)."""
+        return self.minus_stuck, self.gpu_milli
+
+
+class Candidate(NamedTuple):
+    """A plan of the search: its rank, where each decided pod goes, the pods it lifted (forced and
+    voluntary) and the pods it pinned to a node."""
+
+    rank: Rank
+    placement: dict[int, Spot]
+    lifted: list[int]
+    pins: dict[int, int]
 
 
 class SmallProblem:
@@ -55,19 +95,19 @@ class SmallProblem:
                 ok &= state.ctx.allowed(t.spec[p]) & (c.gpu_count >= self.p_k[p])
             self.allowed[p] = np.flatnonzero(ok).tolist()
 
-    def evaluate(self, lifted: list[int], order: list[int], mode: int, pins: dict | None = None, spare: int = 0,
-                 eject_pending: frozenset = frozenset()):
+    def evaluate(self, lifted: list[int], order: list[int], mode: Scoring, pins: dict | None = None, spare: int = 0,
+                 eject_pending: frozenset = frozenset()) -> Candidate | None:
         """Greedy run: lift ``lifted`` (and the forced pods), place ``order`` (lifted and pending
         pods, CPU-only ones last). A pinned pod, a lifted one or a pending one in ``eject_pending``
         that fits nowhere may lift up to ``spare`` more movable pods of smaller demand
-        from the node it needs (an ejection chain). Returns (key, placement, lifted) or None if a
-        lifted pod is lost."""
+        from the node it needs (an ejection chain). Returns the candidate plan, or None if a lifted
+        pod is lost."""
         cpu, mem, gpu = self.cpu[:], self.mem[:], [g[:] for g in self.gpu]
         for p in lifted:
             self._add(p, int(self.where[p]), self.devs0[p], cpu, mem, gpu, 1)
         lifted = list(lifted)
         must = set(lifted)
-        out: dict[int, tuple[int, list[int]]] = {}
+        out: dict[int, Spot] = {}
         pins = pins or {}
         queue = list(order)
         i = 0
@@ -92,16 +132,17 @@ class SmallProblem:
                 if spot is None:
                     if not self.forced[p]:
                         return None
-                    spot = (int(self.where[p]), list(self.devs0[p]))      # a drain that cannot complete
+                    spot = Spot(int(self.where[p]), list(self.devs0[p]))  # a drain that cannot complete
             if spot is None:
                 continue
-            self._add(p, spot[0], spot[1], cpu, mem, gpu, -1)
+            self._add(p, spot.node, spot.devices, cpu, mem, gpu, -1)
             out[p] = spot
-        alloc = sum(self.demand[p] for p, (n, _) in out.items() if self.usable[n]) \
+        alloc = sum(self.demand[p] for p, spot in out.items() if self.usable[spot.node]) \
             - sum(self.demand[p] for p in lifted if self.usable[self.where[p]])     # the gain over the problem's plan
-        moves = sum(1 for p in lifted if out[p][0] != self.where[p] or sorted(out[p][1]) != sorted(self.devs0[p]))
-        stuck = sum(1 for p in lifted if self.forced[p] and out[p][0] == self.where[p])
-        return (-stuck, alloc, -moves), out, lifted
+        moves = sum(1 for p in lifted
+                    if out[p].node != self.where[p] or sorted(out[p].devices) != sorted(self.devs0[p]))
+        stuck = sum(1 for p in lifted if self.forced[p] and out[p].node == self.where[p])
+        return Candidate(Rank(-stuck, alloc, -moves), out, lifted, pins)
 
     def _add(self, p, n, ds, cpu, mem, gpu, sign):
         cpu[n] += sign * self.p_cpu[p]
@@ -146,11 +187,12 @@ class SmallProblem:
             return None
         if any(gpu[n][d] < self.p_u[p] for d in ds):
             return None
-        return n, list(ds)
+        return Spot(n, list(ds))
 
-    def _choose(self, p, cpu, mem, gpu, mode, pin=None):
+    def _choose(self, p, cpu, mem, gpu, mode: Scoring, pin=None) -> Spot | None:
         c, m, k, u = self.p_cpu[p], self.p_mem[p], self.p_k[p], self.p_u[p]
-        best, spot = None, None
+        tightest, binding = mode == Scoring.TIGHTEST_DEVICE, mode == Scoring.BINDING_RESOURCE
+        best, node, devices = None, -1, []
         for n in (self.allowed[p] if pin is None else [pin]):
             if self.forced[p] and n == self.where[p]:
                 continue
@@ -166,15 +208,15 @@ class SmallProblem:
                     continue
                 ds = [d for _, d in fit[:k]]
                 gpu_left = (sum(gpu[n]) - k * u) / self.gpu_cap[n]
-                if mode == 0:                    # tightest device, then the fullest node
+                if tightest:
                     key = (sum(g for g, _ in fit[:k]) - k * u, gpu_left, cpu_left)
-                elif mode == 1:                  # best fit on the binding resource
+                elif binding:
                     key = (max(gpu_left, cpu_left), min(gpu_left, cpu_left), fit[0][0])
-                else:                            # keep CPU for the GPUs that are left
+                else:                                                   # Scoring.SPARE_CPU
                     key = (fit[0][0] - u, -cpu_left + gpu_left)
             if best is None or key < best:
-                best, spot = key, (n, ds)
-        return spot
+                best, node, devices = key, n, ds
+        return None if best is None else Spot(node, devices)
 
 
 def search_small(problem: PackProblem, workload, deadline: float) -> PlanState | None:
@@ -211,10 +253,10 @@ def search_small(problem: PackProblem, workload, deadline: float) -> PlanState |
     starts = [forced, forced + small.liftable] if problem.max_moves is None else [forced]
     for lifted in starts:
         for keys in orders:
-            for mode in (0, 1, 2):
+            for mode in Scoring:
                 found = small.evaluate(lifted, order_of(lifted, keys, {}), mode)
-                if found is not None and (best is None or found[0] > best[0]):
-                    best = (found[0], found[1], found[2], {})
+                if found is not None and (best is None or found.rank > best.rank):
+                    best = found
     if best is None:
         return None
     bound = gpu_upper_bound(problem)
@@ -229,16 +271,16 @@ def search_small(problem: PackProblem, workload, deadline: float) -> PlanState |
     current, quiet = best, 0
     residents = small.residents
     for _ in range(iterations):
-        if time.perf_counter() > deadline or base + best[0][1] >= bound:
+        if time.perf_counter() > deadline or base + best.rank.gpu_milli >= bound:
             break
         if quiet > STAGNATION:
             break
         quiet += 1
         if quiet % RESTART == 0:
             current = best
-        voluntary = [p for p in current[2] if not state.forced[p]]
-        pins = dict(current[3])
-        waiting = sorted((p for p in gpu_pods.tolist() if p not in current[1] and small.allowed[p]),
+        voluntary = [p for p in current.lifted if not state.forced[p]]
+        pins = dict(current.pins)
+        waiting = sorted((p for p in gpu_pods.tolist() if p not in current.placement and small.allowed[p]),
                          key=lambda p: -demand[p])
         step = rng.random()
         if waiting and step < 0.4:                              # unlock: pin a waiting pod, lift pods where it goes
@@ -270,30 +312,31 @@ def search_small(problem: PackProblem, workload, deadline: float) -> PlanState |
             np.lexsort((-(demand + 1) * noise,))
         spare = max(budget - len(voluntary), 0)
         eject = frozenset(p for p in waiting if rng.random() < 0.5)
-        found = small.evaluate(lifted, order_of(lifted, keys, pins), int(rng.integers(3)), pins, spare, eject)
+        mode = Scoring(int(rng.integers(len(Scoring))))
+        found = small.evaluate(lifted, order_of(lifted, keys, pins), mode, pins, spare, eject)
         if found is None:
             continue
-        if found[0][:2] >= current[0][:2]:                       # walk on GPU milli; moves only rank the best
-            current = (found[0], found[1], found[2], pins)
-        if found[0] > best[0]:
-            best, quiet = (found[0], found[1], found[2], pins), 0
+        if found.rank.placed() >= current.rank.placed():        # walk on GPU milli; moves only rank the best
+            current = found
+        if found.rank > best.rank:
+            best, quiet = found, 0
     out = PlanState(problem, workload)
     out.forced = state.forced
-    placed = best[1]
+    placed = best.placement
     keep = (where >= 0) & ~np.isin(np.arange(len(where)), list(placed))
     bind_original(out, where, devs, skip=~keep)
     for p, (n, ds) in placed.items():
         out.bind(p, n, ds)
-    out.blocked = [p for p in forced if placed[p][0] == where[p]]
+    out.blocked = [p for p in forced if placed[p].node == where[p]]
     out.start_tally(problem, where, devs)
     return out if out.tally.within() else None                # GPU or PDB limits: the search does not see them
 
 
-def _unlock_sweep(small: SmallProblem, best: tuple, budget: int, gpu_pods: np.ndarray, demand: np.ndarray, order_of,
-                  deadline: float) -> tuple | None:
+def _unlock_sweep(small: SmallProblem, best: Candidate, budget: int, gpu_pods: np.ndarray, demand: np.ndarray, order_of,
+                  deadline: float) -> Candidate | None:
     """One round of pinning each of the largest waiting pods to each node it may use (the
     ejection chain moves what is in the way); the best strictly better plan, or None."""
-    waiting = [p for p in gpu_pods.tolist() if p not in best[1] and small.allowed[p]]
+    waiting = [p for p in gpu_pods.tolist() if p not in best.placement and small.allowed[p]]
     waiting = sorted(waiting, key=lambda p: -demand[p])
     shapes, targets = set(), []
     for p in waiting:
@@ -302,20 +345,20 @@ def _unlock_sweep(small: SmallProblem, best: tuple, budget: int, gpu_pods: np.nd
             shapes.add(shape)
             targets.append(p)
     found_best = None
-    lifted = list(best[2])
+    lifted = list(best.lifted)
     voluntary = [p for p in lifted if not small.forced[p]]
     spare = max(budget - len(voluntary), 0)
     for p in targets[:5]:
         for n in small.allowed[p]:
             if time.perf_counter() > deadline:
                 return found_best
-            pins = {**best[3], p: n}
+            pins = {**best.pins, p: n}
             order = order_of(lifted, pins)
-            for mode in (0, 2):
+            for mode in (Scoring.TIGHTEST_DEVICE, Scoring.SPARE_CPU):
                 for eject in (frozenset(), frozenset(waiting)):
                     found = small.evaluate(lifted, order, mode, pins, spare, eject)
-                    if found is not None and found[0] > (found_best or best)[0]:
-                        found_best = (found[0], found[1], found[2], pins)
+                    if found is not None and found.rank > (found_best or best).rank:
+                        found_best = found
     return found_best
 
 
