@@ -113,13 +113,15 @@ def _replay_child(trace: str, policy: str, seed: str, tune: str) -> None:
     from .model import normalise_pods
     from .placement import replay
     from .sources import openb
+    from .sources.orders import read_replay_order
     folder = _shared_openb()
     nodes = openb.load(folder / "openb_node_list_gpu_node.csv").nodes
     pods = normalise_pods(openb.read_pods(folder / f"openb_pod_list_{trace}.csv"))
-    order = folder / "replay_order" / trace
+    order_dir = folder / "replay_order" / trace
+    order = read_replay_order(order_dir, int(seed)) if order_dir.is_dir() else None
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     started = time.perf_counter()
-    result = replay(nodes, pods, policy, int(seed), float(tune), order_dir=order if order.is_dir() else None)
+    result = replay(nodes, pods, policy, int(seed), float(tune), order=order)
     seconds = time.perf_counter() - started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(json.dumps({"seconds": seconds, "events": len(result.events), "failed": len(result.failed),

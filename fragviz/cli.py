@@ -332,7 +332,7 @@ def pack_snapshot(args) -> Snapshot:
     from .sources.orders import order_pods, read_order_names
     if not args.pods or args.pods.endswith(".json"):
         raise FragvizError("--order-file needs --pods: the openb pod CSV whose pods it names")
-    pods = order_pods(openb.read_pods(args.pods), read_order_names(args.order_file))
+    pods = order_pods(openb.read_pods(args.pods), read_order_names(args.order_file), args.order_file)
     if args.placement:
         pods = openb.apply_placement(pods, openb.read_placement(args.placement))
     return Snapshot.build(load_nodes(args.nodes), pods, source=f"{args.pods} ordered by {args.order_file}")

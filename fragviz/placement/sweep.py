@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import gzip
 import math
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -21,7 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..errors import FragvizError, InputError
+from ..errors import FragvizError
 from .replay import ReplayResult, replay
 
 BACKENDS = ("loky", "threading", "dask", "ray")
@@ -86,48 +85,16 @@ def short_name(trace: str) -> str:
 # --- one replay
 
 
-def check_order_dir(order_dir, seed: int) -> None:
-    """A one-line InputError unless ``order_dir`` holds the two order files of ``seed``."""
-    folder = Path(order_dir)
-    if not folder.is_dir():
-        raise InputError("replay order folder not found", file=str(folder))
-    missing = [name for name in (f"seed{seed}.pods.txt.gz", f"seed{seed}.nodes.txt.gz") if not (folder / name).is_file()]
-    if missing:
-        raise InputError(f"no replay order for seed {seed} (missing {' and '.join(missing)})", file=str(folder))
-
-
 def run_replay(nodes: pd.DataFrame, trace: pd.DataFrame, policy: str, seed: int, tune: float = 1.3,
                order_dir=None, continuous: bool = False, progress=None) -> ReplayResult:
-    """:func:`replay` with bad settings and bad order files turned into FragvizError/InputError
-    (naming the file) instead of ValueError/OSError."""
+    """:func:`replay` in the paper's order of ``order_dir`` (None: fragviz's own order), with an
+    unknown policy a FragvizError and bad order files an InputError naming the file."""
+    from ..sources.orders import read_replay_order
     from .policies import POLICIES
     if policy.lower() not in POLICIES:
         raise FragvizError(f"unknown policy '{policy}'; expected one of {', '.join(POLICIES)}")
-    if order_dir is not None:
-        check_order_dir(order_dir, seed)
-    try:
-        return replay(nodes, trace, policy, seed, tune=tune, order_dir=order_dir, continuous=continuous, progress=progress)
-    except (ValueError, OSError, EOFError) as exc:
-        error = order_error(exc, Path(order_dir), seed) if order_dir is not None else None
-        if error is None:
-            raise
-        raise error from exc
-
-
-def order_error(exc: Exception, folder: Path, seed: int) -> InputError | None:
-    """An InputError naming the order file behind ``exc``, or None when ``exc`` did not come from
-    ``folder``'s files (then it is not the user's input and stays as it is)."""
-    if str(folder) in str(exc):           # replay's own messages name the file already
-        return InputError(str(exc))
-    pods, nodes = folder / f"seed{seed}.pods.txt.gz", folder / f"seed{seed}.nodes.txt.gz"
-    for path in (pods, nodes):
-        try:
-            with gzip.open(path, "rt", encoding="utf-8") as handle:
-                lines = [line.strip() for line in handle if line.strip()]
-        except (OSError, EOFError, ValueError) as problem:
-            return InputError(f"not a readable gzip text file ({problem})", file=str(path))
-    bad = [line for line in lines if not line.partition("-")[0].isdigit()]
-    return InputError(f"expected lines NNNN-<node name>, got '{bad[0]}'", file=str(nodes)) if bad else None
+    order = read_replay_order(order_dir, seed) if order_dir is not None else None
+    return replay(nodes, trace, policy, seed, tune=tune, order=order, continuous=continuous, progress=progress)
 
 
 def curve_values(series: pd.Series) -> list[float | None]:

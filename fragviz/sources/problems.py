@@ -30,7 +30,8 @@ def openb_tuned_problem(openb_dir=None, trace: str = "default", seed: int = 42, 
     folder = Path(openb_dir) if openb_dir is not None else shared_openb_dir()
     nodes = openb.read_nodes(folder / "openb_node_list_gpu_node.csv")
     trace_pods = openb.read_pods(folder / f"openb_pod_list_{trace}.csv")
-    pods = order_pods(trace_pods, read_order_names(folder / "replay_order" / trace / f"seed{seed}.pods.txt.gz"))
+    order_file = folder / "replay_order" / trace / f"seed{seed}.pods.txt.gz"
+    pods = order_pods(trace_pods, read_order_names(order_file), str(order_file))
     snapshot = Snapshot.build(nodes, pods, "2023-01-01T00:00Z", source="openb tuned")
     return PackProblem(snapshot.nodes, snapshot.pods, **options)
 
