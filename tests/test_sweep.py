@@ -17,10 +17,10 @@ import pandas as pd
 import pytest
 
 from fragviz.errors import FragvizError, InputError
+from fragviz.placement.paper import compare_to_paper
 from fragviz.placement.sweep import (
     ROW_COLUMNS,
     SweepTask,
-    compare_to_paper,
     grid,
     load_trace,
     run_task,
