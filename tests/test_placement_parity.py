@@ -9,7 +9,7 @@ import pytest
 from fragviz.placement import paper
 from fragviz.model import normalise_pods
 from fragviz.placement import replay
-from fragviz.sources import openb
+from fragviz.sources import openb, published
 from fragviz.sources.orders import read_replay_order
 
 SUBSET = [("default", "fgd", 42), ("default", "bestfit", 42), ("default", "packing", 42),
@@ -19,7 +19,7 @@ SUBSET = [("default", "fgd", 42), ("default", "bestfit", 42), ("default", "packi
 
 @pytest.fixture(scope="module")
 def paper_tables(openb_dir):
-    return paper.read_curves(openb_dir)
+    return published.read_curves(openb_dir)
 
 
 @pytest.fixture(scope="module")

@@ -21,11 +21,11 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import FragvizError
+from ..sources.published import short_name
 from .replay import ReplayResult, replay
 
 BACKENDS = ("loky", "threading", "dask", "ray")
 CURVES = ("alloc", "frag", "frag_ratio")
-TRACE_PREFIX = "openb_pod_list_"
 ROW_COLUMNS = ["trace", "policy", "seed", "tune", "order", "continuous", "final_alloc_pct", "at100", "failed_pods",
                "events", "seconds", "alloc_curve", "frag_curve", "frag_ratio_curve"]
 _NO_PODS = b'{"items": []}'
@@ -75,11 +75,6 @@ def load_trace(path: str) -> pd.DataFrame:
 def trace_name(path) -> str:
     """A trace's name: its file's stem (``openb_pod_list_default``), as the paper names it."""
     return Path(path).stem
-
-
-def short_name(trace: str) -> str:
-    """The trace name without ``openb_pod_list_`` (``default``): its folder under replay_order/."""
-    return trace.removeprefix(TRACE_PREFIX)
 
 
 # --- one replay
