@@ -146,10 +146,10 @@ def bench_pack() -> None:
     instances."""
     from pathlib import Path
 
-    from .planning.cpsat import solve_cpsat
-    from .planning.heuristic import solve_heuristic
+    from .planning import solvers
     from .planning.validate import check_plan
     from .sources.problems import load_problem, openb_tuned_problem
+    solve_cpsat, solve_heuristic = solvers.get("cpsat").load(), solvers.get("heuristic").load()
     problem = openb_tuned_problem(_shared_openb())
     result = solve_heuristic(problem)
     print(f"heuristic, 130 % openb set ({len(problem.pods):,} pods, {len(problem.nodes):,} nodes): "
@@ -171,12 +171,12 @@ def bench_rebalance(nodes: int, budgets: list) -> None:
     from pathlib import Path
 
     from .frag import default_job_shapes
-    from .planning.cpsat import solve_cpsat
-    from .planning.heuristic import solve_heuristic
+    from .planning import solvers
     from .planning.problem import PackProblem
     from .planning.validate import check_plan
     from .sources.demo import demo_snapshot
     from .sources.problems import load_problem
+    solve_cpsat, solve_heuristic = solvers.get("cpsat").load(), solvers.get("heuristic").load()
     snapshot = demo_snapshot(nodes=nodes, seed=7)
     eight = default_job_shapes(snapshot.pods)[3]
     running = snapshot.placed                                  # rebalancing what runs now (no pending work to place)
