@@ -68,7 +68,7 @@ import yaml
 
 from ..errors import InputError, collect
 from ..frag import NOT_WORKLOAD_OWNERS, job_mix_workload
-from ..model import ABSURD, GPU_MILLI, Snapshot
+from ..model import ABSURD, GPU_MILLI, Snapshot, parse_gpu_spec
 
 MIB_PER_GIB = 1024
 MAX_COUNT = 100_000          # nodes or jobs one edit may add
@@ -532,7 +532,7 @@ def _selection(edit: _NodeSelection) -> str:
 def _gpu_text(count: int, milli: int, spec: str) -> str:
     if not count:
         return "no GPU, "
-    gpu = " or ".join(m for m in spec.split("|") if m) + " GPU"
+    gpu = " or ".join(parse_gpu_spec(spec)) + " GPU"
     if milli >= GPU_MILLI:
         return f"{_plural(count, gpu.strip())}, "
     return f"{milli} milli of one {gpu.strip()}, "
@@ -686,7 +686,7 @@ class _Fields:
         if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
             value = "|".join(v.strip() for v in value)
         text = self.value_text(value, "gpu_models", "GPU models as 'A100|H100' (empty = any)", required=False)
-        return None if text is None else "|".join(part.strip() for part in text.split("|") if part.strip())
+        return None if text is None else "|".join(parse_gpu_spec(text))
 
 
 def _bound(x: float) -> str:

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ..frag import slots
-from ..model import GPU_MILLI, NodeState, format_devices, parse_devices
+from ..model import GPU_MILLI, NodeState, format_devices, parse_devices, parse_gpu_spec
 from ..placement.nodefrag import FragModel
 from .limits import MoveTally, movable_pods
 from .problem import PackProblem, PackResult
@@ -60,7 +60,7 @@ def pod_frame(problem: PackProblem) -> pd.DataFrame:
 
 
 def model_allowed(spec: str, model: str) -> bool:
-    allowed = [s for s in str(spec).split("|") if s]
+    allowed = parse_gpu_spec(spec)
     return not allowed or (model != "" and model in allowed)
 
 
