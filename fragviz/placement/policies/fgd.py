@@ -15,7 +15,6 @@ from .base import Policy
 
 class FGD(Policy):
     name = "fgd"
-    gpu_select = "fgd"
 
     def scores(self, ctx, pod, nodes):
         entry = self._fresh(ctx, pod, nodes)
