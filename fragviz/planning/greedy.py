@@ -285,10 +285,12 @@ def _devices_on(state: PlanState, pod: int, node: int) -> tuple[int, list[int]]:
     return node, [int(fit[np.argmin(g[fit])])]
 
 
-def count_moves(state: PlanState, where: np.ndarray, devs: list[list[int]]) -> int:
+def moved_pods(state: PlanState, where: np.ndarray, devs: list[list[int]]) -> list[int]:
+    """The pods placed in the problem (``where``, ``devs``) that the plan puts on another node or
+    other devices."""
     t = state.table
-    return sum(1 for p in np.flatnonzero(where >= 0)
-               if state.node_of[p] != where[p] or (t.count[p] and sorted(state.devs[p]) != sorted(devs[p])))
+    return [int(p) for p in np.flatnonzero(where >= 0)
+            if state.node_of[p] != where[p] or (t.count[p] and sorted(state.devs[p]) != sorted(devs[p]))]
 
 
 # -- the solver ---------------------------------------------------------------------------------------

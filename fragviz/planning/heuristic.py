@@ -44,7 +44,7 @@ import pandas as pd
 
 from ..model import format_devices
 from .bound import gpu_upper_bound
-from .greedy import PlanState, count_moves, forced_pods, problem_placement, solve_from
+from .greedy import PlanState, forced_pods, moved_pods, problem_placement, solve_from
 from .limits import movable_pods
 from .problem import PackProblem, PackResult
 from .rebalance import rebalance
@@ -77,7 +77,7 @@ def solve_heuristic(problem: PackProblem) -> PackResult:
 
 def _rank(state: PlanState) -> Rank:
     where, devs = problem_placement(state)
-    return Rank(-len(state.blocked), state.allocated(), -count_moves(state, where, devs))
+    return Rank(-len(state.blocked), state.allocated(), -len(moved_pods(state, where, devs)))
 
 
 def _result(problem: PackProblem, state: PlanState, start: float, workload) -> PackResult:
@@ -88,8 +88,7 @@ def _result(problem: PackProblem, state: PlanState, start: float, workload) -> P
     placed = np.flatnonzero(state.node_of >= 0)
     placement = pd.DataFrame({"pod": keys[placed], "node": [str(names[state.node_of[p]]) for p in placed],
                               "devices": [format_devices(state.devs[p]) if t.count[p] else "" for p in placed]})
-    moved = [p for p in np.flatnonzero(where >= 0)
-             if state.node_of[p] != where[p] or (t.count[p] and sorted(state.devs[p]) != sorted(devs[p]))]
+    moved = moved_pods(state, where, devs)
     moves = pd.DataFrame({"pod": keys[moved] if moved else pd.Series(dtype=object),
                           "from_node": [str(names[where[p]]) for p in moved],
                           "from_devices": [format_devices(devs[p]) for p in moved],
