@@ -112,12 +112,14 @@ def _replay_child(trace: str, policy: str, seed: str, tune: str) -> None:
 
     from .placement import replay
     from .sources.files import replay_inputs
+    from .sources.orders import read_replay_order
     folder = _shared_openb()
     nodes, pods = replay_inputs(str(folder / "openb_node_list_gpu_node.csv"), str(folder / f"openb_pod_list_{trace}.csv"))
-    order = folder / "replay_order" / trace
+    order_dir = folder / "replay_order" / trace
+    order = read_replay_order(order_dir, int(seed)) if order_dir.is_dir() else None
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     started = time.perf_counter()
-    result = replay(nodes, pods, policy, int(seed), float(tune), order_dir=order if order.is_dir() else None)
+    result = replay(nodes, pods, policy, int(seed), float(tune), order=order)
     seconds = time.perf_counter() - started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(json.dumps({"seconds": seconds, "events": len(result.events), "failed": len(result.failed),
@@ -142,9 +144,10 @@ def bench_pack() -> None:
     instances."""
     from pathlib import Path
 
-    from .planning.cpsat import solve_cpsat
-    from .planning.heuristic import openb_tuned_problem, solve_heuristic
-    from .planning.validate import check_plan, load_problem
+    from .planning import solvers
+    from .planning.validate import check_plan
+    from .sources.problems import load_problem, openb_tuned_problem
+    solve_cpsat, solve_heuristic = solvers.get("cpsat").load(), solvers.get("heuristic").load()
     problem = openb_tuned_problem(_shared_openb())
     result = solve_heuristic(problem)
     print(f"heuristic, 130 % openb set ({len(problem.pods):,} pods, {len(problem.nodes):,} nodes): "
@@ -166,11 +169,12 @@ def bench_rebalance(nodes: int, budgets: list) -> None:
     from pathlib import Path
 
     from .frag import default_job_shapes
-    from .planning.cpsat import solve_cpsat
-    from .planning.heuristic import solve_heuristic
+    from .planning import solvers
     from .planning.problem import PackProblem
-    from .planning.validate import check_plan, load_problem
+    from .planning.validate import check_plan
     from .sources.demo import demo_snapshot
+    from .sources.problems import load_problem
+    solve_cpsat, solve_heuristic = solvers.get("cpsat").load(), solvers.get("heuristic").load()
     snapshot = demo_snapshot(nodes=nodes, seed=7)
     eight = default_job_shapes(snapshot.pods)[3]
     running = snapshot.placed                                  # rebalancing what runs now (no pending work to place)

@@ -313,12 +313,12 @@ def pack_snapshot(args) -> Snapshot:
     if args.pdbs:
         raise FragvizError("--pdbs goes with kubectl dumps, not with --order-file")
     from .model import Snapshot
-    from .planning.heuristic import order_pods, read_order_names
     from .sources import openb
     from .sources.files import load_nodes
+    from .sources.orders import order_pods, read_order_names
     if not args.pods or args.pods.endswith(".json"):
         raise FragvizError("--order-file needs --pods: the openb pod CSV whose pods it names")
-    pods = order_pods(openb.read_pods(args.pods), read_order_names(args.order_file))
+    pods = order_pods(openb.read_pods(args.pods), read_order_names(args.order_file), args.order_file)
     if args.placement:
         pods = openb.apply_placement(pods, openb.read_placement(args.placement))
     return Snapshot.build(load_nodes(args.nodes), pods, source=f"{args.pods} ordered by {args.order_file}")
@@ -346,15 +346,12 @@ def cmd_pack(args) -> int:
     problem = PackProblem(snapshot.nodes, snapshot.pods, max_moves=None if args.max_moves < 0 else args.max_moves,
                           drain=tuple(args.drain or ()), time_limit_s=args.time_limit, max_gpus_moved=args.max_gpus_moved,
                           objective=objective, target_shape=args.target_shape, memory_aware=args.memory_aware)
-    if args.solver == "cpsat":
-        try:
-            from .planning.cpsat import solve_cpsat
-        except ImportError as exc:
-            raise FragvizError(f"the cpsat solver is not available ({exc}); use --solver heuristic") from exc
-        result = solve_cpsat(problem)
-    else:
-        from .planning.heuristic import solve_heuristic
-        result = solve_heuristic(problem)
+    from .planning import solvers
+    try:
+        solve = solvers.get(args.solver).load()
+    except ImportError as exc:
+        raise FragvizError(f"the {args.solver} solver is not available ({exc}); use --solver heuristic") from exc
+    result = solve(problem)
     if args.placement_out:
         placement = result.placement.copy()
         pods = snapshot.pods
@@ -492,6 +489,7 @@ def add_live_options(parser) -> None:
 
 
 def add_pack_parser(sub) -> None:
+    from .planning import solvers
     pack = sub.add_parser("pack", help="place pending pods and repack movable ones: most GPU allocated, least fragmentation")
     pack.add_argument("--nodes", required=True, help="openb node CSV, kubectl nodes JSON or a fragviz snapshot JSON")
     pack.add_argument("--pods", help="openb pod CSV or kubectl pods JSON")
@@ -501,7 +499,7 @@ def add_pack_parser(sub) -> None:
                                            "<pod>-tuned-<i> copying the named pod of --pods")
     pack.add_argument("--max-moves", type=int, default=0, help="placed movable pods that may move (default 0; -1: no limit)")
     pack.add_argument("--drain", action="append", metavar="NODE", help="node to empty of movable pods (repeatable)")
-    pack.add_argument("--solver", choices=["heuristic", "cpsat"], default="heuristic")
+    pack.add_argument("--solver", choices=solvers.names(), default="heuristic")
     pack.add_argument("--time-limit", type=float, default=60.0, metavar="S", help="seconds (default 60)")
     pack.add_argument("--max-gpus-moved", type=float, metavar="GPUS", help="GPUs of voluntarily moved pods (default: no limit)")
     pack.add_argument("--objective", choices=["allocate", "defragment", "shape"], default="allocate",

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .model import GPU_MILLI, NodeState, Snapshot
+from .model import GPU_MILLI, NodeState, Snapshot, parse_gpu_spec
 
 CATEGORIES = ("q1_lack_both", "q2_lack_gpu", "q3_satisfied", "q4_lack_cpu",
               "xl_satisfied", "xr_lack_cpu", "no_access")
@@ -111,7 +111,7 @@ def accessible(gpu_model: np.ndarray, specs: pd.Series) -> np.ndarray:
     """(N, T) bool: may a pod with spec T_t use a node of model τ_n (§1a, accessibility)."""
     out = np.ones((len(gpu_model), len(specs)), dtype=bool)
     for t, spec in enumerate(specs):
-        allowed = [s for s in str(spec).split("|") if s]
+        allowed = parse_gpu_spec(spec)
         if allowed:
             out[:, t] = np.isin(gpu_model, allowed) & (gpu_model != "")
     return out

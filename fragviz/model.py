@@ -64,6 +64,15 @@ def parse_devices(text) -> list[int]:
     return [int(part) for part in str(text).split("-")]
 
 
+def parse_gpu_spec(spec) -> tuple[str, ...]:
+    """The GPU models a pod's ``gpu_spec`` allows: ``"A|B"`` gives ``("A", "B")``, parts stripped of
+    spaces and empty parts dropped. ``()`` (from ``""``, only bars or a missing value) allows any model;
+    a node without a GPU model never matches a non-empty spec."""
+    if spec is None or spec is pd.NA or (isinstance(spec, float) and np.isnan(spec)):
+        return ()
+    return tuple(part.strip() for part in str(spec).split("|") if part.strip())
+
+
 @dataclass(frozen=True)
 class NodeState:
     """Free resources per node as plain arrays: what every analytic and policy reads.

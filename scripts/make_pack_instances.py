@@ -3,7 +3,7 @@
     python -m scripts.make_pack_instances            # write the JSON files, solving each with CP-SAT
     python -m scripts.make_pack_instances --check    # re-solve the committed files, compare with the stored optimum
 
-Each file is a PackProblem as JSON (see fragviz.planning.validate.problem_to_dict) plus its
+Each file is a PackProblem as JSON (see fragviz.sources.problems.problem_to_dict) plus its
 name, generator arguments and the optimum CP-SAT proved (gpu_milli, moves) with the time it took.
 """
 
@@ -101,7 +101,8 @@ def random_problem(seed: int, n_nodes: int = 10, n_placed: int = 30, n_pending: 
 
 def main(argv=None) -> int:
     from fragviz.planning.cpsat import solve_cpsat
-    from fragviz.planning.validate import check_plan, load_problem, save_problem
+    from fragviz.planning.validate import check_plan
+    from fragviz.sources.problems import load_problem, save_problem
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="re-solve the committed files instead of writing them")

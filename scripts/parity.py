@@ -31,14 +31,16 @@ def _inputs(trace: str):
 
 
 def run(task: tuple[str, str, int]) -> dict:
-    from fragviz.placement import paper
-    from fragviz.placement import replay
+    from fragviz.placement import paper, replay
+    from fragviz.sources import published
+    from fragviz.sources.orders import read_replay_order
     trace, policy, seed = task
     nodes, pods = _inputs(trace)
+    order = read_replay_order(SHARED / "replay_order" / trace, seed)
     started = time.perf_counter()
-    result = replay(nodes, pods, policy, seed, order_dir=SHARED / "replay_order" / trace)
+    result = replay(nodes, pods, policy, seed, order=order)
     seconds = time.perf_counter() - started
-    diff = paper.curve_differences(result.curves, paper.paper_curves(paper.read_curves(SHARED), trace, policy, seed))
+    diff = paper.curve_differences(result.curves, paper.paper_curves(published.read_curves(SHARED), trace, policy, seed))
     return {"trace": trace, "policy": policy, "seed": seed, "final_alloc_pct": result.final_alloc_pct,
             "failed": len(result.failed), "events": len(result.events), "seconds": seconds, **diff}
 

@@ -11,7 +11,8 @@ import pytest
 
 from fragviz.planning.cpsat import solve_cpsat
 from fragviz.planning.problem import PackProblem, PackResult
-from fragviz.planning.validate import check_plan, load_problem, plan_frag, problem_from_dict, problem_to_dict
+from fragviz.planning.validate import check_plan, plan_frag
+from fragviz.sources.problems import load_problem, problem_from_dict, problem_to_dict
 from scripts.make_pack_instances import INSTANCES, random_problem
 
 INSTANCE_DIR = Path(__file__).resolve().parent.parent / "data" / "pack_instances"

@@ -13,9 +13,10 @@ from fragviz.cli import main
 from fragviz.frag import JobShape
 from fragviz.model import parse_devices
 from fragviz.planning.bound import gpu_upper_bound
-from fragviz.planning.heuristic import openb_tuned_problem, solve_heuristic
+from fragviz.planning.heuristic import solve_heuristic
 from fragviz.planning.problem import PackProblem, PackResult
 from fragviz.planning.validate import check_plan as validate_plan
+from fragviz.sources.problems import openb_tuned_problem
 
 from .conftest import make_snapshot
 

@@ -9,7 +9,8 @@ import pytest
 from fragviz.placement import paper
 from fragviz.model import normalise_pods
 from fragviz.placement import replay
-from fragviz.sources import openb
+from fragviz.sources import openb, published
+from fragviz.sources.orders import read_replay_order
 
 SUBSET = [("default", "fgd", 42), ("default", "bestfit", 42), ("default", "packing", 42),
           ("default", "clustering", 42), ("default", "dotprod", 42), ("gpushare40", "fgd", 42),
@@ -18,7 +19,7 @@ SUBSET = [("default", "fgd", 42), ("default", "bestfit", 42), ("default", "packi
 
 @pytest.fixture(scope="module")
 def paper_tables(openb_dir):
-    return paper.read_curves(openb_dir)
+    return published.read_curves(openb_dir)
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +30,7 @@ def gpu_nodes(openb_dir):
 @pytest.mark.parametrize("trace, policy, seed", SUBSET, ids=[f"{t}-{p}-{s}" for t, p, s in SUBSET])
 def test_curves_equal_the_paper(openb_dir, gpu_nodes, paper_tables, trace, policy, seed):
     pods = normalise_pods(openb.read_pods(openb_dir / f"openb_pod_list_{trace}.csv"))
-    result = replay(gpu_nodes, pods, policy, seed, order_dir=openb_dir / "replay_order" / trace)
+    result = replay(gpu_nodes, pods, policy, seed, order=read_replay_order(openb_dir / "replay_order" / trace, seed))
     diff = paper.curve_differences(result.curves, paper.paper_curves(paper_tables, trace, policy, seed))
     assert max(diff.values()) == 0, diff              # bit-exact (the issue asks for within 0.01)
     if (trace, policy, seed) == ("default", "fgd", 42):

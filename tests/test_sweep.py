@@ -17,10 +17,10 @@ import pandas as pd
 import pytest
 
 from fragviz.errors import FragvizError, InputError
+from fragviz.placement.paper import compare_to_paper
 from fragviz.placement.sweep import (
     ROW_COLUMNS,
     SweepTask,
-    compare_to_paper,
     grid,
     run_task,
     short_name,
@@ -28,6 +28,7 @@ from fragviz.placement.sweep import (
     sweep,
 )
 from fragviz.sources.files import load_trace, replay_inputs
+from fragviz.sources.published import read_curves, read_summary
 
 NODES = """sn,cpu_milli,memory_mib,gpu,model
 tiny-node-0,96000,393216,8,V100M32
@@ -168,13 +169,14 @@ def test_summary_and_comparison_with_the_paper(openb_dir):
         {"policy": "fgd", "runs": 3, "mean": pytest.approx(95.4), "min": 95.3, "max": 95.5},
         {"policy": "bestfit", "runs": 3, "mean": pytest.approx(93.1), "min": 93.0, "max": 93.2}]
     assert summary["std"].tolist() == pytest.approx([0.1, 0.1])
-    compared = compare_to_paper(summary, openb_dir / "paper_allocation_summary.csv").set_index("policy")
+    published, tables = read_summary(openb_dir), read_curves(openb_dir)
+    compared = compare_to_paper(summary, published, tables).set_index("policy")
     assert compared.loc["fgd", ["paper_mean", "paper_std", "paper_min", "paper_max"]].tolist() == [95.391, 0.082, 95.27, 95.49]
     assert compared["within_paper_range"].tolist() == [True, True]
     assert compared["rank"].tolist() == [1, 2] and compared["paper_rank"].tolist() == [1, 2]
     assert compared["same_ranking"].all()
     swapped = summary.assign(mean=[93.0, 95.0])
-    assert not compare_to_paper(swapped, openb_dir / "paper_allocation_summary.csv")["same_ranking"].any()
+    assert not compare_to_paper(swapped, published, tables)["same_ranking"].any()
 
 
 # --- the command line

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..model import GPU_MILLI
+from ..model import GPU_MILLI, parse_gpu_spec
 from .nodefrag import FragModel
 
 # GpuClustering's affinity tags of GPU pods, as bits: shared, then whole 1/2/4/8 GPUs
@@ -81,7 +81,7 @@ class Cluster:
 
     def model_allowed(self, spec: str) -> np.ndarray:
         """(N,) may a pod with GPU-model constraint ``spec`` ("A|B", "" = any) use each node."""
-        allowed = [s for s in spec.split("|") if s]
+        allowed = parse_gpu_spec(spec)
         if not allowed:
             return np.ones(len(self.names), dtype=bool)
         return np.isin(self.model, allowed) & (self.model != "")

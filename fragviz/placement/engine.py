@@ -56,20 +56,15 @@ def choose_node(ctx: Context, policy: Policy, pod: int, nodes: np.ndarray) -> in
 
 
 def choose_devices(ctx: Context, policy: Policy, pod: int, node: int) -> list[int]:
-    """Whole GPUs: the lowest-index idle devices. Shared: by the policy's device choice."""
+    """Whole GPUs: the lowest-index idle devices. Shared: the policy's device choice
+    (``Policy.shared_device``: best fit unless the policy has its own rule)."""
     c, p = ctx.cluster, ctx.pods
     k, u = int(p.count[pod]), int(p.milli[pod])
     if k == 0:
         return []
-    g = np.where(c.present[node], c.gpu_free[node], -1)
     if u >= GPU_MILLI:
-        return np.flatnonzero(g >= GPU_MILLI)[:k].tolist()
-    if policy.gpu_select == "fgd":
-        return [policy.shared_device(ctx, pod, node)]
-    fitting = np.flatnonzero(g >= u)
-    if policy.gpu_select == "random":
-        return [int(fitting[int(ctx.rng.integers(len(fitting)))])]
-    return [int(fitting[np.argmin(g[fitting])])]          # best fit; argmin takes the lowest index on ties
+        return np.flatnonzero(c.present[node] & (c.gpu_free[node] >= GPU_MILLI))[:k].tolist()
+    return [policy.shared_device(ctx, pod, node)]
 
 
 def place(ctx: Context, policy: Policy, pod: int) -> tuple[int, list[int]]:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..model import parse_gpu_spec
+
 
 class FragModel:
     """The target workload as arrays, and F for arrays of node states. GPU models are given
@@ -26,7 +28,7 @@ class FragModel:
         self.c = workload["cpu_milli"].to_numpy(np.int64)
         self.w = workload["weight"].to_numpy(np.float64)
         self.gpu_shape = self.u > 0
-        specs = [[s for s in str(spec).split("|") if s] for spec in workload["gpu_spec"].fillna("")]
+        specs = [parse_gpu_spec(spec) for spec in workload["gpu_spec"].fillna("")]
         self.models = list(models)
         self.access = np.array([[not allowed or (model != "" and model in allowed) for allowed in specs]
                                 for model in self.models], dtype=bool).reshape(len(self.models), len(specs))

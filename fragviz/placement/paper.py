@@ -1,27 +1,16 @@
-"""The ATC'23 paper's published results (``../shared/data/openb/``) and comparisons with them."""
+"""Comparisons with the ATC'23 paper's published results (read by :mod:`fragviz.sources.published`):
+one run's curves against the paper's, and a sweep's summary against the paper's means, seed
+ranges and policy ranking."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-CURVE_FILES = {"alloc": "paper_allocation_curves.csv", "frag": "paper_frag_curves.csv",
-               "frag_ratio": "paper_frag_ratio_curves.csv"}
+from ..sources.published import CURVE_FILES, short_name
+
 TRACES = ("default", "cpu050", "cpu200", "gpushare40", "gpushare100", "multigpu20", "multigpu40", "gpuspec20")
 POLICIES = ("fgd", "bestfit", "packing", "clustering", "dotprod", "random")
-COLUMNS = [str(k) for k in range(131)]
-
-
-def read_curves(openb_dir: Path | str) -> dict[str, pd.DataFrame]:
-    """The three curve tables, indexed by (trace, policy, seed) with trace names like ``default``."""
-    out = {}
-    for key, name in CURVE_FILES.items():
-        table = pd.read_csv(Path(openb_dir) / name)
-        table["trace"] = table["trace"].str.removeprefix("openb_pod_list_")
-        out[key] = table.set_index(["trace", "policy", "seed"])[COLUMNS].astype(float)
-    return out
 
 
 def paper_curves(tables: dict[str, pd.DataFrame], trace: str, policy: str, seed: int) -> pd.DataFrame:
@@ -48,3 +37,22 @@ def final_spread(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     final = tables["alloc"]["130"].groupby(level=["trace", "policy"])
     return pd.DataFrame({"paper_mean": final.mean(), "paper_min": final.min(), "paper_max": final.max(),
                          "paper_seeds": final.size()})
+
+
+def compare_to_paper(summary: pd.DataFrame, paper_summary: pd.DataFrame, tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """``summary`` (``sweep.summarise``) with the paper's mean and std (``paper_summary``:
+    ``sources.published.read_summary``), its seed range (:func:`final_spread` of ``tables``:
+    ``sources.published.read_curves``), whether fragviz's mean lies in that range, and the rank of
+    each policy within its trace (1 = highest mean) for fragviz and the paper (among the policies
+    in ``summary``); ``same_ranking`` is true where a trace's whole order agrees."""
+    paper = paper_summary.rename(columns={"final_mean": "paper_mean", "final_std": "paper_std"})
+    spread = final_spread(tables).reset_index()[["trace", "policy", "paper_min", "paper_max"]]
+    paper = paper[["trace", "policy", "paper_mean", "paper_std"]].merge(spread, on=["trace", "policy"])
+    paper = paper.rename(columns={"trace": "key"})
+    out = summary.assign(key=summary["trace"].map(short_name)).merge(paper, on=["key", "policy"], how="left")
+    out["within_paper_range"] = (out["mean"] >= out["paper_min"]) & (out["mean"] <= out["paper_max"])
+    out["rank"] = out.groupby("trace")["mean"].rank(ascending=False, method="min").astype("Int64")
+    out["paper_rank"] = out.groupby("trace")["paper_mean"].rank(ascending=False, method="min").astype("Int64")
+    agrees = (out["rank"] == out["paper_rank"]).fillna(False).astype(bool)
+    out["same_ranking"] = agrees.groupby(out["trace"]).transform("all")
+    return out.drop(columns="key")

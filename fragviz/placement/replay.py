@@ -3,21 +3,21 @@ event the arrived, allocated and fragmented GPU milli are recorded.
 
 The submission order and node tie-break order come either from fragviz's own RNG (numpy,
 per seed: shuffle, then tune the workload to ``tune`` x GPU capacity with clones) or from the
-paper's order files (``replay_order/<trace>/seed<S>.{pods,nodes}.txt.gz``), which reproduce
-the published curves exactly.
+paper's order files (``replay_order/<trace>/seed<S>.{pods,nodes}.txt.gz``, read by
+:func:`fragviz.sources.orders.read_replay_order`), which reproduce the published curves exactly.
 """
 
 from __future__ import annotations
 
-import gzip
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from ..errors import InputError
 from ..frag import typical_pods
 from ..model import GPU_MILLI
+from ..sources.orders import OrderFiles, order_rows, tuned_name
 from .cluster import Cluster
 from .curves import discrete_curves
 from .engine import Context, place
@@ -77,7 +77,7 @@ def own_order(trace: pd.DataFrame, nodes: pd.DataFrame, seed: int, tune: float) 
             if total + milli[q] > target:
                 break
             order.append(q)
-            names.append(f"{trace['name'].iloc[q]}-tuned-{clones}")
+            names.append(tuned_name(str(trace["name"].iloc[q]), clones))
             clones += 1
             total += int(count[q] * milli[q])
     else:
@@ -92,42 +92,26 @@ def own_order(trace: pd.DataFrame, nodes: pd.DataFrame, seed: int, tune: float) 
     return ReplayOrder(order, names, priority)
 
 
-def order_from_files(order_dir: Path | str, trace: pd.DataFrame, nodes: pd.DataFrame, seed: int) -> ReplayOrder:
-    """The paper's exact order: ``seed<S>.pods.txt.gz`` (one pod name per line; clones
-    ``<pod>-tuned-<i>``) and ``seed<S>.nodes.txt.gz`` (``NNNN-<node>``, smaller NNNN wins)."""
-    folder = Path(order_dir)
-    row_of = {name: i for i, name in enumerate(trace["name"].astype(str))}
-    names = _lines(folder / f"seed{seed}.pods.txt.gz")
-    rows = []
-    for name in names:
-        base = name.split("-tuned-")[0]
-        if base not in row_of:
-            raise ValueError(f"{folder / f'seed{seed}.pods.txt.gz'}: pod '{name}' is not in the trace")
-        rows.append(row_of[base])
-    rank = {}
-    for line in _lines(folder / f"seed{seed}.nodes.txt.gz"):
-        prefix, _, node = line.partition("-")
-        rank[node] = int(prefix)
-    missing = [n for n in nodes["name"] if n not in rank]
+def paper_order(files: OrderFiles, trace: pd.DataFrame, nodes: pd.DataFrame) -> ReplayOrder:
+    """The paper's exact order from its order files as read: the pods in the pods file's order
+    (clones ``<pod>-tuned-<i>`` copy the named pod) and the nodes file's ranks (smaller wins)."""
+    rows = order_rows(trace, files.pods, files.pods_file)
+    missing = [n for n in nodes["name"] if n not in files.node_ranks]
     if missing:
-        raise ValueError(f"{folder}: no tie-break rank for node(s) {', '.join(missing[:5])}")
-    return ReplayOrder(rows, names, np.array([rank[n] for n in nodes["name"]], dtype=np.int64))
-
-
-def _lines(path: Path) -> list[str]:
-    with gzip.open(path, "rt", encoding="utf-8") as handle:
-        return [line.strip() for line in handle if line.strip()]
+        raise InputError(f"no tie-break rank for node(s) {', '.join(missing[:5])}", file=files.nodes_file)
+    return ReplayOrder(rows.tolist(), list(files.pods), np.array([files.node_ranks[n] for n in nodes["name"]], dtype=np.int64))
 
 
 def replay(nodes: pd.DataFrame, trace: pd.DataFrame, policy: str, seed: int = 42, tune: float = 1.3,
-           order_dir: Path | str | None = None, continuous: bool = False, workload: pd.DataFrame | None = None,
+           order: OrderFiles | None = None, continuous: bool = False, workload: pd.DataFrame | None = None,
            progress=None) -> ReplayResult:
-    """Replay ``trace`` (pods with the model's columns) onto empty ``nodes`` under ``policy``.
+    """Replay ``trace`` (pods with the model's columns) onto empty ``nodes`` under ``policy``, in
+    the paper's ``order`` (its order files as read) or, without one, fragviz's own seeded order.
     The target workload of the fragmentation measure defaults to the trace's typical pods."""
-    order = order_from_files(order_dir, trace, nodes, seed) if order_dir else own_order(trace, nodes, seed, tune)
+    arrival = paper_order(order, trace, nodes) if order is not None else own_order(trace, nodes, seed, tune)
     workload = typical_pods(trace) if workload is None else workload
-    cluster = Cluster.from_nodes(nodes, workload, priority=order.node_priority)
-    events = trace.iloc[order.pods].reset_index(drop=True).assign(name=order.names)
+    cluster = Cluster.from_nodes(nodes, workload, priority=arrival.node_priority)
+    events = trace.iloc[arrival.pods].reset_index(drop=True).assign(name=arrival.names)
     pods = PodTable.from_frame(events)
     ctx = Context(cluster, pods, np.random.default_rng(seed))
     chosen = make_policy(policy, continuous=continuous)

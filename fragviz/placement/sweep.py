@@ -12,7 +12,6 @@ fragviz installed and the files at the same paths.
 from __future__ import annotations
 
 import contextlib
-import gzip
 import math
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -21,14 +20,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..errors import FragvizError, InputError
+from ..errors import FragvizError
+from ..sources.published import short_name
 from .replay import ReplayResult, replay
 
 ReplayLoader = Callable[[str, str], tuple[pd.DataFrame, pd.DataFrame]]   # (nodes path, trace path) -> (nodes, trace)
 
 BACKENDS = ("loky", "threading", "dask", "ray")
 CURVES = ("alloc", "frag", "frag_ratio")
-TRACE_PREFIX = "openb_pod_list_"
 ROW_COLUMNS = ["trace", "policy", "seed", "tune", "order", "continuous", "final_alloc_pct", "at100", "failed_pods",
                "events", "seconds", "alloc_curve", "frag_curve", "frag_ratio_curve"]
 
@@ -53,56 +52,19 @@ def trace_name(path) -> str:
     return Path(path).stem
 
 
-def short_name(trace: str) -> str:
-    """The trace name without ``openb_pod_list_`` (``default``): its folder under replay_order/."""
-    return trace.removeprefix(TRACE_PREFIX)
-
-
 # --- one replay
-
-
-def check_order_dir(order_dir, seed: int) -> None:
-    """A one-line InputError unless ``order_dir`` holds the two order files of ``seed``."""
-    folder = Path(order_dir)
-    if not folder.is_dir():
-        raise InputError("replay order folder not found", file=str(folder))
-    missing = [name for name in (f"seed{seed}.pods.txt.gz", f"seed{seed}.nodes.txt.gz") if not (folder / name).is_file()]
-    if missing:
-        raise InputError(f"no replay order for seed {seed} (missing {' and '.join(missing)})", file=str(folder))
 
 
 def run_replay(nodes: pd.DataFrame, trace: pd.DataFrame, policy: str, seed: int, tune: float = 1.3,
                order_dir=None, continuous: bool = False, progress=None) -> ReplayResult:
-    """:func:`replay` with bad settings and bad order files turned into FragvizError/InputError
-    (naming the file) instead of ValueError/OSError."""
+    """:func:`replay` in the paper's order of ``order_dir`` (None: fragviz's own order), with an
+    unknown policy a FragvizError and bad order files an InputError naming the file."""
+    from ..sources.orders import read_replay_order
     from .policies import POLICIES
     if policy.lower() not in POLICIES:
         raise FragvizError(f"unknown policy '{policy}'; expected one of {', '.join(POLICIES)}")
-    if order_dir is not None:
-        check_order_dir(order_dir, seed)
-    try:
-        return replay(nodes, trace, policy, seed, tune=tune, order_dir=order_dir, continuous=continuous, progress=progress)
-    except (ValueError, OSError, EOFError) as exc:
-        error = order_error(exc, Path(order_dir), seed) if order_dir is not None else None
-        if error is None:
-            raise
-        raise error from exc
-
-
-def order_error(exc: Exception, folder: Path, seed: int) -> InputError | None:
-    """An InputError naming the order file behind ``exc``, or None when ``exc`` did not come from
-    ``folder``'s files (then it is not the user's input and stays as it is)."""
-    if str(folder) in str(exc):           # replay's own messages name the file already
-        return InputError(str(exc))
-    pods, nodes = folder / f"seed{seed}.pods.txt.gz", folder / f"seed{seed}.nodes.txt.gz"
-    for path in (pods, nodes):
-        try:
-            with gzip.open(path, "rt", encoding="utf-8") as handle:
-                lines = [line.strip() for line in handle if line.strip()]
-        except (OSError, EOFError, ValueError) as problem:
-            return InputError(f"not a readable gzip text file ({problem})", file=str(path))
-    bad = [line for line in lines if not line.partition("-")[0].isdigit()]
-    return InputError(f"expected lines NNNN-<node name>, got '{bad[0]}'", file=str(nodes)) if bad else None
+    order = read_replay_order(order_dir, seed) if order_dir is not None else None
+    return replay(nodes, trace, policy, seed, tune=tune, order=order, continuous=continuous, progress=progress)
 
 
 def curve_values(series: pd.Series) -> list[float | None]:
@@ -231,29 +193,3 @@ def summarise(results: pd.DataFrame) -> pd.DataFrame:
     summary = pd.DataFrame({"runs": final.size(), "mean": final.mean(), "std": final.std(), "min": final.min(),
                             "max": final.max(), "at100_mean": grouped["at100"].mean()})
     return summary.reset_index()
-
-
-def paper_ranges(curves_csv) -> pd.DataFrame:
-    """Per (trace, policy): min and max of the paper's final allocation (column 130) over its seeds."""
-    curves = pd.read_csv(curves_csv)
-    final = curves.groupby(["trace", "policy"])["130"]
-    return pd.DataFrame({"paper_min": final.min(), "paper_max": final.max()}).reset_index()
-
-
-def compare_to_paper(summary: pd.DataFrame, paper_summary_csv, paper_curves_csv=None) -> pd.DataFrame:
-    """``summary`` with the paper's mean, std and seed range (``paper_curves_csv`` defaults to
-    paper_allocation_curves.csv beside the summary), whether fragviz's mean lies in that range,
-    and the rank of each policy within its trace (1 = highest mean) for fragviz and the paper
-    (among the policies in ``summary``); ``same_ranking`` is true where a trace's whole order agrees."""
-    paper = pd.read_csv(paper_summary_csv).rename(columns={"final_mean": "paper_mean", "final_std": "paper_std"})
-    curves = Path(paper_curves_csv) if paper_curves_csv else Path(paper_summary_csv).with_name("paper_allocation_curves.csv")
-    paper = paper[["trace", "policy", "paper_mean", "paper_std"]].merge(paper_ranges(curves), on=["trace", "policy"])
-    paper["key"] = paper["trace"].map(short_name)
-    out = summary.assign(key=summary["trace"].map(short_name)).merge(paper.drop(columns="trace"), on=["key", "policy"],
-                                                                      how="left")
-    out["within_paper_range"] = (out["mean"] >= out["paper_min"]) & (out["mean"] <= out["paper_max"])
-    out["rank"] = out.groupby("trace")["mean"].rank(ascending=False, method="min").astype("Int64")
-    out["paper_rank"] = out.groupby("trace")["paper_mean"].rank(ascending=False, method="min").astype("Int64")
-    agrees = (out["rank"] == out["paper_rank"]).fillna(False).astype(bool)
-    out["same_ranking"] = agrees.groupby(out["trace"]).transform("all")
-    return out.drop(columns="key")

@@ -65,7 +65,7 @@ import yaml
 
 from ..errors import collect
 from ..frag import NOT_WORKLOAD_OWNERS, job_mix_workload
-from ..model import ABSURD, GPU_MILLI, Snapshot
+from ..model import ABSURD, GPU_MILLI, Snapshot, parse_gpu_spec
 from .scenario_fields import (MIB_PER_GIB, ScenarioError, _Fields, _Work, _as_tuple, _close, _concat, _cores, _fresh_names, _gib, _is_number, _listing, _pending, _plain, _round_half_up, _shown, _slug, _tidy)  # noqa: F401
 
 MAX_COUNT = 100_000          # nodes or jobs one edit may add
@@ -509,7 +509,7 @@ def _selection(edit: _NodeSelection) -> str:
 def _gpu_text(count: int, milli: int, spec: str) -> str:
     if not count:
         return "no GPU, "
-    gpu = " or ".join(m for m in spec.split("|") if m) + " GPU"
+    gpu = " or ".join(parse_gpu_spec(spec)) + " GPU"
     if milli >= GPU_MILLI:
         return f"{_plural(count, gpu.strip())}, "
     return f"{milli} milli of one {gpu.strip()}, "

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from ..model import ABSURD, GPU_MILLI
+from ..model import ABSURD, GPU_MILLI, parse_gpu_spec
 
 MIB_PER_GIB = 1024
 
@@ -176,7 +176,7 @@ class _Fields:
         if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
             value = "|".join(v.strip() for v in value)
         text = self.value_text(value, "gpu_models", "GPU models as 'A100|H100' (empty = any)", required=False)
-        return None if text is None else "|".join(part.strip() for part in text.split("|") if part.strip())
+        return None if text is None else "|".join(parse_gpu_spec(text))
 
 
 def _bound(x: float) -> str:

@@ -1,4 +1,4 @@
-"""Checking a plan against its problem, the plan's fragmentation, and problems as JSON.
+"""Checking a plan against its problem, and the plan's fragmentation.
 
 Conventions both solvers follow (and :func:`check_plan` enforces):
 
@@ -16,22 +16,16 @@ Conventions both solvers follow (and :func:`check_plan` enforces):
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 
 from ..frag import slots
-from ..model import GPU_MILLI, NodeState, format_devices, parse_devices
+from ..model import GPU_MILLI, NodeState, format_devices, parse_devices, parse_gpu_spec
 from ..placement.nodefrag import FragModel
 from .limits import MoveTally, movable_pods
 from .problem import PackProblem, PackResult
 
 KIB = 1024
-NODE_FIELDS = ["name", "cpu_milli", "memory_mib", "gpu_count", "gpu_model", "schedulable", "ready"]
-POD_FIELDS = ["name", "namespace", "cpu_milli", "memory_mib", "gpu_count", "gpu_milli", "gpu_spec", "node", "devices", "movable",
-              "pdb", "pdb_allowed"]
 
 
 # -- normalised views ----------------------------------------------------------------------
@@ -66,7 +60,7 @@ def pod_frame(problem: PackProblem) -> pd.DataFrame:
 
 
 def model_allowed(spec: str, model: str) -> bool:
-    allowed = [s for s in str(spec).split("|") if s]
+    allowed = parse_gpu_spec(spec)
     return not allowed or (model != "" and model in allowed)
 
 
@@ -270,41 +264,3 @@ def _consistency(problem, result, info, where, changed_pods, usable) -> list[str
     if result.bound_gpu_milli < result.gpu_milli_allocated:
         out.append(f"bound {result.bound_gpu_milli} below the allocated {result.gpu_milli_allocated}")
     return out
-
-
-# -- problems as JSON ----------------------------------------------------------------------
-
-def problem_to_dict(problem: PackProblem, **extra) -> dict:
-    nodes, pods = problem.nodes, problem.pods
-
-    def records(frame, fields):
-        frame = frame[[f for f in fields if f in frame]]
-        return json.loads(frame.to_json(orient="records"))
-
-    limits = {"max_gpus_moved": problem.max_gpus_moved} if problem.max_gpus_moved is not None else {}
-    return {"max_moves": problem.max_moves, "drain": list(problem.drain), "time_limit_s": problem.time_limit_s,
-            **limits, **extra, "nodes": records(nodes, NODE_FIELDS), "pods": records(pods, POD_FIELDS)}
-
-
-def problem_from_dict(data: dict, **overrides) -> PackProblem:
-    nodes = pd.DataFrame(data["nodes"])
-    pods = pd.DataFrame(data["pods"])
-    for column, default in (("node", ""), ("devices", ""), ("gpu_spec", ""), ("namespace", "default")):
-        pods[column] = pods[column].fillna(default).astype(str) if column in pods else default
-    pods["movable"] = pods["movable"].astype(bool) if "movable" in pods else True
-    nodes["gpu_model"] = nodes["gpu_model"].fillna("").astype(str)
-    args = {"max_moves": data.get("max_moves", 0), "drain": tuple(data.get("drain", ())),
-            "time_limit_s": float(data.get("time_limit_s", 60.0)), "max_gpus_moved": data.get("max_gpus_moved")}
-    args.update(overrides)
-    return PackProblem(nodes=nodes, pods=pods, **args)
-
-
-def save_problem(problem: PackProblem, path: str | Path, **extra) -> None:
-    Path(path).write_text(json.dumps(problem_to_dict(problem, **extra), indent=1) + "\n")
-
-
-def load_problem(path: str | Path, **overrides) -> tuple[PackProblem, dict]:
-    """A problem from JSON and the file's other keys (name, seed, known optimum, ...)."""
-    data = json.loads(Path(path).read_text())
-    meta = {k: v for k, v in data.items() if k not in ("nodes", "pods")}
-    return problem_from_dict(data, **overrides), meta

@@ -17,7 +17,7 @@ from .. import format as fmt
 from .. import metrics
 from ..frag import NOT_WORKLOAD_OWNERS, Analysis, JobShape, analyse
 from ..model import Snapshot
-from ..planning import outcome
+from ..planning import outcome, solvers
 from ..planning.problem import PackProblem, PackResult
 from ..planning.scenario import Scenario, ScenarioError
 
@@ -25,7 +25,7 @@ CPSAT_MAX_NODES = 60          # above these sizes CP-SAT seldom proves a plan wi
 CPSAT_MAX_PODS = 600
 DEFAULT_MAX_MOVES = 20
 DEFAULT_TIME_LIMIT_S = 20.0
-SOLVERS = {"heuristic": "Heuristic (fast)", "cpsat": "CP-SAT (exact, slower)"}
+SOLVERS = solvers.LABELS          # name -> label of every registered solver (fragviz.planning.solvers)
 OBJECTIVES = {"allocate": "Place pending work (most GPUs allocated)",
               "defragment": "Minimise fragmentation & partly used nodes",
               "shape": "Maximise jobs of one shape"}
@@ -263,13 +263,7 @@ def plan_problem(cluster: Snapshot, settings: PlanSettings, workload: pd.DataFra
 
 
 def solve(problem: PackProblem, solver: str) -> PackResult:
-    if solver == "cpsat":
-        from ..planning.cpsat import solve_cpsat
-        return solve_cpsat(problem)
-    if solver == "heuristic":
-        from ..planning.heuristic import solve_heuristic
-        return solve_heuristic(problem)
-    raise ValueError(f"unknown solver '{solver}'; expected one of {', '.join(SOLVERS)}")
+    return solvers.get(solver).solve(problem)
 
 
 @dataclass

@@ -5,17 +5,23 @@ from __future__ import annotations
 import numpy as np
 
 
+def fitting_devices(ctx, pod: int, node: int) -> tuple[np.ndarray, np.ndarray]:
+    """Free milli per device of ``node`` (-1 where it has none) and the devices where ``pod``'s
+    milli fits."""
+    c = ctx.cluster
+    free = np.where(c.present[node], c.gpu_free[node], -1)
+    return free, np.flatnonzero(free >= int(ctx.pods.milli[pod]))
+
+
 class Policy:
-    """Scores feasible nodes for one pod. ``gpu_select`` names the device choice of shared
-    pods at Reserve: ``best`` (smallest free milli that fits), ``random``, or the policy's own
-    (:meth:`shared_device`). ``name`` is the registry key (``--policy``), ``label`` what pages
-    and tables show (default: the name), ``colour`` its line in the replay charts (a hex colour;
-    empty: the chart picks a spare one)."""
+    """Scores feasible nodes for one pod (:meth:`scores`) and chooses the device of a shared-GPU
+    pod at Reserve (:meth:`shared_device`: best fit unless the policy has its own rule). ``name``
+    is the registry key (``--policy``), ``label`` what pages and tables show (default: the name),
+    ``colour`` its line in the replay charts (a hex colour; empty: the chart picks a spare one)."""
 
     name = ""
     label = ""
     colour = ""
-    gpu_select = "best"
 
     def __init__(self, continuous: bool = False):
         self.continuous = continuous
@@ -24,8 +30,10 @@ class Policy:
         raise NotImplementedError
 
     def shared_device(self, ctx, pod: int, node: int) -> int:
-        """Device for a shared-GPU pod when ``gpu_select`` is the policy's own."""
-        raise NotImplementedError
+        """The device of a shared-GPU pod on ``node``: best fit, the smallest free milli that fits
+        (the lowest index on ties)."""
+        free, fitting = fitting_devices(ctx, pod, node)
+        return int(fitting[np.argmin(free[fitting])])
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(continuous={self.continuous})"

@@ -17,7 +17,6 @@ class FGD(Policy):
     name = "fgd"
     label = "FGD"
     colour = "#2f5d8a"
-    gpu_select = "fgd"
 
     def scores(self, ctx, pod, nodes):
         entry = self._fresh(ctx, pod, nodes)

@@ -5,16 +5,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Policy
+from .base import Policy, fitting_devices
 
 
 class RandomPolicy(Policy):
     name = "random"
     label = "Random"
     colour = "#7f8c8d"
-    gpu_select = "random"
 
     def scores(self, ctx, pod, nodes):
         score = np.zeros(len(nodes), dtype=np.int64)
         score[int(ctx.rng.integers(len(nodes)))] = 100
         return score
+
+    def shared_device(self, ctx, pod, node):
+        _, fitting = fitting_devices(ctx, pod, node)
+        return int(fitting[int(ctx.rng.integers(len(fitting)))])
