@@ -271,7 +271,7 @@ def main(argv=None) -> None:
     rep.add_argument("--seed", type=int, default=42)
     rep.add_argument("--tune", type=float, default=1.3)
     rep.add_argument("--repeat", type=int, default=3)
-    sub.add_parser("pack", help="offline packing: heuristic on the 130 % openb set, CP-SAT on small instances")
+    sub.add_parser("pack", help="offline packing: heuristic on the 130 %% openb set, CP-SAT on small instances")
     rebal = sub.add_parser("rebalance", help="defragment / 8-GPU shape on a demo cluster; CP-SAT vs heuristic on small instances")
     rebal.add_argument("--nodes", type=int, default=1000)
     rebal.add_argument("--budgets", type=lambda v: None if v == "none" else int(v), nargs="+", default=[20, 100, None])
