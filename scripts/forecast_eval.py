@@ -23,8 +23,8 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from fragviz.forecast.backtest import backtest, protocol_origins, read_series_csv, shared_series_dir
-from fragviz.forecast.models import make_model
+from fragviz.forecast.backtest import backtest, protocol_origins, read_series_csv, shared_series_dir  # noqa: E402 (after the repo root is put on sys.path)
+from fragviz.forecast.models import make_model  # noqa: E402 (after the repo root is put on sys.path)
 
 HORIZON = 96
 MODELS = ("last_value", "seasonal_naive", "seasonal_naive_week", "ewma", "linear", "hgb", "auto")

@@ -18,7 +18,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from fragviz.shared import shared_data
+from fragviz.shared import shared_data  # noqa: E402 (after the repo root is put on sys.path)
 
 SHARED = shared_data("openb")
 EXACT_POLICIES = ("fgd", "bestfit", "packing", "clustering", "dotprod")

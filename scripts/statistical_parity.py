@@ -17,7 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from scripts.parity import SHARED, _inputs
+from scripts.parity import SHARED, _inputs  # noqa: E402 (after the repo root is put on sys.path)
 
 
 def run(task: tuple[str, str, int]) -> dict:

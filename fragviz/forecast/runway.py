@@ -44,7 +44,10 @@ class Runway:
     def text(self, unit: str = "GPUs", subject: str = "GPU demand") -> str:
         """One plain-English paragraph: when capacity runs out, or the lowest headroom if it does not."""
         show_time = self.horizon_end - self.now <= pd.Timedelta(days=7)
-        date = (lambda ts: format_date(ts, show_time))
+
+        def date(ts) -> str:
+            return format_date(ts, show_time)
+
         bound = f"{upper_percent(self.upper)} upper bound"
         horizon = horizon_text(self.horizon_end - self.now)
         now = f" Headroom now: {format_amount(self.headroom_now)} {unit}." if self.headroom_now is not None else ""
