@@ -9,7 +9,6 @@ nesting-depth check before parsing, so no input can exhaust the parser's recursi
 
 from __future__ import annotations
 
-import gzip
 import io
 import json
 import re
@@ -93,17 +92,25 @@ def _read_capped(source, label: str, cap: int) -> bytes:
 
 
 def _gunzip(data: bytes, label: str, cap: int) -> bytes:
-    out = io.BytesIO()
+    """Inflate every gzip member of ``data``, refusing output beyond ``cap`` bytes as it grows."""
+    parts: list[bytes] = []
+    size = 0
+    rest = data
     try:
-        with gzip.GzipFile(fileobj=io.BytesIO(data)) as handle:
-            while chunk := handle.read(1 << 20):
-                out.write(chunk)
-                if out.tell() > cap:
-                    raise InputError(f"decompresses to more than the {cap >> 20} MB limit for one input; "
-                                     f"{setting_hint('max_file_mb')}", file=label)
-    except (OSError, EOFError, zlib.error) as exc:
+        while rest[:2] == GZIP_MAGIC:
+            inflate = zlib.decompressobj(wbits=31)
+            chunk = inflate.decompress(rest, cap + 1 - size)
+            size += len(chunk)
+            parts.append(chunk)
+            if size > cap or inflate.unconsumed_tail:
+                raise InputError(f"decompresses to more than the {cap >> 20} MB limit for one input; "
+                                 f"{setting_hint('max_file_mb')}", file=label)
+            if not inflate.eof:
+                raise InputError("the gzip data is cut short (truncated file)", file=label)
+            rest = inflate.unused_data
+    except zlib.error as exc:
         raise InputError(f"starts like gzip but is not a valid gzip file ({exc})", file=label) from None
-    return out.getvalue()
+    return b"".join(parts)
 
 
 def decode_text(data: bytes, label: str) -> str:
