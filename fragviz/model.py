@@ -8,12 +8,17 @@ deterministically where the source did not say which device a pod uses.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
+from pandas.errors import OutOfBoundsDatetime
+
 from .errors import InputError, collect
+from .limits import TIME_MAX, TIME_MIN
+from .quantity import shown
 
 GPU_MILLI = 1000
 
@@ -43,8 +48,14 @@ ABSURD = {"cpu_milli": 100_000_000, "memory_mib": 1 << 30, "gpu_count": 64}
 
 
 def utc(ts) -> pd.Timestamp:
-    """A tz-aware UTC timestamp from anything pandas understands (naive means UTC)."""
-    stamp = pd.Timestamp(ts)
+    """A tz-aware UTC timestamp from anything pandas understands (naive means UTC).
+
+    A value pandas cannot hold raises ValueError (``OutOfBoundsDatetime`` for times beyond its
+    range); :func:`parse_time` also checks fragviz's supported range."""
+    try:
+        stamp = pd.Timestamp(ts)
+    except OverflowError as exc:
+        raise OutOfBoundsDatetime(f"{shown(ts)} is out of range for a time") from exc
     return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
 
 
@@ -59,9 +70,18 @@ def format_devices(indices) -> str:
 
 
 def parse_devices(text) -> list[int]:
+    """``"0-1-2"`` -> ``[0, 1, 2]``; ValueError unless every part is a plain (ASCII) device index."""
     if text is None or text is pd.NA or text == "" or (isinstance(text, float) and np.isnan(text)):
         return []
-    return [int(part) for part in str(text).split("-")]
+    return [device_index(part) for part in str(text).split("-")]
+
+
+def device_index(part: str) -> int:
+    """One device index of a ``0-1-2`` list: ASCII digits, at most 4 of them (a node has <= 64 devices)."""
+    part = part.strip()
+    if not (part.isascii() and part.isdigit() and len(part) <= 4):
+        raise ValueError(f"{shown(part)} is not a device index")
+    return int(part)
 
 
 def parse_gpu_spec(spec) -> tuple[str, ...]:
@@ -110,11 +130,19 @@ class Snapshot:
               file: str | None = None) -> Snapshot:
         node_file = nodes.attrs.get("file") or file
         pod_file = pods.attrs.get("file") or file
-        nodes = normalise(nodes, NODE_COLUMNS, NODE_DEFAULTS, "nodes", node_file)
-        pods = normalise(pods, POD_COLUMNS, POD_DEFAULTS, "pods", pod_file)
-        validate(nodes, pods, node_file, pod_file)
+        # Problems a reader found (e.g. openb's creation_time) join every other one: one list.
+        problems = list(nodes.attrs.get("problems", ())) + list(pods.attrs.get("problems", ()))
+        nodes, node_bad = _normalise(nodes, NODE_COLUMNS, NODE_DEFAULTS, "nodes", node_file, problems)
+        pods, pod_bad = _normalise(pods, POD_COLUMNS, POD_DEFAULTS, "pods", pod_file, problems)
+        problems += _frame_problems(nodes, "nodes", node_file, node_bad)
+        problems += _frame_problems(pods, "pods", pod_file, pod_bad)
+        problems += _cross_problems(nodes, pods, pod_file)
+        taken, why = parse_time(taken_at) if taken_at is not None else (pd.Timestamp.now(tz="UTC").floor("s"), None)
+        if why:
+            problems.append(InputError(f"{_shown(taken_at)} {why}" if why.startswith("is ") else
+                                       f"{why}, got {_shown(taken_at)}", file=file, field="taken_at"))
+        _raise(problems, "the snapshot")
         pods = assign_devices(nodes, pods, pod_file)
-        taken = utc(taken_at) if taken_at is not None else pd.Timestamp.now(tz="UTC").floor("s")
         return cls(nodes.reset_index(drop=True), pods.reset_index(drop=True), taken, source)
 
     # -- derived views (computed once per snapshot) -------------------------------------
@@ -168,78 +196,190 @@ class History:
 
 
 # -- normalisation and validation ----------------------------------------------------------
+# One pass: every type problem (a cell that is not a number, a time, true/false) and every range
+# problem (negative, implausible, beyond int64, outside the supported times, control characters in
+# a name) of both files is collected and raised together, so a user fixes them all at once.
+
+# Characters refused in names: C0 and C1 controls, DEL, line/paragraph separators and the bidi
+# overrides (names are shown in HTML, terminals and spreadsheets, where these move or hide text).
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+NAME_COLUMNS = {"nodes": ("name", "pool", "gpu_model"), "pods": ("name", "namespace", "node", "pdb")}
+_INT64_LIMIT = 2.0**63   # the first float outside int64
+
 
 def normalise_pods(frame: pd.DataFrame, file: str | None = None) -> pd.DataFrame:
-    """Pod rows with model dtypes (for analytics on pods that belong to no snapshot)."""
-    return normalise(frame, POD_COLUMNS, POD_DEFAULTS, "pods", file or frame.attrs.get("file"))
+    """Pod rows with model dtypes (for analytics on pods that belong to no snapshot), checked like
+    the pods of a snapshot (every problem listed at once)."""
+    file = file or frame.attrs.get("file")
+    problems = list(frame.attrs.get("problems", ()))
+    pods, bad = _normalise(frame, POD_COLUMNS, POD_DEFAULTS, "pods", file, problems)
+    problems += _frame_problems(pods, "pods", file, bad)
+    _raise(problems, "pods")
+    return pods
 
 
 def normalise(frame: pd.DataFrame, columns: dict, defaults: dict, what: str, file: str | None) -> pd.DataFrame:
     """Add defaulted columns, reject missing required ones, coerce dtypes (listing bad cells)."""
+    problems: list[InputError] = []
+    result, _ = _normalise(frame, columns, defaults, what, file, problems)
+    _raise(problems, what)
+    return result
+
+
+def _normalise(frame: pd.DataFrame, columns: dict, defaults: dict, what: str, file: str | None,
+               problems: list[InputError]) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+    """The frame with model dtypes and, per column, which cells were bad (their problems appended)."""
     frame = frame.copy()
     missing = [c for c in columns if c not in frame.columns and c not in defaults]
     if missing:
         raise InputError(f"{what}: missing required column(s) {', '.join(missing)}; "
                          f"expected columns {', '.join(columns)}", file=file)
+    if frame.columns.has_duplicates:
+        twice = sorted({str(c) for c in frame.columns[frame.columns.duplicated()]})
+        raise InputError(f"{what}: column(s) {', '.join(twice)} appear more than once; expected each column once",
+                         file=file)
     for col, default in defaults.items():
         if col not in frame.columns:
             frame[col] = [default] * len(frame) if isinstance(default, (dict, list)) or default is None else default
         elif default is not None and default is not pd.NaT:
             frame[col] = frame[col].astype(object).where(frame[col].notna(), default)
-    problems: list[InputError] = []
-    out = {}
+    out, bad = {}, {}
     for col, dtype in columns.items():
-        out[col] = _coerce(frame[col], col, dtype, file, problems)
-    collect(problems, file, what)
+        out[col], bad[col] = _coerce(frame[col], col, dtype, file, problems)
     result = pd.DataFrame(out, index=frame.index)
     if "labels" in result:
         result["labels"] = [dict(v) if isinstance(v, dict) else {} for v in result["labels"]]
         result["taints"] = [list(v) if isinstance(v, (list, tuple, np.ndarray)) else [] for v in result["taints"]]
-    return result
+    return result, bad
 
 
-def _coerce(series: pd.Series, col: str, dtype: str, file, problems) -> pd.Series:
+def _coerce(series: pd.Series, col: str, dtype: str, file, problems) -> tuple[pd.Series, np.ndarray]:
+    """``series`` as ``dtype`` and the mask of cells that could not be (each one reported)."""
+    fine = np.zeros(len(series), dtype=bool)
     if dtype == "object":
-        return series.astype("object")
+        return series.astype("object"), fine
     if dtype == "string":
-        return series.astype("string").fillna("").str.strip()
+        return series.astype("string").fillna("").str.strip(), fine
     if dtype == "bool":
         if series.dtype == bool:
-            return series
+            return series, fine
         text = series.astype("string").str.strip().str.lower()
         mapped = text.map({"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False})
-        _report(series, mapped.isna(), col, "expected true or false", file, problems)
-        return mapped.fillna(False).astype(bool)
+        bad = mapped.isna().to_numpy()
+        _report(series, bad, col, "expected true or false", file, problems)
+        return mapped.fillna(False).astype(bool), bad
     if dtype.startswith("datetime"):
-        if isinstance(series.dtype, pd.DatetimeTZDtype):
-            return series.dt.tz_convert("UTC").astype(dtype)
+        return _coerce_times(series, col, dtype, file, problems)
+    return _coerce_numbers(series, col, dtype, file, problems)
 
-        def parse(value):
-            if value is None or value is pd.NaT or (isinstance(value, float) and np.isnan(value)) or value == "":
-                return pd.NaT
-            try:
-                return utc(value)
-            except (ValueError, TypeError):
-                return None
-        parsed = series.map(parse)
-        _report(series, parsed.map(lambda v: v is None), col, "expected an ISO-8601 time", file, problems)
-        return pd.to_datetime(parsed.map(lambda v: pd.NaT if v is None else v), utc=True).astype(dtype)
-    numbers = pd.to_numeric(series, errors="coerce")
-    bad = numbers.isna() | ~np.isfinite(numbers.astype("float64"))
-    _report(series, bad, col, "expected a number", file, problems)
-    numbers = numbers.where(~bad, 0)
+
+def _coerce_numbers(series: pd.Series, col: str, dtype: str, file, problems) -> tuple[pd.Series, np.ndarray]:
+    numbers = _to_numeric(series)
+    floats = numbers.to_numpy(dtype="float64", na_value=np.nan)
+    flags = series.map(lambda v: isinstance(v, (bool, np.bool_))).to_numpy(bool) if series.dtype != bool \
+        else np.ones(len(series), dtype=bool)
+    missing = np.isnan(floats) | flags
     if dtype == "int64":
-        fractional = numbers != np.floor(numbers)
-        _report(series, fractional & ~bad, col, "expected a whole number", file, problems)
-        return numbers.astype("float64").round().astype("int64")
-    return numbers.astype("float64")
+        huge = ~missing & ~(np.abs(floats) < _INT64_LIMIT)
+        expected = f"a whole number within 64 bits (-2^63 .. {2**63 - 1})"
+    else:
+        huge = ~missing & ~np.isfinite(floats)
+        expected = "a finite number"
+    _report(series, missing, col, "expected a number", file, problems)
+    for idx in np.flatnonzero(huge):
+        problems.append(InputError(f"{_shown(series.iloc[idx])} is out of range; expected {expected}",
+                                   file=file, row=_row(series.index[idx]), field=col))
+    bad = missing | huge
+    if dtype != "int64":
+        return pd.Series(np.where(bad, 0.0, floats), index=series.index, dtype="float64"), bad
+    fractional = ~bad & (floats != np.floor(np.where(bad, 0.0, floats)))
+    _report(series, fractional, col, "expected a whole number", file, problems)
+    if numbers.dtype.kind == "i":
+        ints = numbers.to_numpy(dtype="int64")            # exact, even beyond float precision
+    else:
+        ints = np.round(np.where(bad, 0.0, floats)).astype("int64")
+    return pd.Series(ints, index=series.index, dtype="int64"), bad | fractional
+
+
+def _to_numeric(series: pd.Series) -> pd.Series:
+    """Numbers (NaN where a cell is not one); never raises, whatever the cells hold."""
+    try:
+        return pd.to_numeric(series, errors="coerce")
+    except (TypeError, ValueError, OverflowError):   # lists, dicts, ints beyond a float
+        pass
+    cleaned = pd.Series([_plain_number(v) for v in series], index=series.index, dtype="object")
+    try:
+        return pd.to_numeric(cleaned, errors="coerce")
+    except (TypeError, ValueError, OverflowError):
+        return pd.Series(np.nan, index=series.index, dtype="float64")
+
+
+def _plain_number(value):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (str, int, float, np.number)):
+        return np.nan
+    if isinstance(value, (int, np.integer)) and abs(int(value)) >= 2**64:
+        return float("inf") if value > 0 else float("-inf")
+    return value
+
+
+TIME_RANGE = (pd.Timestamp(TIME_MIN, tz="UTC"), pd.Timestamp(TIME_MAX, tz="UTC"))
+
+
+def time_problem(stamp) -> str | None:
+    """Why ``stamp`` (a tz-aware Timestamp) is outside the supported times, or None."""
+    if pd.isna(stamp) or TIME_RANGE[0] <= stamp <= TIME_RANGE[1]:
+        return None
+    return f"is out of range; expected a time between {TIME_MIN} and {TIME_MAX}"
+
+
+def parse_time(value) -> tuple[pd.Timestamp | None, str | None]:
+    """A cell as a supported UTC time: ``(stamp, None)`` (NaT for an empty cell) or ``(None, why not)``."""
+    if value is None or value is pd.NaT or value is pd.NA or value == "" or \
+            (isinstance(value, float) and np.isnan(value)):
+        return pd.NaT, None
+    if isinstance(value, (bool, np.bool_)):
+        return None, "expected an ISO-8601 time"
+    try:
+        stamp = utc(value)
+    except OutOfBoundsDatetime:
+        return None, f"is out of range; expected a time between {TIME_MIN} and {TIME_MAX}"
+    except (ValueError, TypeError, OverflowError):
+        return None, "expected an ISO-8601 time"
+    why = time_problem(stamp)
+    return (None, why) if why else (stamp, None)
+
+
+def _coerce_times(series: pd.Series, col: str, dtype: str, file, problems) -> tuple[pd.Series, np.ndarray]:
+    if isinstance(series.dtype, pd.DatetimeTZDtype):
+        stamps = series.dt.tz_convert("UTC")
+        bad = (stamps.notna() & ((stamps < TIME_RANGE[0]) | (stamps > TIME_RANGE[1]))).to_numpy()
+        reasons = [f"is out of range; expected a time between {TIME_MIN} and {TIME_MAX}"] * int(bad.sum())
+        stamps = stamps.where(~bad)
+    else:
+        parsed = [parse_time(value) for value in series]
+        bad = np.array([why is not None for _, why in parsed], dtype=bool)
+        reasons = [why for _, why in parsed if why is not None]
+        stamps = pd.to_datetime(pd.Series([pd.NaT if s is None else s for s, _ in parsed], index=series.index,
+                                          dtype="object"), utc=True)
+    for idx, why in zip(np.flatnonzero(bad), reasons):
+        value = series.iloc[idx]
+        text = f"expected an ISO-8601 time, got {_shown(value)}" if why.startswith("expected") else f"{_shown(value)} {why}"
+        problems.append(InputError(text, file=file, row=_row(series.index[idx]), field=col))
+    return stamps.astype(dtype), bad
+
+
+def _shown(value) -> str:
+    """A cell as quoted in a message: repr (control characters escaped), cut to a readable length."""
+    if isinstance(value, pd.Timestamp):
+        value = value.isoformat()
+    return shown(repr(value))
 
 
 def _report(series, mask, col, expected, file, problems):
     for idx in np.flatnonzero(np.asarray(mask)):
         value = series.iloc[idx]
-        shown = "an empty cell" if value is None or (not isinstance(value, (list, dict)) and pd.isna(value)) else repr(value)
-        problems.append(InputError(f"{expected}, got {shown}", file=file,
+        empty = value is None or (not isinstance(value, (list, dict, tuple, np.ndarray)) and pd.isna(value))
+        problems.append(InputError(f"{expected}, got {'an empty cell' if empty else _shown(value)}", file=file,
                                    row=_row(series.index[idx]), field=col))
 
 
@@ -248,39 +388,82 @@ def _row(index_value) -> int:
     return int(index_value) + 1 if isinstance(index_value, (int, np.integer)) else index_value
 
 
+def _raise(problems: list[InputError], what: str) -> None:
+    """One InputError with every problem, ordered by file (as first met) and row."""
+    if not problems:
+        return
+    files = list(dict.fromkeys(p.file for p in problems))
+    problems = sorted(problems, key=lambda p: (files.index(p.file), p.row if isinstance(p.row, int) else float("inf")))
+    collect(problems, files[0] if len(files) == 1 else None, what)
+
+
 def validate(nodes: pd.DataFrame, pods: pd.DataFrame, node_file: str | None, pod_file: str | None = None) -> None:
-    problems: list[InputError] = []
+    """Range and consistency checks of normalised frames; one InputError listing every problem."""
+    _raise(_frame_problems(nodes, "nodes", node_file) + _frame_problems(pods, "pods", pod_file)
+           + _cross_problems(nodes, pods, pod_file), "the snapshot")
 
-    def check(frame, mask, field, message):
-        file = node_file if frame is nodes else pod_file
-        for idx in np.flatnonzero(np.asarray(mask)):
+
+def _checker(frame: pd.DataFrame, file, bad: dict | None, problems: list[InputError]):
+    """``check(mask, field, message, uses)``: one problem per row of ``mask``, skipping rows where a
+    column in ``uses`` (default: ``field``) already had a type problem."""
+    bad = bad or {}
+
+    def check(mask, field, message, uses=None):
+        mask = np.asarray(mask, dtype=bool).copy()
+        for col in uses or (field,):
+            if col in bad:
+                mask &= ~bad[col]
+        for idx in np.flatnonzero(mask):
             problems.append(InputError(message(frame.iloc[idx]), file=file, row=_row(frame.index[idx]), field=field))
+    return check
 
-    for frame in (nodes, pods):
-        for col in ("cpu_milli", "memory_mib", "gpu_count"):
-            check(frame, frame[col] < 0, col, lambda r, c=col: f"{r[c]} is negative; expected >= 0")
-            check(frame, frame[col] > ABSURD[col], col,
-                  lambda r, c=col: f"{r[c]} is implausibly large (limit {ABSURD[c]}); check the unit")
-    check(nodes, nodes["name"] == "", "name", lambda r: "node name is empty")
-    check(nodes, nodes["name"].duplicated(), "name", lambda r: f"duplicate node name '{r['name']}'")
-    check(pods, pods["name"] == "", "name", lambda r: "pod name is empty")
-    check(pods, pods.duplicated(["namespace", "name"]), "name",
-          lambda r: f"duplicate pod '{r['namespace']}/{r['name']}'")
-    check(pods, (pods["gpu_milli"] < 0) | (pods["gpu_milli"] > GPU_MILLI), "gpu_milli",
+
+def _frame_problems(frame: pd.DataFrame, what: str, file, bad: dict | None = None) -> list[InputError]:
+    """Checks of one frame on its own: ranges, names (empty, duplicated, control characters)."""
+    problems: list[InputError] = []
+    check = _checker(frame, file, bad, problems)
+    for col in ("cpu_milli", "memory_mib", "gpu_count"):
+        check(frame[col] < 0, col, lambda r, c=col: f"{r[c]} is negative; expected >= 0")
+        check(frame[col] > ABSURD[col], col,
+              lambda r, c=col: f"{r[c]} is implausibly large (limit {ABSURD[c]}); check the unit")
+    noun = "node" if what == "nodes" else "pod"
+    check(frame["name"] == "", "name", lambda r: f"{noun} name is empty")
+    for col in NAME_COLUMNS[what]:
+        check(frame[col].str.contains(_CONTROL), col,
+              lambda r, c=col: (f"{_shown(r[c])} contains a control character ({_controls(r[c])}); "
+                                "expected printable text"))
+    if what == "nodes":
+        check(frame["name"].duplicated(), "name", lambda r: f"duplicate node name {_shown(r['name'])}")
+        return problems
+    check(frame.duplicated(["namespace", "name"]), "name",
+          lambda r: f"duplicate pod {_shown(r['namespace'] + '/' + r['name'])}")
+    check((frame["gpu_milli"] < 0) | (frame["gpu_milli"] > GPU_MILLI), "gpu_milli",
           lambda r: f"{r['gpu_milli']} is outside 0..1000 milli per device")
-    check(pods, (pods["gpu_count"] > 0) & (pods["gpu_milli"] == 0), "gpu_milli",
-          lambda r: f"pod asks for {r['gpu_count']} GPU(s) but 0 milli per device; expected 1..1000")
-    check(pods, (pods["gpu_count"] > 1) & (pods["gpu_milli"] < GPU_MILLI), "gpu_milli",
-          lambda r: "a multi-GPU pod must use whole devices (gpu_milli 1000)")
-    check(pods, pods["pdb_allowed"] < NO_PDB, "pdb_allowed",
+    check((frame["gpu_count"] > 0) & (frame["gpu_milli"] == 0), "gpu_milli",
+          lambda r: f"pod asks for {r['gpu_count']} GPU(s) but 0 milli per device; expected 1..1000",
+          ("gpu_count", "gpu_milli"))
+    check((frame["gpu_count"] > 1) & (frame["gpu_milli"] < GPU_MILLI), "gpu_milli",
+          lambda r: "a multi-GPU pod must use whole devices (gpu_milli 1000)", ("gpu_count", "gpu_milli"))
+    check(frame["pdb_allowed"] < NO_PDB, "pdb_allowed",
           lambda r: f"{r['pdb_allowed']} is below -1; expected disruptions allowed >= 0, or -1 for no PodDisruptionBudget")
-    check(pods, (pods["pdb_allowed"] >= NO_PDB) & ((pods["pdb"] == "") != (pods["pdb_allowed"] == NO_PDB)), "pdb_allowed",
-          lambda r: (f"pod '{r['namespace']}/{r['name']}' has PodDisruptionBudget '{r['pdb']}' but pdb_allowed "
-                     f"{r['pdb_allowed']}; expected -1 exactly when pdb is empty"))
+    check((frame["pdb_allowed"] >= NO_PDB) & ((frame["pdb"] == "") != (frame["pdb_allowed"] == NO_PDB)), "pdb_allowed",
+          lambda r: (f"pod {_shown(r['namespace'] + '/' + r['name'])} has PodDisruptionBudget {_shown(r['pdb'])} but "
+                     f"pdb_allowed {r['pdb_allowed']}; expected -1 exactly when pdb is empty"))
+    return problems
+
+
+def _cross_problems(nodes: pd.DataFrame, pods: pd.DataFrame, pod_file) -> list[InputError]:
+    """Checks across the files: every placed pod names a known node."""
+    problems: list[InputError] = []
     known = set(nodes["name"])
-    check(pods, (pods["node"] != "") & ~pods["node"].isin(known), "node",
-          lambda r: f"pod '{r['namespace']}/{r['name']}' is placed on unknown node '{r['node']}'")
-    collect(problems, None, "the snapshot")
+    _checker(pods, pod_file, None, problems)(
+        (pods["node"] != "") & ~pods["node"].isin(known), "node",
+        lambda r: f"pod {_shown(r['namespace'] + '/' + r['name'])} is placed on unknown node {_shown(r['node'])}")
+    return problems
+
+
+def _controls(text: str) -> str:
+    return ", ".join(dict.fromkeys(f"U+{ord(ch):04X}" for ch in _CONTROL.findall(text)))
 
 
 def assign_devices(nodes: pd.DataFrame, pods: pd.DataFrame, file: str | None) -> pd.DataFrame:
@@ -333,12 +516,13 @@ def _apply_explicit(pods: pd.DataFrame, node_index: pd.Index, gpu_count: np.ndar
     for idx, row, parts, count, milli, text, node in zip(pods.index, rows, lists, pods["gpu_count"], pods["gpu_milli"],
                                                           pods["devices"], pods["node"]):
         try:
-            devs = [int(p) for p in parts]
+            devs = [device_index(p) for p in parts]
         except ValueError:
             devs = None
         if devs is None or len(devs) != count or len(set(devs)) != len(devs) or not all(0 <= d < gpu_count[row] for d in devs):
             problems.append(InputError(
-                f"devices '{text}' do not match {count} distinct device(s) of node '{node}' (0..{gpu_count[row] - 1})",
+                f"devices {_shown(text)} do not match {count} distinct device(s) of node {_shown(node)} "
+                f"(0..{gpu_count[row] - 1})",
                 file=file, row=_row(idx), field="devices"))
             continue
         free[row, devs] -= milli
