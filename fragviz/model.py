@@ -205,6 +205,7 @@ class History:
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 NAME_COLUMNS = {"nodes": ("name", "pool", "gpu_model"), "pods": ("name", "namespace", "node", "pdb")}
 _INT64_LIMIT = 2.0**63   # the first float outside int64
+_NO_BOOLS = {"string", "integer", "floating", "mixed-integer-float", "decimal", "empty"}   # pandas' infer_dtype kinds
 
 
 def normalise_pods(frame: pd.DataFrame, file: str | None = None) -> pd.DataFrame:
@@ -276,8 +277,12 @@ def _coerce(series: pd.Series, col: str, dtype: str, file, problems) -> tuple[pd
 def _coerce_numbers(series: pd.Series, col: str, dtype: str, file, problems) -> tuple[pd.Series, np.ndarray]:
     numbers = _to_numeric(series)
     floats = numbers.to_numpy(dtype="float64", na_value=np.nan)
-    flags = series.map(lambda v: isinstance(v, (bool, np.bool_))).to_numpy(bool) if series.dtype != bool \
-        else np.ones(len(series), dtype=bool)
+    if series.dtype == bool:
+        flags = np.ones(len(series), dtype=bool)
+    elif series.dtype == object and pd.api.types.infer_dtype(series, skipna=True) not in _NO_BOOLS:  # JSON true/false
+        flags = np.fromiter((isinstance(v, (bool, np.bool_)) for v in series.to_numpy()), dtype=bool, count=len(series))
+    else:
+        flags = np.zeros(len(series), dtype=bool)
     missing = np.isnan(floats) | flags
     if dtype == "int64":
         huge = ~missing & ~(np.abs(floats) < _INT64_LIMIT)
@@ -455,9 +460,10 @@ def _frame_problems(frame: pd.DataFrame, what: str, file, bad: dict | None = Non
 def _cross_problems(nodes: pd.DataFrame, pods: pd.DataFrame, pod_file) -> list[InputError]:
     """Checks across the files: every placed pod names a known node."""
     problems: list[InputError] = []
-    known = set(nodes["name"])
+    known = pd.Index(nodes["name"].to_numpy(object)).unique()      # a hash lookup: fast for 10^5 names
+    unknown = known.get_indexer(pods["node"].to_numpy(object)) < 0
     _checker(pods, pod_file, None, problems)(
-        (pods["node"] != "") & ~pods["node"].isin(known), "node",
+        (pods["node"] != "").to_numpy() & unknown, "node",
         lambda r: f"pod {_shown(r['namespace'] + '/' + r['name'])} is placed on unknown node {_shown(r['node'])}")
     return problems
 

@@ -250,7 +250,7 @@ def _check_grid_size(first: pd.Timestamp, last: pd.Timestamp, step: pd.Timedelta
         years = f" (about {span.days / 365.25:.0f} years)" if span.days >= 730 else ""
         raise InputError(f"{label}the series spans {human_duration(span)}{years}, {format_time(first)} to "
                          f"{format_time(last)}; "
-                         f"on its {human_duration(step)} step that is {points:,} points, more than the "
+                         f"on its {human_duration(step) if step >= pd.Timedelta(seconds=1) else step} step that is {points:,} points, more than the "
                          f"{ceiling:,} allowed (max_series_points: {setting_hint('max_series_points')}); "
                          "check for a wrong timestamp or give a longer step", file=file)
 

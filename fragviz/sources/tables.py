@@ -21,6 +21,7 @@ from .raw import decode_text, label_of, read_bytes
 
 BOM = "\ufeff"
 MAX_LISTED = 100    # rows listed by name in one error about the file's shape
+MAX_COLUMNS = 1000  # columns of one table (openb files have 5 to 11; pandas needs seconds and GBs for 10^6)
 
 
 def read_table(source, name: str | None = None, *, min_rows: int = 0,
@@ -51,6 +52,10 @@ def parse_table(text: str, label: str, *, lower: bool = False, skipinitialspace:
     text = text.lstrip(BOM)
     if not text.strip():
         raise InputError("not a readable CSV file: the file is empty; expected a header row and data rows", file=label)
+    width = _header_width(text)
+    if width > MAX_COLUMNS:
+        raise InputError(f"the header has {width:,} columns; expected at most {MAX_COLUMNS:,} (is this a CSV file "
+                         "of rows?)", file=label, row=first_row - 1 or None)
     try:
         cells = pd.read_csv(io.StringIO(text), header=None, dtype=str, keep_default_na=False,
                             skipinitialspace=skipinitialspace)
@@ -69,6 +74,14 @@ def parse_table(text: str, label: str, *, lower: bool = False, skipinitialspace:
     frame = cells.iloc[1:].reset_index(drop=True)
     frame.columns = names
     return frame
+
+
+def _header_width(text: str) -> int:
+    """Fields of the first non-blank record (0 when the csv module cannot tell)."""
+    try:
+        return len(next((record for record in csv.reader(io.StringIO(text)) if record), []))
+    except csv.Error:
+        return 0
 
 
 def _shape_error(text: str, label: str, exc: Exception, first_row: int, required: list[str]) -> InputError:
