@@ -284,26 +284,51 @@ def _coerce_numbers(series: pd.Series, col: str, dtype: str, file, problems) -> 
     else:
         flags = np.zeros(len(series), dtype=bool)
     missing = np.isnan(floats) | flags
-    if dtype == "int64":
-        huge = ~missing & ~(np.abs(floats) < _INT64_LIMIT)
-        expected = f"a whole number within 64 bits (-2^63 .. {2**63 - 1})"
-    else:
+    if dtype != "int64":
         huge = ~missing & ~np.isfinite(floats)
-        expected = "a finite number"
+        _report_numbers(series, missing, huge, col, "a finite number", file, problems)
+        bad = missing | huge
+        return pd.Series(np.where(bad, 0.0, floats), index=series.index, dtype="float64"), bad
+    if numbers.dtype.kind == "i":                     # already int64: exact, nothing beyond its range
+        ints, huge = numbers.to_numpy(dtype="int64"), np.zeros(len(series), dtype=bool)
+    else:
+        ints, huge = _whole_numbers(series, floats, missing)
+    _report_numbers(series, missing, huge, col, f"a whole number within 64 bits (-2^63 .. {2**63 - 1})", file, problems)
+    bad = missing | huge
+    fractional = ~bad & (floats != np.floor(np.where(bad, 0.0, floats)))
+    _report(series, fractional, col, "expected a whole number", file, problems)
+    return pd.Series(np.where(bad, 0, ints), index=series.index, dtype="int64"), bad | fractional
+
+
+def _whole_numbers(series: pd.Series, floats: np.ndarray, missing: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """int64 values of number cells and the mask of those beyond int64. Near the ends of int64 a
+    float cannot tell 2^63 - 1 from 2^63, so cells there are decided on their exact value."""
+    ints = np.round(np.where(missing | ~(np.abs(floats) < _INT64_LIMIT), 0.0, floats)).astype("int64")
+    huge = ~missing & ~(np.abs(floats) < _INT64_LIMIT)
+    for idx in np.flatnonzero(~missing & (np.abs(floats) >= 2.0**53)):
+        exact = _exact_int(series.iloc[idx])
+        if exact is not None:
+            huge[idx] = not -(2**63) <= exact < 2**63
+            ints[idx] = 0 if huge[idx] else exact
+    return ints, huge
+
+
+def _exact_int(value) -> int | None:
+    """The exact integer a cell spells (an int, or ASCII digits with an optional sign), else None."""
+    if isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)):
+        return int(value)
+    text = value.strip() if isinstance(value, str) else ""
+    digits = text[1:] if text[:1] in "+-" else text
+    if text and len(digits) <= 30 and digits.isascii() and digits.isdigit():
+        return int(text)
+    return None
+
+
+def _report_numbers(series, missing, huge, col, expected, file, problems) -> None:
     _report(series, missing, col, "expected a number", file, problems)
     for idx in np.flatnonzero(huge):
         problems.append(InputError(f"{_shown(series.iloc[idx])} is out of range; expected {expected}",
                                    file=file, row=_row(series.index[idx]), field=col))
-    bad = missing | huge
-    if dtype != "int64":
-        return pd.Series(np.where(bad, 0.0, floats), index=series.index, dtype="float64"), bad
-    fractional = ~bad & (floats != np.floor(np.where(bad, 0.0, floats)))
-    _report(series, fractional, col, "expected a whole number", file, problems)
-    if numbers.dtype.kind == "i":
-        ints = numbers.to_numpy(dtype="int64")            # exact, even beyond float precision
-    else:
-        ints = np.round(np.where(bad, 0.0, floats)).astype("int64")
-    return pd.Series(ints, index=series.index, dtype="int64"), bad | fractional
 
 
 def _to_numeric(series: pd.Series) -> pd.Series:

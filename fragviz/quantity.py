@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import re
-from decimal import Decimal
+from decimal import Context, Decimal
 
 from .errors import InputError
 from .limits import INT64_MAX
@@ -29,6 +29,8 @@ _PATTERN = re.compile(
 MAX_DIGITS = 40      # digits of the number before its suffix (int64 has 19)
 MAX_EXPONENT = 30    # |e| of a decimal exponent suffix (1e30 is far beyond any resource)
 _SHOWN = 40          # characters of a bad value quoted in a message
+# Precision for exact results: 40 digits times 2^60 (19 digits) times 1000 stays within 80 digits.
+_EXACT = Context(prec=80)
 
 
 def shown(value) -> str:
@@ -58,15 +60,15 @@ def parse_quantity(value, field: str = "quantity", *, file: str | None = None,
             f"'{shown(value)}' is not a Kubernetes quantity (expected e.g. 100m, 1.5, 2Ki, 16Gi, 1e3, 500M)", **where)
     digits = sum(ch.isdigit() for ch in match["num"])
     suffix = match["suffix"] or ""
-    exponent = suffix[1:] if suffix[:1] in ("e", "E") else ""
+    exponent = suffix[1:] if suffix not in _BINARY and suffix not in _DECIMAL else ""   # e3, E-2 (not Ei, E)
     if digits > MAX_DIGITS or (exponent and _too_large_exponent(exponent)):
         raise _out_of_range(value, where)
     number = Decimal(match["num"])
     if suffix in _BINARY:
-        return number * _BINARY[suffix]
+        return _EXACT.multiply(number, _BINARY[suffix])
     if suffix in _DECIMAL:
-        return number * _DECIMAL[suffix]
-    return number.scaleb(int(exponent))
+        return _EXACT.multiply(number, _DECIMAL[suffix])
+    return _EXACT.scaleb(number, int(exponent))
 
 
 def _too_large_exponent(text: str) -> bool:
@@ -84,14 +86,14 @@ def _out_of_range(value, where, unit: str | None = None) -> InputError:
 
 def cpu_milli(value, field: str = "cpu", **where) -> int:
     """CPU quantity -> milli-cores, rounded up as Kubernetes does (1.0001 -> 1001m)."""
-    milli = parse_quantity(value, field, **where) * 1000
+    milli = _EXACT.multiply(parse_quantity(value, field, **where), 1000)
     _fits_int64(milli, value, field, where, "milli-cores")
     return _non_negative(math.ceil(milli), value, field, where)
 
 
 def memory_mib(value, field: str = "memory", **where) -> float:
     """Memory quantity -> MiB (may be fractional: 500M is 476.837... MiB)."""
-    mib = parse_quantity(value, field, **where) / (1 << 20)
+    mib = _EXACT.divide(parse_quantity(value, field, **where), 1 << 20)
     _fits_int64(mib, value, field, where, "MiB")
     return _non_negative(float(mib), value, field, where)
 
