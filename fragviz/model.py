@@ -14,10 +14,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from pandas.errors import OutOfBoundsDatetime
-
+from .cells import coerce, parse_time, row_number, shown_cell
+from .cells import utc as utc  # the vocabulary's time conversion; fragviz imports it from here
 from .errors import InputError, collect
-from .limits import TIME_MAX, TIME_MIN
 from .quantity import shown
 
 GPU_MILLI = 1000
@@ -45,18 +44,6 @@ POD_DEFAULTS = {"namespace": "default", "owner_kind": "", "node": "", "gpu_count
 NO_PDB = -1
 # Upper bounds that catch unit mistakes (bytes given as MiB, cores given as milli twice).
 ABSURD = {"cpu_milli": 100_000_000, "memory_mib": 1 << 30, "gpu_count": 64}
-
-
-def utc(ts) -> pd.Timestamp:
-    """A tz-aware UTC timestamp from anything pandas understands (naive means UTC).
-
-    A value pandas cannot hold raises ValueError (``OutOfBoundsDatetime`` for times beyond its
-    range); :func:`parse_time` also checks fragviz's supported range."""
-    try:
-        stamp = pd.Timestamp(ts)
-    except OverflowError as exc:
-        raise OutOfBoundsDatetime(f"{shown(ts)} is out of range for a time") from exc
-    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
 
 
 def utc_index(index: pd.DatetimeIndex) -> pd.DatetimeIndex:
@@ -139,8 +126,8 @@ class Snapshot:
         problems += _cross_problems(nodes, pods, pod_file)
         taken, why = parse_time(taken_at) if taken_at is not None else (pd.Timestamp.now(tz="UTC").floor("s"), None)
         if why:
-            problems.append(InputError(f"{_shown(taken_at)} {why}" if why.startswith("is ") else
-                                       f"{why}, got {_shown(taken_at)}", file=file, field="taken_at"))
+            problems.append(InputError(f"{shown_cell(taken_at)} {why}" if why.startswith("is ") else
+                                       f"{why}, got {shown_cell(taken_at)}", file=file, field="taken_at"))
         _raise(problems, "the snapshot")
         pods = assign_devices(nodes, pods, pod_file)
         return cls(nodes.reset_index(drop=True), pods.reset_index(drop=True), taken, source)
@@ -204,8 +191,6 @@ class History:
 # overrides (names are shown in HTML, terminals and spreadsheets, where these move or hide text).
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 NAME_COLUMNS = {"nodes": ("name", "pool", "gpu_model"), "pods": ("name", "namespace", "node", "pdb")}
-_INT64_LIMIT = 2.0**63   # the first float outside int64
-_NO_BOOLS = {"string", "integer", "floating", "mixed-integer-float", "decimal", "empty"}   # pandas' infer_dtype kinds
 
 
 def normalise_pods(frame: pd.DataFrame, file: str | None = None) -> pd.DataFrame:
@@ -246,176 +231,12 @@ def _normalise(frame: pd.DataFrame, columns: dict, defaults: dict, what: str, fi
             frame[col] = frame[col].astype(object).where(frame[col].notna(), default)
     out, bad = {}, {}
     for col, dtype in columns.items():
-        out[col], bad[col] = _coerce(frame[col], col, dtype, file, problems)
+        out[col], bad[col] = coerce(frame[col], col, dtype, file, problems)
     result = pd.DataFrame(out, index=frame.index)
     if "labels" in result:
         result["labels"] = [dict(v) if isinstance(v, dict) else {} for v in result["labels"]]
         result["taints"] = [list(v) if isinstance(v, (list, tuple, np.ndarray)) else [] for v in result["taints"]]
     return result, bad
-
-
-def _coerce(series: pd.Series, col: str, dtype: str, file, problems) -> tuple[pd.Series, np.ndarray]:
-    """``series`` as ``dtype`` and the mask of cells that could not be (each one reported)."""
-    fine = np.zeros(len(series), dtype=bool)
-    if dtype == "object":
-        return series.astype("object"), fine
-    if dtype == "string":
-        return series.astype("string").fillna("").str.strip(), fine
-    if dtype == "bool":
-        if series.dtype == bool:
-            return series, fine
-        text = series.astype("string").str.strip().str.lower()
-        mapped = text.map({"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False})
-        bad = mapped.isna().to_numpy()
-        _report(series, bad, col, "expected true or false", file, problems)
-        return mapped.fillna(False).astype(bool), bad
-    if dtype.startswith("datetime"):
-        return _coerce_times(series, col, dtype, file, problems)
-    return _coerce_numbers(series, col, dtype, file, problems)
-
-
-def _coerce_numbers(series: pd.Series, col: str, dtype: str, file, problems) -> tuple[pd.Series, np.ndarray]:
-    numbers = _to_numeric(series)
-    floats = numbers.to_numpy(dtype="float64", na_value=np.nan)
-    if series.dtype == bool:
-        flags = np.ones(len(series), dtype=bool)
-    elif series.dtype == object and pd.api.types.infer_dtype(series, skipna=True) not in _NO_BOOLS:  # JSON true/false
-        flags = np.fromiter((isinstance(v, (bool, np.bool_)) for v in series.to_numpy()), dtype=bool, count=len(series))
-    else:
-        flags = np.zeros(len(series), dtype=bool)
-    missing = np.isnan(floats) | flags
-    if dtype != "int64":
-        huge = ~missing & ~np.isfinite(floats)
-        _report_numbers(series, missing, huge, col, "a finite number", file, problems)
-        bad = missing | huge
-        return pd.Series(np.where(bad, 0.0, floats), index=series.index, dtype="float64"), bad
-    if numbers.dtype.kind == "i":                     # already int64: exact, nothing beyond its range
-        ints, huge = numbers.to_numpy(dtype="int64"), np.zeros(len(series), dtype=bool)
-    else:
-        ints, huge = _whole_numbers(series, floats, missing)
-    _report_numbers(series, missing, huge, col, f"a whole number within 64 bits (-2^63 .. {2**63 - 1})", file, problems)
-    bad = missing | huge
-    fractional = ~bad & (floats != np.floor(np.where(bad, 0.0, floats)))
-    _report(series, fractional, col, "expected a whole number", file, problems)
-    return pd.Series(np.where(bad, 0, ints), index=series.index, dtype="int64"), bad | fractional
-
-
-def _whole_numbers(series: pd.Series, floats: np.ndarray, missing: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """int64 values of number cells and the mask of those beyond int64. Near the ends of int64 a
-    float cannot tell 2^63 - 1 from 2^63, so cells there are decided on their exact value."""
-    ints = np.round(np.where(missing | ~(np.abs(floats) < _INT64_LIMIT), 0.0, floats)).astype("int64")
-    huge = ~missing & ~(np.abs(floats) < _INT64_LIMIT)
-    for idx in np.flatnonzero(~missing & (np.abs(floats) >= 2.0**53)):
-        exact = _exact_int(series.iloc[idx])
-        if exact is not None:
-            huge[idx] = not -(2**63) <= exact < 2**63
-            ints[idx] = 0 if huge[idx] else exact
-    return ints, huge
-
-
-def _exact_int(value) -> int | None:
-    """The exact integer a cell spells (an int, or ASCII digits with an optional sign), else None."""
-    if isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)):
-        return int(value)
-    text = value.strip() if isinstance(value, str) else ""
-    digits = text[1:] if text[:1] in "+-" else text
-    if text and len(digits) <= 30 and digits.isascii() and digits.isdigit():
-        return int(text)
-    return None
-
-
-def _report_numbers(series, missing, huge, col, expected, file, problems) -> None:
-    _report(series, missing, col, "expected a number", file, problems)
-    for idx in np.flatnonzero(huge):
-        problems.append(InputError(f"{_shown(series.iloc[idx])} is out of range; expected {expected}",
-                                   file=file, row=_row(series.index[idx]), field=col))
-
-
-def _to_numeric(series: pd.Series) -> pd.Series:
-    """Numbers (NaN where a cell is not one); never raises, whatever the cells hold."""
-    try:
-        return pd.to_numeric(series, errors="coerce")
-    except (TypeError, ValueError, OverflowError):   # lists, dicts, ints beyond a float
-        pass
-    cleaned = pd.Series([_plain_number(v) for v in series], index=series.index, dtype="object")
-    try:
-        return pd.to_numeric(cleaned, errors="coerce")
-    except (TypeError, ValueError, OverflowError):
-        return pd.Series(np.nan, index=series.index, dtype="float64")
-
-
-def _plain_number(value):
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (str, int, float, np.number)):
-        return np.nan
-    if isinstance(value, (int, np.integer)) and abs(int(value)) >= 2**64:
-        return float("inf") if value > 0 else float("-inf")
-    return value
-
-
-TIME_RANGE = (pd.Timestamp(TIME_MIN, tz="UTC"), pd.Timestamp(TIME_MAX, tz="UTC"))
-
-
-def time_problem(stamp) -> str | None:
-    """Why ``stamp`` (a tz-aware Timestamp) is outside the supported times, or None."""
-    if pd.isna(stamp) or TIME_RANGE[0] <= stamp <= TIME_RANGE[1]:
-        return None
-    return f"is out of range; expected a time between {TIME_MIN} and {TIME_MAX}"
-
-
-def parse_time(value) -> tuple[pd.Timestamp | None, str | None]:
-    """A cell as a supported UTC time: ``(stamp, None)`` (NaT for an empty cell) or ``(None, why not)``."""
-    if value is None or value is pd.NaT or value is pd.NA or value == "" or \
-            (isinstance(value, float) and np.isnan(value)):
-        return pd.NaT, None
-    if isinstance(value, (bool, np.bool_)):
-        return None, "expected an ISO-8601 time"
-    try:
-        stamp = utc(value)
-    except OutOfBoundsDatetime:
-        return None, f"is out of range; expected a time between {TIME_MIN} and {TIME_MAX}"
-    except (ValueError, TypeError, OverflowError):
-        return None, "expected an ISO-8601 time"
-    why = time_problem(stamp)
-    return (None, why) if why else (stamp, None)
-
-
-def _coerce_times(series: pd.Series, col: str, dtype: str, file, problems) -> tuple[pd.Series, np.ndarray]:
-    if isinstance(series.dtype, pd.DatetimeTZDtype):
-        stamps = series.dt.tz_convert("UTC")
-        bad = (stamps.notna() & ((stamps < TIME_RANGE[0]) | (stamps > TIME_RANGE[1]))).to_numpy()
-        reasons = [f"is out of range; expected a time between {TIME_MIN} and {TIME_MAX}"] * int(bad.sum())
-        stamps = stamps.where(~bad)
-    else:
-        parsed = [parse_time(value) for value in series]
-        bad = np.array([why is not None for _, why in parsed], dtype=bool)
-        reasons = [why for _, why in parsed if why is not None]
-        stamps = pd.to_datetime(pd.Series([pd.NaT if s is None else s for s, _ in parsed], index=series.index,
-                                          dtype="object"), utc=True)
-    for idx, why in zip(np.flatnonzero(bad), reasons):
-        value = series.iloc[idx]
-        text = f"expected an ISO-8601 time, got {_shown(value)}" if why.startswith("expected") else f"{_shown(value)} {why}"
-        problems.append(InputError(text, file=file, row=_row(series.index[idx]), field=col))
-    return stamps.astype(dtype), bad
-
-
-def _shown(value) -> str:
-    """A cell as quoted in a message: repr (control characters escaped), cut to a readable length."""
-    if isinstance(value, pd.Timestamp):
-        value = value.isoformat()
-    return shown(repr(value))
-
-
-def _report(series, mask, col, expected, file, problems):
-    for idx in np.flatnonzero(np.asarray(mask)):
-        value = series.iloc[idx]
-        empty = value is None or (not isinstance(value, (list, dict, tuple, np.ndarray)) and pd.isna(value))
-        problems.append(InputError(f"{expected}, got {'an empty cell' if empty else _shown(value)}", file=file,
-                                   row=_row(series.index[idx]), field=col))
-
-
-def _row(index_value) -> int:
-    """Rows are reported 1-based as a person counts data rows (header excluded)."""
-    return int(index_value) + 1 if isinstance(index_value, (int, np.integer)) else index_value
 
 
 def _raise(problems: list[InputError], what: str) -> None:
@@ -444,7 +265,7 @@ def _checker(frame: pd.DataFrame, file, bad: dict | None, problems: list[InputEr
             if col in bad:
                 mask &= ~bad[col]
         for idx in np.flatnonzero(mask):
-            problems.append(InputError(message(frame.iloc[idx]), file=file, row=_row(frame.index[idx]), field=field))
+            problems.append(InputError(message(frame.iloc[idx]), file=file, row=row_number(frame.index[idx]), field=field))
     return check
 
 
@@ -460,13 +281,13 @@ def _frame_problems(frame: pd.DataFrame, what: str, file, bad: dict | None = Non
     check(frame["name"] == "", "name", lambda r: f"{noun} name is empty")
     for col in NAME_COLUMNS[what]:
         check(frame[col].str.contains(_CONTROL), col,
-              lambda r, c=col: (f"{_shown(r[c])} contains a control character ({_controls(r[c])}); "
+              lambda r, c=col: (f"{shown_cell(r[c])} contains a control character ({_controls(r[c])}); "
                                 "expected printable text"))
     if what == "nodes":
-        check(frame["name"].duplicated(), "name", lambda r: f"duplicate node name {_shown(r['name'])}")
+        check(frame["name"].duplicated(), "name", lambda r: f"duplicate node name {shown_cell(r['name'])}")
         return problems
     check(frame.duplicated(["namespace", "name"]), "name",
-          lambda r: f"duplicate pod {_shown(r['namespace'] + '/' + r['name'])}")
+          lambda r: f"duplicate pod {shown_cell(r['namespace'] + '/' + r['name'])}")
     check((frame["gpu_milli"] < 0) | (frame["gpu_milli"] > GPU_MILLI), "gpu_milli",
           lambda r: f"{r['gpu_milli']} is outside 0..1000 milli per device")
     check((frame["gpu_count"] > 0) & (frame["gpu_milli"] == 0), "gpu_milli",
@@ -477,7 +298,7 @@ def _frame_problems(frame: pd.DataFrame, what: str, file, bad: dict | None = Non
     check(frame["pdb_allowed"] < NO_PDB, "pdb_allowed",
           lambda r: f"{r['pdb_allowed']} is below -1; expected disruptions allowed >= 0, or -1 for no PodDisruptionBudget")
     check((frame["pdb_allowed"] >= NO_PDB) & ((frame["pdb"] == "") != (frame["pdb_allowed"] == NO_PDB)), "pdb_allowed",
-          lambda r: (f"pod {_shown(r['namespace'] + '/' + r['name'])} has PodDisruptionBudget {_shown(r['pdb'])} but "
+          lambda r: (f"pod {shown_cell(r['namespace'] + '/' + r['name'])} has PodDisruptionBudget {shown_cell(r['pdb'])} but "
                      f"pdb_allowed {r['pdb_allowed']}; expected -1 exactly when pdb is empty"))
     return problems
 
@@ -489,7 +310,7 @@ def _cross_problems(nodes: pd.DataFrame, pods: pd.DataFrame, pod_file) -> list[I
     unknown = known.get_indexer(pods["node"].to_numpy(object)) < 0
     _checker(pods, pod_file, None, problems)(
         (pods["node"] != "").to_numpy() & unknown, "node",
-        lambda r: f"pod {_shown(r['namespace'] + '/' + r['name'])} is placed on unknown node {_shown(r['node'])}")
+        lambda r: f"pod {shown_cell(r['namespace'] + '/' + r['name'])} is placed on unknown node {shown_cell(r['node'])}")
     return problems
 
 
@@ -523,7 +344,7 @@ def assign_devices(nodes: pd.DataFrame, pods: pd.DataFrame, file: str | None) ->
         if chosen is None:
             problems.append(InputError(
                 f"node '{node}' has no free device(s) for pod '{ns}/{name}' ({count} x {milli} milli)",
-                file=file, row=_row(idx), field="node"))
+                file=file, row=row_number(idx), field="node"))
             continue
         devices[chosen] -= milli
         chosen_text[idx] = format_devices(chosen)
@@ -552,9 +373,9 @@ def _apply_explicit(pods: pd.DataFrame, node_index: pd.Index, gpu_count: np.ndar
             devs = None
         if devs is None or len(devs) != count or len(set(devs)) != len(devs) or not all(0 <= d < gpu_count[row] for d in devs):
             problems.append(InputError(
-                f"devices {_shown(text)} do not match {count} distinct device(s) of node {_shown(node)} "
+                f"devices {shown_cell(text)} do not match {count} distinct device(s) of node {shown_cell(node)} "
                 f"(0..{gpu_count[row] - 1})",
-                file=file, row=_row(idx), field="devices"))
+                file=file, row=row_number(idx), field="devices"))
             continue
         free[row, devs] -= milli
     return problems

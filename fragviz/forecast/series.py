@@ -18,7 +18,8 @@ import pandas as pd
 
 from ..errors import InputError, collect
 from ..limits import TIME_MAX, TIME_MIN, limits, setting_hint
-from ..model import TIME_RANGE, History, utc_index
+from ..cells import TIME_RANGE
+from ..model import History, utc_index
 from ..quantity import shown
 from ..sources.raw import decode_text, read_bytes
 from ..sources.tables import BOM, column_name, parse_table
