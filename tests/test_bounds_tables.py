@@ -405,7 +405,7 @@ def test_a_95_year_gap_is_refused_before_the_grid_is_allocated(tmp_path):
     assert err.value.file == str(path)
     assert "about 95 years" in text and "1 min step" in text and "49,966,561 points" in text
     assert "5,000,000" in text and "FRAGVIZ_LIMIT_MAX_SERIES_POINTS" in text
-    with pytest.raises(InputError, match="86,400,000,000,001 points"):
+    with pytest.raises(InputError, match="on its 1 ns step that is 86,400,000,000,001 points"):
         regularise(y.iloc[:2].set_axis(pd.to_datetime(["2026-01-01", "2026-01-02"], utc=True)), step="1ns")
 
 

@@ -251,9 +251,19 @@ def _check_grid_size(first: pd.Timestamp, last: pd.Timestamp, step: pd.Timedelta
         years = f" (about {span.days / 365.25:.0f} years)" if span.days >= 730 else ""
         raise InputError(f"{label}the series spans {human_duration(span)}{years}, {format_time(first)} to "
                          f"{format_time(last)}; "
-                         f"on its {human_duration(step) if step >= pd.Timedelta(seconds=1) else step} step that is {points:,} points, more than the "
+                         f"on its {_step_text(step)} step that is {points:,} points, more than the "
                          f"{ceiling:,} allowed (max_series_points: {setting_hint('max_series_points')}); "
                          "check for a wrong timestamp or give a longer step", file=file)
+
+
+def _step_text(step: pd.Timedelta) -> str:
+    """``1 min``, and sub-second steps as ``250 ms``, ``5 µs``, ``1 ns``."""
+    if step >= pd.Timedelta(seconds=1):
+        return human_duration(step)
+    for unit, size in (("ms", 10**6), ("µs", 10**3), ("ns", 1)):
+        if step.value >= size:
+            return f"{step.value / size:g} {unit}"
+    return f"{step.value} ns"
 
 
 def infer_step(index: pd.DatetimeIndex) -> tuple[pd.Timedelta, str]:
