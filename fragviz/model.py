@@ -8,12 +8,16 @@ deterministically where the source did not say which device a pod uses.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
+from .cells import coerce, parse_time, row_number, shown_cell
+from .cells import utc as utc  # the vocabulary's time conversion; fragviz imports it from here
 from .errors import InputError, collect
+from .quantity import shown
 
 GPU_MILLI = 1000
 
@@ -42,12 +46,6 @@ NO_PDB = -1
 ABSURD = {"cpu_milli": 100_000_000, "memory_mib": 1 << 30, "gpu_count": 64}
 
 
-def utc(ts) -> pd.Timestamp:
-    """A tz-aware UTC timestamp from anything pandas understands (naive means UTC)."""
-    stamp = pd.Timestamp(ts)
-    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
-
-
 def utc_index(index: pd.DatetimeIndex) -> pd.DatetimeIndex:
     """The same times as a tz-aware UTC index (naive means UTC)."""
     return index.tz_localize("UTC") if index.tz is None else index.tz_convert("UTC")
@@ -59,9 +57,18 @@ def format_devices(indices) -> str:
 
 
 def parse_devices(text) -> list[int]:
+    """``"0-1-2"`` -> ``[0, 1, 2]``; ValueError unless every part is a plain (ASCII) device index."""
     if text is None or text is pd.NA or text == "" or (isinstance(text, float) and np.isnan(text)):
         return []
-    return [int(part) for part in str(text).split("-")]
+    return [device_index(part) for part in str(text).split("-")]
+
+
+def device_index(part: str) -> int:
+    """One device index of a ``0-1-2`` list: ASCII digits, at most 4 of them (a node has <= 64 devices)."""
+    part = part.strip()
+    if not (part.isascii() and part.isdigit() and len(part) <= 4):
+        raise ValueError(f"{shown(part)} is not a device index")
+    return int(part)
 
 
 def parse_gpu_spec(spec) -> tuple[str, ...]:
@@ -110,11 +117,19 @@ class Snapshot:
               file: str | None = None) -> Snapshot:
         node_file = nodes.attrs.get("file") or file
         pod_file = pods.attrs.get("file") or file
-        nodes = normalise(nodes, NODE_COLUMNS, NODE_DEFAULTS, "nodes", node_file)
-        pods = normalise(pods, POD_COLUMNS, POD_DEFAULTS, "pods", pod_file)
-        validate(nodes, pods, node_file, pod_file)
+        # Problems a reader found (e.g. openb's creation_time) join every other one: one list.
+        problems = list(nodes.attrs.get("problems", ())) + list(pods.attrs.get("problems", ()))
+        nodes, node_bad = _normalise(nodes, NODE_COLUMNS, NODE_DEFAULTS, "nodes", node_file, problems)
+        pods, pod_bad = _normalise(pods, POD_COLUMNS, POD_DEFAULTS, "pods", pod_file, problems)
+        problems += _frame_problems(nodes, "nodes", node_file, node_bad)
+        problems += _frame_problems(pods, "pods", pod_file, pod_bad)
+        problems += _cross_problems(nodes, pods, pod_file)
+        taken, why = parse_time(taken_at) if taken_at is not None else (pd.Timestamp.now(tz="UTC").floor("s"), None)
+        if why:
+            problems.append(InputError(f"{shown_cell(taken_at)} {why}" if why.startswith("is ") else
+                                       f"{why}, got {shown_cell(taken_at)}", file=file, field="taken_at"))
+        _raise(problems, "the snapshot")
         pods = assign_devices(nodes, pods, pod_file)
-        taken = utc(taken_at) if taken_at is not None else pd.Timestamp.now(tz="UTC").floor("s")
         return cls(nodes.reset_index(drop=True), pods.reset_index(drop=True), taken, source)
 
     # -- derived views (computed once per snapshot) -------------------------------------
@@ -168,119 +183,139 @@ class History:
 
 
 # -- normalisation and validation ----------------------------------------------------------
+# One pass: every type problem (a cell that is not a number, a time, true/false) and every range
+# problem (negative, implausible, beyond int64, outside the supported times, control characters in
+# a name) of both files is collected and raised together, so a user fixes them all at once.
+
+# Characters refused in names: C0 and C1 controls, DEL, line/paragraph separators and the bidi
+# overrides (names are shown in HTML, terminals and spreadsheets, where these move or hide text).
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+NAME_COLUMNS = {"nodes": ("name", "pool", "gpu_model"), "pods": ("name", "namespace", "node", "pdb")}
+
 
 def normalise_pods(frame: pd.DataFrame, file: str | None = None) -> pd.DataFrame:
-    """Pod rows with model dtypes (for analytics on pods that belong to no snapshot)."""
-    return normalise(frame, POD_COLUMNS, POD_DEFAULTS, "pods", file or frame.attrs.get("file"))
+    """Pod rows with model dtypes (for analytics on pods that belong to no snapshot), checked like
+    the pods of a snapshot (every problem listed at once)."""
+    file = file or frame.attrs.get("file")
+    problems = list(frame.attrs.get("problems", ()))
+    pods, bad = _normalise(frame, POD_COLUMNS, POD_DEFAULTS, "pods", file, problems)
+    problems += _frame_problems(pods, "pods", file, bad)
+    _raise(problems, "pods")
+    return pods
 
 
 def normalise(frame: pd.DataFrame, columns: dict, defaults: dict, what: str, file: str | None) -> pd.DataFrame:
     """Add defaulted columns, reject missing required ones, coerce dtypes (listing bad cells)."""
+    problems: list[InputError] = []
+    result, _ = _normalise(frame, columns, defaults, what, file, problems)
+    _raise(problems, what)
+    return result
+
+
+def _normalise(frame: pd.DataFrame, columns: dict, defaults: dict, what: str, file: str | None,
+               problems: list[InputError]) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+    """The frame with model dtypes and, per column, which cells were bad (their problems appended)."""
     frame = frame.copy()
     missing = [c for c in columns if c not in frame.columns and c not in defaults]
     if missing:
         raise InputError(f"{what}: missing required column(s) {', '.join(missing)}; "
                          f"expected columns {', '.join(columns)}", file=file)
+    if frame.columns.has_duplicates:
+        twice = sorted({str(c) for c in frame.columns[frame.columns.duplicated()]})
+        raise InputError(f"{what}: column(s) {', '.join(twice)} appear more than once; expected each column once",
+                         file=file)
     for col, default in defaults.items():
         if col not in frame.columns:
             frame[col] = [default] * len(frame) if isinstance(default, (dict, list)) or default is None else default
         elif default is not None and default is not pd.NaT:
             frame[col] = frame[col].astype(object).where(frame[col].notna(), default)
-    problems: list[InputError] = []
-    out = {}
+    out, bad = {}, {}
     for col, dtype in columns.items():
-        out[col] = _coerce(frame[col], col, dtype, file, problems)
-    collect(problems, file, what)
+        out[col], bad[col] = coerce(frame[col], col, dtype, file, problems)
     result = pd.DataFrame(out, index=frame.index)
     if "labels" in result:
         result["labels"] = [dict(v) if isinstance(v, dict) else {} for v in result["labels"]]
         result["taints"] = [list(v) if isinstance(v, (list, tuple, np.ndarray)) else [] for v in result["taints"]]
-    return result
+    return result, bad
 
 
-def _coerce(series: pd.Series, col: str, dtype: str, file, problems) -> pd.Series:
-    if dtype == "object":
-        return series.astype("object")
-    if dtype == "string":
-        return series.astype("string").fillna("").str.strip()
-    if dtype == "bool":
-        if series.dtype == bool:
-            return series
-        text = series.astype("string").str.strip().str.lower()
-        mapped = text.map({"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False})
-        _report(series, mapped.isna(), col, "expected true or false", file, problems)
-        return mapped.fillna(False).astype(bool)
-    if dtype.startswith("datetime"):
-        if isinstance(series.dtype, pd.DatetimeTZDtype):
-            return series.dt.tz_convert("UTC").astype(dtype)
-
-        def parse(value):
-            if value is None or value is pd.NaT or (isinstance(value, float) and np.isnan(value)) or value == "":
-                return pd.NaT
-            try:
-                return utc(value)
-            except (ValueError, TypeError):
-                return None
-        parsed = series.map(parse)
-        _report(series, parsed.map(lambda v: v is None), col, "expected an ISO-8601 time", file, problems)
-        return pd.to_datetime(parsed.map(lambda v: pd.NaT if v is None else v), utc=True).astype(dtype)
-    numbers = pd.to_numeric(series, errors="coerce")
-    bad = numbers.isna() | ~np.isfinite(numbers.astype("float64"))
-    _report(series, bad, col, "expected a number", file, problems)
-    numbers = numbers.where(~bad, 0)
-    if dtype == "int64":
-        fractional = numbers != np.floor(numbers)
-        _report(series, fractional & ~bad, col, "expected a whole number", file, problems)
-        return numbers.astype("float64").round().astype("int64")
-    return numbers.astype("float64")
-
-
-def _report(series, mask, col, expected, file, problems):
-    for idx in np.flatnonzero(np.asarray(mask)):
-        value = series.iloc[idx]
-        shown = "an empty cell" if value is None or (not isinstance(value, (list, dict)) and pd.isna(value)) else repr(value)
-        problems.append(InputError(f"{expected}, got {shown}", file=file,
-                                   row=_row(series.index[idx]), field=col))
-
-
-def _row(index_value) -> int:
-    """Rows are reported 1-based as a person counts data rows (header excluded)."""
-    return int(index_value) + 1 if isinstance(index_value, (int, np.integer)) else index_value
+def _raise(problems: list[InputError], what: str) -> None:
+    """One InputError with every problem, ordered by file (as first met) and row."""
+    if not problems:
+        return
+    files = list(dict.fromkeys(p.file for p in problems))
+    problems = sorted(problems, key=lambda p: (files.index(p.file), p.row if isinstance(p.row, int) else float("inf")))
+    collect(problems, files[0] if len(files) == 1 else None, what)
 
 
 def validate(nodes: pd.DataFrame, pods: pd.DataFrame, node_file: str | None, pod_file: str | None = None) -> None:
+    """Range and consistency checks of normalised frames; one InputError listing every problem."""
+    _raise(_frame_problems(nodes, "nodes", node_file) + _frame_problems(pods, "pods", pod_file)
+           + _cross_problems(nodes, pods, pod_file), "the snapshot")
+
+
+def _checker(frame: pd.DataFrame, file, bad: dict | None, problems: list[InputError]):
+    """``check(mask, field, message, uses)``: one problem per row of ``mask``, skipping rows where a
+    column in ``uses`` (default: ``field``) already had a type problem."""
+    bad = bad or {}
+
+    def check(mask, field, message, uses=None):
+        mask = np.asarray(mask, dtype=bool).copy()
+        for col in uses or (field,):
+            if col in bad:
+                mask &= ~bad[col]
+        for idx in np.flatnonzero(mask):
+            problems.append(InputError(message(frame.iloc[idx]), file=file, row=row_number(frame.index[idx]), field=field))
+    return check
+
+
+def _frame_problems(frame: pd.DataFrame, what: str, file, bad: dict | None = None) -> list[InputError]:
+    """Checks of one frame on its own: ranges, names (empty, duplicated, control characters)."""
     problems: list[InputError] = []
-
-    def check(frame, mask, field, message):
-        file = node_file if frame is nodes else pod_file
-        for idx in np.flatnonzero(np.asarray(mask)):
-            problems.append(InputError(message(frame.iloc[idx]), file=file, row=_row(frame.index[idx]), field=field))
-
-    for frame in (nodes, pods):
-        for col in ("cpu_milli", "memory_mib", "gpu_count"):
-            check(frame, frame[col] < 0, col, lambda r, c=col: f"{r[c]} is negative; expected >= 0")
-            check(frame, frame[col] > ABSURD[col], col,
-                  lambda r, c=col: f"{r[c]} is implausibly large (limit {ABSURD[c]}); check the unit")
-    check(nodes, nodes["name"] == "", "name", lambda r: "node name is empty")
-    check(nodes, nodes["name"].duplicated(), "name", lambda r: f"duplicate node name '{r['name']}'")
-    check(pods, pods["name"] == "", "name", lambda r: "pod name is empty")
-    check(pods, pods.duplicated(["namespace", "name"]), "name",
-          lambda r: f"duplicate pod '{r['namespace']}/{r['name']}'")
-    check(pods, (pods["gpu_milli"] < 0) | (pods["gpu_milli"] > GPU_MILLI), "gpu_milli",
+    check = _checker(frame, file, bad, problems)
+    for col in ("cpu_milli", "memory_mib", "gpu_count"):
+        check(frame[col] < 0, col, lambda r, c=col: f"{r[c]} is negative; expected >= 0")
+        check(frame[col] > ABSURD[col], col,
+              lambda r, c=col: f"{r[c]} is implausibly large (limit {ABSURD[c]}); check the unit")
+    noun = "node" if what == "nodes" else "pod"
+    check(frame["name"] == "", "name", lambda r: f"{noun} name is empty")
+    for col in NAME_COLUMNS[what]:
+        check(frame[col].str.contains(_CONTROL), col,
+              lambda r, c=col: (f"{shown_cell(r[c])} contains a control character ({_controls(r[c])}); "
+                                "expected printable text"))
+    if what == "nodes":
+        check(frame["name"].duplicated(), "name", lambda r: f"duplicate node name {shown_cell(r['name'])}")
+        return problems
+    check(frame.duplicated(["namespace", "name"]), "name",
+          lambda r: f"duplicate pod {shown_cell(r['namespace'] + '/' + r['name'])}")
+    check((frame["gpu_milli"] < 0) | (frame["gpu_milli"] > GPU_MILLI), "gpu_milli",
           lambda r: f"{r['gpu_milli']} is outside 0..1000 milli per device")
-    check(pods, (pods["gpu_count"] > 0) & (pods["gpu_milli"] == 0), "gpu_milli",
-          lambda r: f"pod asks for {r['gpu_count']} GPU(s) but 0 milli per device; expected 1..1000")
-    check(pods, (pods["gpu_count"] > 1) & (pods["gpu_milli"] < GPU_MILLI), "gpu_milli",
-          lambda r: "a multi-GPU pod must use whole devices (gpu_milli 1000)")
-    check(pods, pods["pdb_allowed"] < NO_PDB, "pdb_allowed",
+    check((frame["gpu_count"] > 0) & (frame["gpu_milli"] == 0), "gpu_milli",
+          lambda r: f"pod asks for {r['gpu_count']} GPU(s) but 0 milli per device; expected 1..1000",
+          ("gpu_count", "gpu_milli"))
+    check((frame["gpu_count"] > 1) & (frame["gpu_milli"] < GPU_MILLI), "gpu_milli",
+          lambda r: "a multi-GPU pod must use whole devices (gpu_milli 1000)", ("gpu_count", "gpu_milli"))
+    check(frame["pdb_allowed"] < NO_PDB, "pdb_allowed",
           lambda r: f"{r['pdb_allowed']} is below -1; expected disruptions allowed >= 0, or -1 for no PodDisruptionBudget")
-    check(pods, (pods["pdb_allowed"] >= NO_PDB) & ((pods["pdb"] == "") != (pods["pdb_allowed"] == NO_PDB)), "pdb_allowed",
-          lambda r: (f"pod '{r['namespace']}/{r['name']}' has PodDisruptionBudget '{r['pdb']}' but pdb_allowed "
-                     f"{r['pdb_allowed']}; expected -1 exactly when pdb is empty"))
-    known = set(nodes["name"])
-    check(pods, (pods["node"] != "") & ~pods["node"].isin(known), "node",
-          lambda r: f"pod '{r['namespace']}/{r['name']}' is placed on unknown node '{r['node']}'")
-    collect(problems, None, "the snapshot")
+    check((frame["pdb_allowed"] >= NO_PDB) & ((frame["pdb"] == "") != (frame["pdb_allowed"] == NO_PDB)), "pdb_allowed",
+          lambda r: (f"pod {shown_cell(r['namespace'] + '/' + r['name'])} has PodDisruptionBudget {shown_cell(r['pdb'])} but "
+                     f"pdb_allowed {r['pdb_allowed']}; expected -1 exactly when pdb is empty"))
+    return problems
+
+
+def _cross_problems(nodes: pd.DataFrame, pods: pd.DataFrame, pod_file) -> list[InputError]:
+    """Checks across the files: every placed pod names a known node."""
+    problems: list[InputError] = []
+    known = pd.Index(nodes["name"].to_numpy(object)).unique()      # a hash lookup: fast for 10^5 names
+    unknown = known.get_indexer(pods["node"].to_numpy(object)) < 0
+    _checker(pods, pod_file, None, problems)(
+        (pods["node"] != "").to_numpy() & unknown, "node",
+        lambda r: f"pod {shown_cell(r['namespace'] + '/' + r['name'])} is placed on unknown node {shown_cell(r['node'])}")
+    return problems
+
+
+def _controls(text: str) -> str:
+    return ", ".join(dict.fromkeys(f"U+{ord(ch):04X}" for ch in _CONTROL.findall(text)))
 
 
 def assign_devices(nodes: pd.DataFrame, pods: pd.DataFrame, file: str | None) -> pd.DataFrame:
@@ -309,7 +344,7 @@ def assign_devices(nodes: pd.DataFrame, pods: pd.DataFrame, file: str | None) ->
         if chosen is None:
             problems.append(InputError(
                 f"node '{node}' has no free device(s) for pod '{ns}/{name}' ({count} x {milli} milli)",
-                file=file, row=_row(idx), field="node"))
+                file=file, row=row_number(idx), field="node"))
             continue
         devices[chosen] -= milli
         chosen_text[idx] = format_devices(chosen)
@@ -333,13 +368,14 @@ def _apply_explicit(pods: pd.DataFrame, node_index: pd.Index, gpu_count: np.ndar
     for idx, row, parts, count, milli, text, node in zip(pods.index, rows, lists, pods["gpu_count"], pods["gpu_milli"],
                                                           pods["devices"], pods["node"]):
         try:
-            devs = [int(p) for p in parts]
+            devs = [device_index(p) for p in parts]
         except ValueError:
             devs = None
         if devs is None or len(devs) != count or len(set(devs)) != len(devs) or not all(0 <= d < gpu_count[row] for d in devs):
             problems.append(InputError(
-                f"devices '{text}' do not match {count} distinct device(s) of node '{node}' (0..{gpu_count[row] - 1})",
-                file=file, row=_row(idx), field="devices"))
+                f"devices {shown_cell(text)} do not match {count} distinct device(s) of node {shown_cell(node)} "
+                f"(0..{gpu_count[row] - 1})",
+                file=file, row=row_number(idx), field="devices"))
             continue
         free[row, devs] -= milli
     return problems

@@ -174,6 +174,6 @@ def test_bad_csv_exits_2_naming_file_row_and_field(tmp_path, capsys):
     code, _, err = run(capsys, "forecast", "--series", csv, "--horizon", 2, "--model", "last_value")
     assert code == 2 and "row 1, field 'timestamp'" in err and "missing column(s) timestamp" in err
     code, _, err = run(capsys, "forecast", "--series", tmp_path / "absent.csv", "--horizon", 2)
-    assert code == 2 and "absent.csv: no such file" in err
+    assert code == 2 and "absent.csv: file not found" in err
     code, _, err = run(capsys, "forecast", "--horizon", 2)
     assert code == 2 and "--series CSV" in err and "--demo" in err

@@ -85,7 +85,7 @@ def test_missing_column_empty_file_and_one_row():
 
 
 def test_missing_file_and_empty_values_kept_as_gaps(tmp_path):
-    with pytest.raises(InputError, match="no such file"):
+    with pytest.raises(InputError, match=r"absent\.csv: file not found"):
         read_series_csv(tmp_path / "absent.csv")
     y = read_series_csv(io.StringIO("timestamp,value\n2026-01-01T00:00Z,1\n2026-01-01T01:00Z,\n2026-01-01T02:00Z,NaN\n"
                                     "2026-01-01T03:00Z,4\n"), file="g.csv")["g"]

@@ -335,16 +335,20 @@ HOSTILE_NS = "$(rm -rf /)"
 @pytest.mark.skipif(BASH is None, reason="bash is not installed")
 def test_script_quotes_hostile_names(tmp_path):
     """Hostile pod, namespace and node names reach kubectl as single intact arguments and never run."""
-    nodes = [{"name": "a", "gpu_count": 8}, {"name": HOSTILE_NODE, "gpu_count": 8}, {"name": "c", "gpu_count": 8}]
-    pods = [pod(HOSTILE_POD, "ml", HOSTILE_NODE, 4, 1000, "0-1-2-3"), pod("t-a", "ml", "a", 4, 1000, "0-1-2-3"),
+    nodes = [{"name": "a", "gpu_count": 8}, {"name": "gpu-2", "gpu_count": 8}, {"name": "c", "gpu_count": 8}]
+    pods = [pod(HOSTILE_POD, "ml", "gpu-2", 4, 1000, "0-1-2-3"), pod("t-a", "ml", "a", 4, 1000, "0-1-2-3"),
             pod(HOSTILE_POD, HOSTILE_NS, "c", 1, 500, "1"), pod("s", "inf", "c", 1, 500, "0")]
-    before = make_snapshot(nodes, pods)
+    built = make_snapshot(nodes, pods)
     plan = result_of([(f"ml/{HOSTILE_POD}", "a", "4-5-6-7"), ("ml/t-a", "a", "0-1-2-3"),
                       (f"{HOSTILE_NS}/{HOSTILE_POD}", "c", "0"), ("inf/s", "c", "0")],
                      [(f"ml/{HOSTILE_POD}", HOSTILE_NODE, "0-1-2-3", "a", "4-5-6-7"),
                       (f"{HOSTILE_NS}/{HOSTILE_POD}", "c", "1", "c", "0")])
-    freed = nodes_freed(before, apply_plan(before, plan))
-    assert freed == [HOSTILE_NODE]
+    assert nodes_freed(built, apply_plan(built, plan)) == ["gpu-2"]
+    # Snapshot.build refuses control characters in names (issue 12), so no snapshot it builds has this node;
+    # the script must still quote any name it is given: the newline goes into the built frames directly.
+    before = Snapshot(built.nodes.replace({"name": {"gpu-2": HOSTILE_NODE}}),
+                      built.pods.replace({"node": {"gpu-2": HOSTILE_NODE}}), built.taken_at, built.source)
+    freed = [HOSTILE_NODE]
     text = kubectl_script(plan, before, freed=freed, title="plan\nrm -rf / #")
     for line in text.splitlines():                   # nothing hostile starts a line: comments stay one line
         assert not line.lstrip().startswith("rm"), line

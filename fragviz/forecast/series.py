@@ -10,7 +10,6 @@ trimmed is reported in the notes that :func:`regularise` returns.
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +17,12 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError, collect
+from ..limits import TIME_MAX, TIME_MIN, limits, setting_hint
+from ..cells import TIME_RANGE
 from ..model import History, utc_index
+from ..quantity import shown
+from ..sources.raw import decode_text, read_bytes
+from ..sources.tables import BOM, column_name, parse_table
 
 # Gaps up to this many missing steps, or up to this long, count as short (filled without a note each).
 SHORT_GAP_STEPS = 4
@@ -45,21 +49,19 @@ def read_series_csv(source, file: str | None = None) -> dict[str, pd.Series]:
     = row 1, first data row = row 2) and field.
     """
     file = file or _source_name(source)
-    text = _read_text(source, file)
+    text = decode_text(read_bytes(source, file or "input"), file or "input").lstrip(BOM)
     if not text.strip():
         raise InputError("the file is empty; expected a header 'timestamp,value' (or 'timestamp,series,value') "
                          "and at least two data rows", file=file)
-    try:
-        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skipinitialspace=True)
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise InputError(f"not a readable CSV ({str(exc).strip()}); expected 'timestamp,value' rows", file=file) from exc
-    frame.columns = [str(c).strip().lower() for c in frame.columns]
+    frame = parse_table(text, file, lower=True, skipinitialspace=True, first_row=HEADER_ROW + 1,
+                        required=["timestamp", "value"])
     long_form = "series" in frame.columns
     expected = "timestamp,series,value" if long_form else "timestamp,value (or timestamp,series,value)"
     missing = [c for c in ("timestamp", "value") if c not in frame.columns]
     if missing:
         raise InputError(f"missing column(s) {', '.join(missing)}; expected a header {expected}, "
-                         f"got {','.join(frame.columns) or 'nothing'}", file=file, row=HEADER_ROW, field=missing[0])
+                         f"got {','.join(map(column_name, frame.columns)) or 'nothing'}", file=file, row=HEADER_ROW,
+                         field=missing[0])
     if frame.empty:
         raise InputError(f"no data rows after the header; expected {expected} rows", file=file)
 
@@ -77,11 +79,11 @@ def read_series_csv(source, file: str | None = None) -> dict[str, pd.Series]:
     collect(problems, file, "the series CSV")
 
     if names is None:
-        series = {_series_name(file): _series(stamps, values, _series_name(file))}
+        series = {_series_name(file): _series(stamps, values, _series_name(file), file)}
     else:
         series = {}
         for name, positions in names.groupby(names, sort=False).indices.items():
-            series[str(name)] = _series(stamps[positions], values[positions], str(name))
+            series[str(name)] = _series(stamps[positions], values[positions], str(name), file)
     for name, y in series.items():
         if len(y) < 2:
             where = f"series '{name}' has" if long_form else "the file has"
@@ -97,25 +99,6 @@ def _source_name(source) -> str | None:
     return str(name) if isinstance(name, (str, Path)) else None
 
 
-def _read_text(source, file: str | None) -> str:
-    if isinstance(source, (str, Path)):
-        try:
-            return Path(source).read_text(encoding="utf-8-sig")
-        except FileNotFoundError as exc:
-            raise InputError("no such file", file=file) from exc
-        except UnicodeDecodeError as exc:
-            raise InputError(f"not UTF-8 text ({exc.reason} at byte {exc.start}); expected a CSV file", file=file) from exc
-        except OSError as exc:
-            raise InputError(f"cannot read the file ({exc.strerror})", file=file) from exc
-    data = source.read()
-    if isinstance(data, bytes):
-        try:
-            return data.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise InputError(f"not UTF-8 text ({exc.reason} at byte {exc.start}); expected a CSV file", file=file) from exc
-    return data
-
-
 def _series_name(file: str | None) -> str:
     if not file:
         return "value"
@@ -127,22 +110,35 @@ def _series_name(file: str | None) -> str:
 
 def _parse_timestamps(cells: pd.Series, rows: np.ndarray, file, problems) -> pd.DatetimeIndex:
     text = cells.str.strip()
-    numbers = pd.to_numeric(text.where(text != ""), errors="coerce")
-    too_big = (numbers.abs() > EPOCH_SECONDS_MAX).to_numpy()
-    is_epoch = numbers.notna().to_numpy() & ~too_big
+    numbers = pd.to_numeric(text.where(text != ""), errors="coerce").astype("float64")
+    too_big = (np.isfinite(numbers) & (numbers.abs() > EPOCH_SECONDS_MAX)).to_numpy()
+    is_number = numbers.notna().to_numpy() & ~too_big
     parsed = pd.Series(pd.NaT, index=cells.index, dtype="datetime64[ns, UTC]")
-    if is_epoch.any():
-        parsed[is_epoch] = pd.to_datetime(numbers[is_epoch], unit="s", utc=True)
-    iso = ~is_epoch & ~too_big & (text != "").to_numpy()
+    out_of_range = np.zeros(len(cells), dtype=bool)
+    low, high = (stamp.timestamp() for stamp in TIME_RANGE)
+    if is_number.any():                               # epoch seconds: range-checked before conversion
+        seconds = numbers.to_numpy()
+        out_of_range = is_number & ~((seconds >= low) & (seconds <= high))
+        epoch = is_number & ~out_of_range
+        parsed[epoch] = pd.to_datetime(numbers[epoch], unit="s", utc=True)
+    iso = ~is_number & ~too_big & (text != "").to_numpy()
     if iso.any():
-        parsed[iso] = pd.to_datetime(text[iso], format="ISO8601", utc=True, errors="coerce")
+        stamps = pd.to_datetime(text[iso], format="ISO8601", utc=True, errors="coerce")
+        outside = (stamps.notna() & ((stamps < TIME_RANGE[0]) | (stamps > TIME_RANGE[1]))).to_numpy()
+        out_of_range[np.flatnonzero(iso)[outside]] = True
+        parsed[iso] = stamps.where(~outside).astype("datetime64[ns, UTC]")
     for i in np.flatnonzero(too_big):
-        problems.append(InputError(f"{cells.iloc[i]!r} is too large for epoch seconds (milliseconds?); expected "
-                                   "an ISO 8601 time or epoch seconds", file=file, row=int(rows[i]), field="timestamp"))
-    for i in np.flatnonzero(parsed.isna().to_numpy() & ~too_big):
-        shown = "an empty cell" if text.iloc[i] == "" else repr(cells.iloc[i])
+        problems.append(InputError(f"{shown(repr(cells.iloc[i]))} is too large for epoch seconds (milliseconds?); "
+                                   "expected an ISO 8601 time or epoch seconds", file=file, row=int(rows[i]),
+                                   field="timestamp"))
+    for i in np.flatnonzero(out_of_range):
+        problems.append(InputError(f"{shown(repr(cells.iloc[i]))} is out of range; expected a time between {TIME_MIN} "
+                                   f"and {TIME_MAX} (ISO 8601 or epoch seconds {low:.0f}..{high:.0f})", file=file,
+                                   row=int(rows[i]), field="timestamp"))
+    for i in np.flatnonzero(parsed.isna().to_numpy() & ~too_big & ~out_of_range):
+        shown_cell = "an empty cell" if text.iloc[i] == "" else shown(repr(cells.iloc[i]))
         problems.append(InputError(f"expected an ISO 8601 time (e.g. 2026-01-03T04:00:00Z) or epoch seconds, "
-                                   f"got {shown}", file=file, row=int(rows[i]), field="timestamp"))
+                                   f"got {shown_cell}", file=file, row=int(rows[i]), field="timestamp"))
     return pd.DatetimeIndex(parsed)
 
 
@@ -151,15 +147,17 @@ def _parse_values(cells: pd.Series, rows: np.ndarray, file, problems) -> np.ndar
     missing = text.str.lower().isin(["", "nan", "na", "null", "none"]).to_numpy()
     numbers = pd.to_numeric(text.where(~missing), errors="coerce").to_numpy(dtype="float64")
     for i in np.flatnonzero(~missing & ~np.isfinite(numbers)):
-        got = repr(cells.iloc[i])
+        got = shown(repr(cells.iloc[i]))
         expected = "expected a finite number" if np.isinf(numbers[i]) else "expected a number"
         problems.append(InputError(f"{expected}, got {got}", file=file, row=int(rows[i]), field="value"))
     return numbers
 
 
-def _series(stamps: pd.DatetimeIndex, values: np.ndarray, name: str) -> pd.Series:
+def _series(stamps: pd.DatetimeIndex, values: np.ndarray, name: str, file: str | None) -> pd.Series:
     y = pd.Series(values, index=pd.DatetimeIndex(stamps, name="timestamp"), name=name, dtype="float64")
-    return y.sort_index(kind="stable")
+    y = y.sort_index(kind="stable")
+    y.attrs["file"] = file              # regularise names the file when the series is too long for its grid
+    return y
 
 
 # -- regularising -------------------------------------------------------------------------------
@@ -176,6 +174,7 @@ def regularise(y: pd.Series, step: pd.Timedelta | str | None = None, name: str =
     """
     label = f"{name}: " if name else ""
     original_name = y.name
+    file = y.attrs.get("file")
     if not isinstance(y.index, pd.DatetimeIndex):
         raise InputError(f"{label}expected a series indexed by time, got a {type(y.index).__name__}")
     if y.index.hasnans:
@@ -218,6 +217,7 @@ def regularise(y: pd.Series, step: pd.Timedelta | str | None = None, name: str =
         notes.append(note)
         y = pd.Series(y.to_numpy(), index=snapped).groupby(level=0).mean()
 
+    _check_grid_size(y.index[0], y.index[-1], step, file, label)
     grid = pd.date_range(y.index[0], y.index[-1], freq=step, name="timestamp")
     y = y.reindex(grid)
     known = np.flatnonzero(y.notna().to_numpy())
@@ -240,6 +240,30 @@ def regularise(y: pd.Series, step: pd.Timedelta | str | None = None, name: str =
     y.index = pd.DatetimeIndex(y.index, freq=step, name="timestamp")
     y.name = name or original_name
     return y.astype("float64"), notes
+
+
+def _check_grid_size(first: pd.Timestamp, last: pd.Timestamp, step: pd.Timedelta, file: str | None, label: str) -> None:
+    """Refuse, before allocating it, a grid with more points than ``max_series_points``."""
+    ceiling = limits().max_series_points
+    points = (last - first) // step + 1
+    if points > ceiling:
+        span = last - first
+        years = f" (about {span.days / 365.25:.0f} years)" if span.days >= 730 else ""
+        raise InputError(f"{label}the series spans {human_duration(span)}{years}, {format_time(first)} to "
+                         f"{format_time(last)}; "
+                         f"on its {_step_text(step)} step that is {points:,} points, more than the "
+                         f"{ceiling:,} allowed (max_series_points: {setting_hint('max_series_points')}); "
+                         "check for a wrong timestamp or give a longer step", file=file)
+
+
+def _step_text(step: pd.Timedelta) -> str:
+    """``1 min``, and sub-second steps as ``250 ms``, ``5 µs``, ``1 ns``."""
+    if step >= pd.Timedelta(seconds=1):
+        return human_duration(step)
+    for unit, size in (("ms", 10**6), ("µs", 10**3), ("ns", 1)):
+        if step.value >= size:
+            return f"{step.value / size:g} {unit}"
+    return f"{step.value} ns"
 
 
 def infer_step(index: pd.DatetimeIndex) -> tuple[pd.Timedelta, str]:

@@ -8,11 +8,14 @@ num_gpu,gpu_milli,gpu_spec,qos,pod_phase,creation_time,deletion_time,scheduled_t
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from ..errors import InputError, collect
-from ..model import Snapshot
-from .tables import read_table, require_columns
+from ..limits import TIME_MAX, TIME_MIN
+from ..model import Snapshot, parse_devices
+from ..quantity import shown
+from .tables import read_table
 
 NODE_REQUIRED = ["sn", "cpu_milli", "memory_mib", "gpu", "model"]
 POD_REQUIRED = ["name", "cpu_milli", "memory_mib", "num_gpu", "gpu_milli"]
@@ -21,8 +24,7 @@ TRACE_START = pd.Timestamp("2023-01-01", tz="UTC")  # the trace's times are rela
 
 
 def read_nodes(source, name: str | None = None) -> pd.DataFrame:
-    raw, label = read_table(source, name)
-    require_columns(raw, NODE_REQUIRED, label)
+    raw, label = read_table(source, name, min_rows=1, required=NODE_REQUIRED)
     model = raw["model"].fillna("").astype(str).str.strip()
     gpu = raw["gpu"]
     pool = model.where(model != "", "cpu") + "-" + gpu.astype(str) + "gpu"
@@ -34,9 +36,8 @@ def read_nodes(source, name: str | None = None) -> pd.DataFrame:
 
 
 def read_pods(source, name: str | None = None) -> pd.DataFrame:
-    raw, label = read_table(source, name)
-    require_columns(raw, POD_REQUIRED, label)
-    created = pd.to_numeric(raw["creation_time"], errors="coerce") if "creation_time" in raw else None
+    raw, label = read_table(source, name, required=POD_REQUIRED)
+    created, problems = creation_times(raw["creation_time"], label) if "creation_time" in raw else (pd.NaT, [])
     frame = pd.DataFrame({
         "name": raw["name"], "namespace": "openb", "owner_kind": "",
         "cpu_milli": raw["cpu_milli"], "memory_mib": raw["memory_mib"],
@@ -44,22 +45,53 @@ def read_pods(source, name: str | None = None) -> pd.DataFrame:
         "gpu_spec": raw.get("gpu_spec", ""),
         "qos": raw.get("qos", ""),
         "phase": "Pending",
-        "created": (TRACE_START + pd.to_timedelta(created, unit="s")) if created is not None else pd.NaT,
+        "created": created,
     })
+    frame.attrs["problems"] = problems      # reported with every other problem when the Snapshot is built
     # §1a: per-GPU milli only means something when the pod asks for GPUs.
     num = pd.to_numeric(frame["gpu_count"], errors="coerce")
     frame["gpu_milli"] = frame["gpu_milli"].mask(num == 0, "0")
     return _label(frame, label)
 
 
+def creation_times(cells: pd.Series, label: str) -> tuple[pd.Series, list[InputError]]:
+    """``creation_time`` (seconds from the trace start) as UTC times, and a problem per bad cell:
+    not a number, or a time outside fragviz's supported range (NaT in its place)."""
+    text = cells.fillna("").astype(str).str.strip()
+    seconds = pd.to_numeric(text.where(text != ""), errors="coerce").astype("float64")
+    low, high = ((pd.Timestamp(t, tz="UTC") - TRACE_START).total_seconds() for t in (TIME_MIN, TIME_MAX))
+    not_number = ((text != "") & seconds.isna()).to_numpy()
+    out = (seconds.notna() & ~seconds.between(low, high)).to_numpy()
+    problems = []
+    for row in np.flatnonzero(not_number | out):
+        value = shown(repr(cells.iloc[row]))
+        message = (f"{value} is out of range; expected seconds from the trace start ({TRACE_START:%Y-%m-%d}) "
+                   f"between {low:.0f} and {high:.0f} ({TIME_MIN} .. {TIME_MAX})" if out[row] else
+                   f"expected seconds from the trace start (a number), got {value}")
+        problems.append(InputError(message, file=label, row=int(row) + 1, field="creation_time"))
+    created = TRACE_START + pd.to_timedelta(seconds.where(~(not_number | out)), unit="s")
+    return created, problems
+
+
 def read_placement(source, name: str | None = None) -> pd.DataFrame:
-    raw, label = read_table(source, name)
-    require_columns(raw, PLACEMENT_REQUIRED, label)
+    raw, label = read_table(source, name, required=PLACEMENT_REQUIRED)
     if "devices" not in raw:
         raw["devices"] = ""
     raw = raw.fillna({"devices": ""})
     raw["devices"] = raw["devices"].astype(str).str.strip()
+    collect([InputError(f"devices {shown(repr(text))} are not device indices joined by '-'; expected e.g. 0, 0-1 "
+                        "or empty", file=label, row=row, field="devices")
+             for row, text in enumerate(raw["devices"], start=1) if text and not _device_list(text)],
+            label, "the placement")
     return _label(raw[["pod", "node", "devices"]], label)
+
+
+def _device_list(text: str) -> bool:
+    try:
+        parse_devices(text)
+    except ValueError:
+        return False
+    return True
 
 
 def apply_placement(pods: pd.DataFrame, placement: pd.DataFrame) -> pd.DataFrame:

@@ -10,16 +10,20 @@ others plain text.
 
 from __future__ import annotations
 
-import gzip
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from ..errors import InputError
+from ..errors import InputError, collect
+from ..quantity import shown
+from .raw import decode_text, read_bytes
 
 TUNED = "-tuned-"
+RANK_DIGITS = 18          # a rank fits int64
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
 @dataclass(frozen=True)
@@ -43,15 +47,16 @@ def base_name(name: str) -> str:
 
 
 def read_lines(path) -> list[str]:
-    """The non-blank lines of a text file, stripped. A file that cannot be read is an InputError
-    naming it."""
-    packed = str(path).endswith(".gz")
-    opener = gzip.open if packed else open
-    try:
-        with opener(path, "rt", encoding="utf-8") as handle:
-            return [line.strip() for line in handle if line.strip()]
-    except (OSError, EOFError, ValueError) as problem:        # gzip.BadGzipFile is an OSError
-        raise InputError(f"not a readable {'gzip ' if packed else ''}text file ({problem})", file=str(path)) from problem
+    """The non-blank lines of a text file (gzip-compressed or plain, UTF-8), stripped. A file that
+    cannot be read is an InputError naming it."""
+    return [line for _, line in numbered_lines(path)]
+
+
+def numbered_lines(path) -> list[tuple[int, str]]:
+    """(line number, stripped line) of each non-blank line, numbered as an editor shows them."""
+    label = str(path)
+    text = decode_text(read_bytes(path, label), label)
+    return [(number, line.strip()) for number, line in enumerate(_LINE_BREAK.split(text), start=1) if line.strip()]
 
 
 def read_order_names(path) -> list[str]:
@@ -60,14 +65,23 @@ def read_order_names(path) -> list[str]:
 
 
 def read_node_ranks(path) -> dict[str, int]:
-    """Node name -> tie-break rank (smaller wins) from a nodes file of ``NNNN-<node>`` lines."""
-    ranks = {}
-    for line in read_lines(path):
+    """Node name -> tie-break rank (smaller wins) from a nodes file of ``NNNN-<node>`` lines.
+    Every malformed line is listed at once, by its line number."""
+    ranks, problems = {}, []
+    for number, line in numbered_lines(path):
         prefix, _, node = line.partition("-")
-        if not prefix.isdigit():
-            raise InputError(f"expected lines NNNN-<node name>, got '{line}'", file=str(path))
+        if not (prefix.isascii() and prefix.isdigit() and len(prefix) <= RANK_DIGITS and node):
+            problems.append(InputError(f"expected lines NNNN-<node name>, got {_quoted(line)} (NNNN: 1 to {RANK_DIGITS} "
+                                       "digits 0-9)", file=str(path), row=number))
+            continue
         ranks[node] = int(prefix)
+    collect(problems, str(path), "the node order")
     return ranks
+
+
+def _quoted(text: str) -> str:
+    """A line as quoted in a message: as is when printable, else escaped; cut when long."""
+    return f"'{shown(text)}'" if text.isprintable() else shown(repr(text))
 
 
 def check_order_dir(order_dir, seed: int) -> None:
@@ -92,7 +106,8 @@ def order_rows(trace: pd.DataFrame, names: list[str], file: str | None = None) -
     row_of = {name: i for i, name in enumerate(trace["name"].astype(str))}
     rows = np.array([row_of.get(base_name(name), -1) for name in names], dtype=np.int64)
     if (rows < 0).any():
-        raise InputError(f"pod '{names[int(np.flatnonzero(rows < 0)[0])]}' of the order file is not in the trace", file=file)
+        raise InputError(f"pod {_quoted(names[int(np.flatnonzero(rows < 0)[0])])} of the order file is not in the trace",
+                         file=file)
     return rows
 
 
