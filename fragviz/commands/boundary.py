@@ -37,22 +37,36 @@ class Terminated(BaseException):
     not swallow it and ``finally`` blocks (temporary files) run on the way out."""
 
 
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C (SIGINT) arrived. A KeyboardInterrupt for every ``except KeyboardInterrupt``; its
+    own class because ``python -m`` treats a bare KeyboardInterrupt seen on the way out as
+    unhandled and kills itself with SIGINT (exit -2) instead of exiting 130."""
+
+
 @contextlib.contextmanager
-def sigterm_raises():
-    """Within this block SIGTERM raises :class:`Terminated` (once; a second SIGTERM while the
-    first unwinds is ignored so the clean-up finishes). Only the main thread can set handlers."""
+def signals_raise():
+    """Within this block SIGTERM raises :class:`Terminated` and SIGINT :class:`Interrupted`, once
+    each (a repeat while the first unwinds is ignored, so the clean-up finishes). Only the main
+    thread can set handlers; a SIGINT that the process ignores (nohup, ``&``) stays ignored."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
 
-    def handler(signum, frame):
+    def on_term(signum, frame):
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         raise Terminated(signum)
-    previous = signal.signal(signal.SIGTERM, handler)
+
+    def on_int(signum, frame):
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        raise Interrupted()
+    previous = {signal.SIGTERM: signal.signal(signal.SIGTERM, on_term)}
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        previous[signal.SIGINT] = signal.signal(signal.SIGINT, on_int)
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def add_options(parser: argparse.ArgumentParser, commands: argparse._SubParsersAction | None = None) -> None:
@@ -76,7 +90,7 @@ def run(action: str, call, *, prog: str = "fragviz", verbose: bool = False, debu
     """``call()``'s exit code, or the code and one line for what ended it (see the module
     docstring). ``action`` says what was being done, e.g. "running 'fragviz report'"."""
     try:
-        with sigterm_raises():
+        with signals_raise():
             return call()
     except FragvizError as exc:
         if debug:
