@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from .commands import boundary
-from .commands.args import PDBS_HELP, demo_nodes, duration, moment, number_in, parse_job, seed, whole_in
+from .commands.args import PDBS_HELP, demo_nodes, duration, header, moment, number_in, parse_job, seed, whole_in
 from .commands.forecast import add_forecast_parser
 from .commands.pack import add_pack_parser
 from .commands.replay import add_replay_parsers
@@ -106,7 +106,7 @@ def prometheus_settings(args):
     if args.insecure:
         values["verify"] = "false"
     if args.prometheus_header:
-        values["headers"] = dict(h.split("=", 1) for h in args.prometheus_header)
+        values["headers"] = dict(args.prometheus_header)
     if args.prometheus_token_file:
         from .sources.raw import read_text
         values["token"] = read_text(args.prometheus_token_file, str(args.prometheus_token_file)).strip()
@@ -277,7 +277,7 @@ def add_live_options(parser) -> None:
     parser.add_argument("--prometheus-flavour", choices=["prometheus", "thanos", "mimir", "victoriametrics"])
     parser.add_argument("--prometheus-user", help="basic-auth user (password from FRAGVIZ_PROMETHEUS_PASSWORD)")
     parser.add_argument("--prometheus-token-file", help="file holding a bearer token (or FRAGVIZ_PROMETHEUS_TOKEN)")
-    parser.add_argument("--prometheus-header", action="append", metavar="NAME=VALUE", help="extra header, e.g. X-Scope-OrgID=team")
+    parser.add_argument("--prometheus-header", action="append", type=header, metavar="NAME=VALUE", help="extra header, e.g. X-Scope-OrgID=team")
     parser.add_argument("--ca-file", help="CA bundle for Prometheus TLS")
     parser.add_argument("--insecure", action="store_true", help="do not verify Prometheus TLS certificates")
     parser.add_argument("--cluster-label", help="label selecting one cluster in a shared Prometheus, e.g. cluster")

@@ -139,6 +139,13 @@ class SourceError(FragvizError):
         super().__init__(text)
 
 
+class SettingsError(SourceError):
+    """A live source's settings are wrong (a URL that is not one, a timeout that is not a
+    number): bad options, so the command line exits 2, not 3."""
+
+    exit_code = 2
+
+
 class WriteError(FragvizError):
     """An output file could not be written (the old file, if any, is left as it was)."""
 

@@ -123,5 +123,13 @@ def duration(text: str) -> str:
     return text.strip()
 
 
+def header(text: str) -> tuple[str, str]:
+    """An HTTP header given as NAME=VALUE."""
+    name, sep, value = text.partition("=")
+    if not sep or not name.strip() or any(c in text for c in "\r\n\0"):
+        raise argparse.ArgumentTypeError(f"'{text[:60]}': expected NAME=VALUE, e.g. X-Scope-OrgID=team-a")
+    return name.strip(), value.strip()
+
+
 PDBS_HELP = ("kubectl get pdb -A -o json (optional, with kubectl dumps): the pods' PodDisruptionBudget limits "
              "(without it they are unknown)")

@@ -23,7 +23,7 @@ import urllib3
 from prometheus_api_client import PrometheusConnect
 from urllib3.util.retry import Retry
 
-from ..errors import SourceError, one_line
+from ..errors import SettingsError, SourceError, one_line
 from ..limits import Limits, limits, setting_hint
 from . import promfetch
 from .promfetch import Deadline
@@ -65,17 +65,17 @@ class PrometheusSettings:
         for key in ("connect_timeout", "read_timeout", "backoff_s", "deadline_s"):
             value = getattr(self, key)
             if not isinstance(value, (int, float)) or not 0 <= value < 1e7 or value != value:
-                raise SourceError(f"Prometheus setting {key}={value!r}: expected a number of seconds from 0 to 10,000,000")
+                raise SettingsError(f"Prometheus setting {key}={value!r}: expected a number of seconds from 0 to 10,000,000")
         for key, low in (("retries", 0), ("parallel", 1)):
             value = getattr(self, key)
             if not isinstance(value, int) or not low <= value <= 100:
-                raise SourceError(f"Prometheus setting {key}={value!r}: expected a whole number from {low} to 100")
+                raise SettingsError(f"Prometheus setting {key}={value!r}: expected a whole number from {low} to 100")
         if not self.url or not urlparse(self.url).scheme.startswith("http") or not urlparse(self.url).netloc:
-            raise SourceError(f"'{self.url}' is not a Prometheus URL (expected e.g. http://prometheus:9090)")
+            raise SettingsError(f"'{self.url}' is not a Prometheus URL (expected e.g. http://prometheus:9090)")
         if self.flavour not in FLAVOURS:
-            raise SourceError(f"unknown Prometheus flavour '{self.flavour}'; expected one of {', '.join(FLAVOURS)}")
+            raise SettingsError(f"unknown Prometheus flavour '{self.flavour}'; expected one of {', '.join(FLAVOURS)}")
         if bool(self.cluster_label) != bool(self.cluster):
-            raise SourceError("a cluster selector needs both the label name and the value")
+            raise SettingsError("a cluster selector needs both the label name and the value")
 
     @property
     def api_url(self) -> str:
@@ -105,7 +105,7 @@ class PrometheusSettings:
             try:
                 headers = json.loads(headers)
             except ValueError as exc:
-                raise SourceError(f"Prometheus headers must be a JSON object, e.g. {{\"X-Scope-OrgID\": \"a\"}} ({exc})") from exc
+                raise SettingsError(f"Prometheus headers must be a JSON object, e.g. {{\"X-Scope-OrgID\": \"a\"}} ({exc})") from exc
         if isinstance(headers, dict):
             headers = tuple((str(k), str(v)) for k, v in headers.items())
         verify = data.get("verify", True)
@@ -119,7 +119,7 @@ class PrometheusSettings:
                 try:
                     kwargs[key] = kind(kwargs[key])
                 except (TypeError, ValueError, OverflowError):
-                    raise SourceError(f"Prometheus setting {key}={str(kwargs[key])[:40]!r}: expected a "
+                    raise SettingsError(f"Prometheus setting {key}={str(kwargs[key])[:40]!r}: expected a "
                                       f"{'whole ' if kind is int else ''}number") from None
         return cls(headers=tuple(headers), verify=bool(verify), **kwargs)
 
