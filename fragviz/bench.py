@@ -268,11 +268,12 @@ def main(argv=None) -> int:
 
 def build_parser():
     from .commands import boundary
+    from .commands.args import demo_nodes
     parser = argparse.ArgumentParser(prog="python -m fragviz.bench")
     sub = parser.add_subparsers(dest="what", required=True)
     analytics = sub.add_parser("analytics", help="full analytics (node state from pods, fragmentation, stranded, "
                                                  "jobs that fit, roll-ups) on a demo snapshot")
-    analytics.add_argument("--nodes", type=int, nargs="+", default=[5000])
+    analytics.add_argument("--nodes", type=demo_nodes, nargs="+", default=[5000])
     analytics.add_argument("--repeat", type=int, default=5)
     prom = sub.add_parser("prometheus", help="1,500 GPU series x 7 days at 5 min from a real Prometheus into History")
     prom.add_argument("--gpus", type=int, default=1500)
@@ -289,12 +290,12 @@ def build_parser():
     rep.add_argument("--repeat", type=int, default=3)
     sub.add_parser("pack", help="offline packing: heuristic on the 130 %% openb set, CP-SAT on small instances")
     rebal = sub.add_parser("rebalance", help="defragment / 8-GPU shape on a demo cluster; CP-SAT vs heuristic on small instances")
-    rebal.add_argument("--nodes", type=int, default=1000)
+    rebal.add_argument("--nodes", type=demo_nodes, default=1000)
     rebal.add_argument("--budgets", type=lambda v: None if v == "none" else int(v), nargs="+", default=[20, 100, None])
     fc = sub.add_parser("forecast", help="fit + predict of the automatic model on one 60-day, 15-minute series")
     fc.add_argument("--repeat", type=int, default=3)
     rp = sub.add_parser("report", help="the full demo report in HTML, PDF and XLSX")
-    rp.add_argument("--nodes", type=int, default=200)
+    rp.add_argument("--nodes", type=demo_nodes, default=200)
     rep_child = sub.add_parser("_replay_child")
     rep_child.add_argument("args", nargs=4)
     boundary.add_options(parser, sub)

@@ -2,7 +2,11 @@
 policy, explicit timeouts, range queries under the 11,000-point limit, results as arrays.
 
 Built on ``prometheus-api-client``'s ``PrometheusConnect`` for the HTTP session (auth,
-headers, TLS); everything that decides *how* to ask lives here. Secrets (token, password)
+headers, TLS); everything that decides *how* to ask lives here. Every request goes through
+:func:`fragviz.sources.promfetch.post`: the answer is streamed and capped at
+``FRAGVIZ_LIMIT_MAX_PROMETHEUS_MB``, and one deadline per query (``deadline_s``, else
+``FRAGVIZ_LIMIT_PROMETHEUS_DEADLINE_S``) bounds retries, range pieces and trickling servers;
+answers are decoded and checked by :mod:`fragviz.sources.promwire`. Secrets (token, password)
 never appear in ``repr``, logs or error messages.
 """
 
