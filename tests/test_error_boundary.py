@@ -63,52 +63,41 @@ HOSTILE = {
 }
 
 
-@pytest.mark.parametrize("case", list(HOSTILE))
-def test_a_hostile_upload_shows_a_named_error_and_keeps_the_page(data_page, case):
-    at = data_page
-    kind, files, label = HOSTILE[case]
+def upload_and_load(at, kind: str, files, label: str) -> str:
+    """Choose ``kind``, put ``files`` [(name, bytes)] into its uploaders, press ``label``; the
+    error boxes' text (markdown escapes removed)."""
     at.radio[0].set_value(kind).run()
-    before = on_screen(at)
-    assert "Current snapshot" in before["subheaders"] and before["tabs"] == ["Nodes", "Pods"]
     for uploader, (name, content) in zip(at.file_uploader, files):
         uploader.set_value((name, content, "application/octet-stream"))
     at.run()
     next(b for b in at.button if b.label == label).click().run()
     assert not at.exception, at.exception
-    errors = " ".join(e.value for e in at.error).replace("\\", "")
-    assert files[0][0] in errors, errors                                 # names the file
-    assert "The data on screen is unchanged" in errors and "Traceback" not in errors
-    assert on_screen(at) == before                                        # every section and the data stay
+    return " ".join(e.value for e in at.error).replace("\\", "")
 
 
-def test_an_upload_over_the_ceiling_is_refused_by_name(data_page, monkeypatch):
-    monkeypatch.setenv("FRAGVIZ_LIMIT_MAX_UPLOAD_MB", "1")
+def test_hostile_uploads_show_a_named_error_and_keep_the_page(data_page, monkeypatch):
     at = data_page
-    at.radio[0].set_value("native").run()
+    for case, (kind, files, label) in HOSTILE.items():
+        at.radio[0].set_value(kind).run()
+        before = on_screen(at)
+        assert "Current snapshot" in before["subheaders"] and before["tabs"] == ["Nodes", "Pods"]
+        errors = upload_and_load(at, kind, files, label)
+        assert files[0][0] in errors, (case, errors)                         # names the file
+        assert "The data on screen is unchanged" in errors and "Traceback" not in errors, case
+        assert on_screen(at) == before, case                                  # every section and the data stay
+
+    monkeypatch.setenv("FRAGVIZ_LIMIT_MAX_UPLOAD_MB", "1")                  # read at call time
     before = on_screen(at)
-    at.file_uploader[0].set_value(("big.json", b" " * (3 << 19), "application/json")).run()     # 1.5 MB
-    next(b for b in at.button if b.label == "Load snapshot").click().run()
-    errors = " ".join(e.value for e in at.error).replace("\\", "")
-    assert not at.exception
+    errors = upload_and_load(at, "native", [("big.json", b" " * (3 << 19))], "Load snapshot")    # 1.5 MB
     assert "big.json" in errors and "1.5 MB is over the 1 MB limit for an upload" in errors
-    assert "FRAGVIZ_LIMIT_MAX_UPLOAD_MB" in errors
-    assert on_screen(at) == before
+    assert "FRAGVIZ_LIMIT_MAX_UPLOAD_MB" in errors and on_screen(at) == before
 
-
-def test_a_good_upload_after_a_bad_one_loads(data_page):
-    at = data_page
-    at.radio[0].set_value("native").run()
-    at.file_uploader[0].set_value(("deep.json", DEEP, "application/json")).run()
-    next(b for b in at.button if b.label == "Load snapshot").click().run()
-    assert at.error
     from fragviz.sources import native
     from fragviz.sources.demo import demo_snapshot
     good = native.dumps(demo_snapshot(nodes=20, seed=3, taken_at="2026-01-05T00:00Z")).encode()
-    at.file_uploader[0].set_value(("good.json", good, "application/json")).run()
-    next(b for b in at.button if b.label == "Load snapshot").click().run()
-    assert not at.exception and not at.error
-    assert next(m.value for m in at.metric if m.label == "Nodes") == str(len(at.session_state["snapshot"].nodes))
+    assert upload_and_load(at, "native", [("good.json", good)], "Load snapshot") == ""   # a good file still loads
     assert "seed 3" in at.session_state["snapshot"].source
+    assert next(m.value for m in at.metric if m.label == "Nodes") == str(len(at.session_state["snapshot"].nodes))
 
 
 # -- ui.guarded: every page action's boundary -------------------------------------------------------
@@ -179,30 +168,33 @@ def one_line_error(out, code: int) -> str:
     return out.stderr.strip()
 
 
-def test_bad_files_exit_2_with_one_line(tmp_path):
+def test_bad_files_exit_2_with_one_line(tmp_path, capsys):
     nodes = tmp_path / "n.csv"
     nodes.write_text("sn,cpu_milli,memory_mib,gpu,model\nn1,oops,1000,1,A100\nn2,64000,lots,1,A100\n")
-    line = one_line_error(run_cli("frag", "--nodes", nodes, tmp_path=tmp_path), 2)
+    line = one_line_error(run_cli("frag", "--nodes", nodes, tmp_path=tmp_path), 2)     # a real process
     assert line.startswith("fragviz: error: ") and "n.csv" in line and "2 problems" in line
     assert "row 1, field 'cpu_milli'" in line and "--verbose lists all 2" in line
-    verbose = run_cli("frag", "--nodes", nodes, "--verbose", tmp_path=tmp_path)
-    assert verbose.returncode == 2 and "Traceback" not in verbose.stderr
-    assert "row 1, field 'cpu_milli'" in verbose.stderr and "row 2, field 'memory_mib'" in verbose.stderr
+    assert cli.main(["frag", "--nodes", str(nodes), "--verbose"]) == 2
+    err = capsys.readouterr().err
+    assert "row 1, field 'cpu_milli'" in err and "row 2, field 'memory_mib'" in err and len(err.splitlines()) == 3
     listed = tmp_path / "problems.txt"
-    line = one_line_error(run_cli("frag", "--nodes", nodes, "--problems-file", listed, tmp_path=tmp_path), 2)
-    assert f"all 2 in {listed}" in line and "row 2, field 'memory_mib'" in listed.read_text()
+    assert cli.main(["frag", "--nodes", str(nodes), "--problems-file", str(listed)]) == 2
+    assert f"all 2 in {listed}" in capsys.readouterr().err and "row 2, field 'memory_mib'" in listed.read_text()
     (tmp_path / "folder").mkdir()
     (tmp_path / "n.csv.gz").write_bytes(b"not gzip at all")
     for name in ("absent.csv", "folder", "n.csv.gz"):                # named by the reader or the boundary
-        line = one_line_error(run_cli("frag", "--nodes", tmp_path / name, tmp_path=tmp_path), 2)
-        assert line.startswith("fragviz: ") and (name in line or "internal error" in line), line
+        assert cli.main(["frag", "--nodes", str(tmp_path / name)]) == 2
+        err = capsys.readouterr().err
+        assert len(err.splitlines()) == 1 and "Traceback" not in err, err
+        assert err.startswith("fragviz: ") and (name in err or "internal error" in err), err
 
 
 @pytest.mark.parametrize("value", ["0", "-5", str(10**9), "ten"])
-def test_demo_size_out_of_range_is_an_argparse_error(value, tmp_path):
-    out = run_cli("summary", "--demo-nodes", value, tmp_path=tmp_path)
-    assert out.returncode == 2 and "Traceback" not in out.stderr
-    assert "argument --demo-nodes: demo cluster size" in out.stderr.splitlines()[-1]
+def test_demo_size_out_of_range_is_an_argparse_error(value, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["summary", "--demo-nodes", value])
+    assert exit_.value.code == 2
+    assert "argument --demo-nodes: demo cluster size" in capsys.readouterr().err.splitlines()[-1]
 
 
 def test_an_internal_error_is_one_line_and_logged(tmp_path, capsys, monkeypatch):
