@@ -28,5 +28,5 @@ with st.sidebar:
                    "Off = the faithful ATC'23 measure, which ignores memory.")
     st.caption(f"v{__version__}")
 
-with ui.inside_app():
+with ui.inside_app(), ui.guarded(f"showing the {page.title} page"):   # never a raw exception on screen
     page.run()

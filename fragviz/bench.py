@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import time
 
 ROLLUPS = ("pool", "gpu_model", "namespace")
@@ -251,12 +252,28 @@ def bench_report(nodes: int) -> None:
                   f"{path.stat().st_size / 1024:,.0f} KiB ({nodes} nodes, {len(snapshot.pods):,} pods)")
 
 
-def main(argv=None) -> None:
+def main(argv=None) -> int:
+    """Parse and run one benchmark through the command line's error boundary
+    (fragviz/commands/boundary.py): one line on stderr and exit 2 on an error, 130/143 on Ctrl-C/SIGTERM."""
+    from .commands import boundary
+    try:
+        parser, sub = build_parser()
+        args = parser.parse_args(argv)
+    except KeyboardInterrupt:
+        print("python -m fragviz.bench: interrupted", file=sys.stderr)
+        return boundary.EXIT_INTERRUPTED
+    return boundary.run(f"running the {args.what} benchmark", lambda: run(args), prog="python -m fragviz.bench",
+                        verbose=args.verbose, debug=args.debug, problems_file=args.problems_file)
+
+
+def build_parser():
+    from .commands import boundary
+    from .commands.args import demo_nodes
     parser = argparse.ArgumentParser(prog="python -m fragviz.bench")
     sub = parser.add_subparsers(dest="what", required=True)
     analytics = sub.add_parser("analytics", help="full analytics (node state from pods, fragmentation, stranded, "
                                                  "jobs that fit, roll-ups) on a demo snapshot")
-    analytics.add_argument("--nodes", type=int, nargs="+", default=[5000])
+    analytics.add_argument("--nodes", type=demo_nodes, nargs="+", default=[5000])
     analytics.add_argument("--repeat", type=int, default=5)
     prom = sub.add_parser("prometheus", help="1,500 GPU series x 7 days at 5 min from a real Prometheus into History")
     prom.add_argument("--gpus", type=int, default=1500)
@@ -273,15 +290,19 @@ def main(argv=None) -> None:
     rep.add_argument("--repeat", type=int, default=3)
     sub.add_parser("pack", help="offline packing: heuristic on the 130 %% openb set, CP-SAT on small instances")
     rebal = sub.add_parser("rebalance", help="defragment / 8-GPU shape on a demo cluster; CP-SAT vs heuristic on small instances")
-    rebal.add_argument("--nodes", type=int, default=1000)
+    rebal.add_argument("--nodes", type=demo_nodes, default=1000)
     rebal.add_argument("--budgets", type=lambda v: None if v == "none" else int(v), nargs="+", default=[20, 100, None])
     fc = sub.add_parser("forecast", help="fit + predict of the automatic model on one 60-day, 15-minute series")
     fc.add_argument("--repeat", type=int, default=3)
     rp = sub.add_parser("report", help="the full demo report in HTML, PDF and XLSX")
-    rp.add_argument("--nodes", type=int, default=200)
+    rp.add_argument("--nodes", type=demo_nodes, default=200)
     rep_child = sub.add_parser("_replay_child")
     rep_child.add_argument("args", nargs=4)
-    args = parser.parse_args(argv)
+    boundary.add_options(parser, sub)
+    return parser, sub
+
+
+def run(args) -> int:
     if args.what == "_prometheus_child":
         _prometheus_child(*args.args)
     elif args.what == "_replay_child":
@@ -318,7 +339,8 @@ def main(argv=None) -> None:
                   f"(generated in {r['generate_s']:.2f} s, Snapshot.build {r['build_s']:.2f} s)")
             print(f"  full analytics: median {r['analytics_median_s']:.3f} s, best {r['analytics_min_s']:.3f} s "
                   f"over {args.repeat} runs (fragmentation ratio {100 * r['frag_ratio']:.1f} %)")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -9,7 +9,8 @@ import json
 import sys
 from pathlib import Path
 
-from .commands.args import PDBS_HELP, parse_job
+from .commands import boundary
+from .commands.args import PDBS_HELP, demo_nodes, duration, header, moment, number_in, parse_job, seed, whole_in
 from .commands.forecast import add_forecast_parser
 from .commands.pack import add_pack_parser
 from .commands.replay import add_replay_parsers
@@ -85,8 +86,9 @@ def cmd_export(args) -> int:
     texts = {f"{key}.csv": text for key, text in openb.to_openb(snapshot).items()}
     texts |= {"nodes.json": json.dumps(nodes_json, indent=1) + "\n", "pods.json": json.dumps(pods_json, indent=1) + "\n",
               "snapshot.json": native.dumps(snapshot) + "\n"}
+    from .report.write import save
     for name, text in texts.items():
-        (out / name).write_text(text, encoding="utf-8")
+        save(out / name, text)
         print(f"{out / name}: {EXPORT_FILES[name]}")
     return 0
 
@@ -104,9 +106,10 @@ def prometheus_settings(args):
     if args.insecure:
         values["verify"] = "false"
     if args.prometheus_header:
-        values["headers"] = dict(h.split("=", 1) for h in args.prometheus_header)
+        values["headers"] = dict(args.prometheus_header)
     if args.prometheus_token_file:
-        values["token"] = Path(args.prometheus_token_file).read_text(encoding="utf-8").strip()
+        from .sources.raw import read_text
+        values["token"] = read_text(args.prometheus_token_file, str(args.prometheus_token_file)).strip()
     if not values.get("url"):
         raise FragvizError("--source prometheus needs --prometheus-url (or FRAGVIZ_PROMETHEUS_URL)")
     return PrometheusSettings.from_mapping(values)
@@ -187,10 +190,13 @@ def report_data(args):
 
 
 def cmd_report(args) -> int:
-    """Build the capacity report and write it atomically (an interrupted run keeps the old file).
+    """Build the capacity report and write it atomically: the temporary file beside ``--out`` is
+    made first (an unwritable folder fails before any work) and renamed over it at the end; an
+    error, Ctrl-C or SIGTERM on the way removes it and keeps the old report.
     Exit codes: 0 written, 2 bad input or options, 3 the data source failed, 4 the file could not be written."""
-    from .errors import SourceError
-    from .report import build_report, write_atomic
+    from .errors import WriteError
+    from .report import build_report
+    from .report.write import AtomicOutput
     from .report.writers import writer
 
     def say(message: str) -> None:
@@ -202,36 +208,42 @@ def cmd_report(args) -> int:
         raise FragvizError(f"--out {out}: the folder {out.parent} does not exist")
     scenario = None
     if args.scenario:
-        from .planning.scenario import Scenario
-        path = Path(args.scenario)
-        if not path.exists():
-            raise FragvizError(f"--scenario {path}: no such file")
-        scenario = Scenario.from_yaml(path.read_text(encoding="utf-8"), file=str(path))
+        scenario = read_scenario(args.scenario)
     output = writer(args.format)
-    output.start()                               # e.g. the PDF's chart browser starts while the data loads
-    say(f"loading the {args.source} source")
+    sink = AtomicOutput(out)
     try:
+        try:
+            sink.open()
+        except OSError as exc:
+            raise WriteError(out, exc.strerror or str(exc)) from exc
+        output.start()                           # e.g. the PDF's chart browser starts while the data loads
+        say(f"loading the {args.source} source")
         snapshot, history, queries, warnings = report_data(args)
-    except SourceError as exc:
-        print(f"fragviz: error: {exc}", file=sys.stderr)
-        return EXIT_SOURCE
-    for warning in warnings:
-        say(f"warning: {warning}")
-    sections = args.sections.split(",") if args.sections else None
-    options = {"sections": sections} if sections else {}
-    report = build_report(snapshot, history, scenario=scenario, queries=queries,
-                          rebalance_moves=None if args.rebalance_moves < 0 else args.rebalance_moves,
-                          progress=lambda message, fraction: say(f"{100 * fraction:3.0f} % {message}"), **options)
-    say(f"writing {args.format.upper()}")
-    data = output.write(report, progress=lambda message, fraction:
-                        say(f"{args.format.upper()} {100 * fraction:3.0f} % {message}"))
-    try:
-        write_atomic(out, data)
-    except OSError as exc:
-        print(f"fragviz: error: could not write {out}: {exc}", file=sys.stderr)
-        return EXIT_WRITE
+        for warning in warnings:
+            say(f"warning: {warning}")
+        sections = args.sections.split(",") if args.sections else None
+        options = {"sections": sections} if sections else {}
+        report = build_report(snapshot, history, scenario=scenario, queries=queries,
+                              rebalance_moves=None if args.rebalance_moves < 0 else args.rebalance_moves,
+                              progress=lambda message, fraction: say(f"{100 * fraction:3.0f} % {message}"), **options)
+        say(f"writing {args.format.upper()}")
+        data = output.write(report, progress=lambda message, fraction:
+                            say(f"{args.format.upper()} {100 * fraction:3.0f} % {message}"))
+        try:
+            sink.commit(data)
+        except OSError as exc:
+            raise WriteError(out, exc.strerror or str(exc)) from exc
+    finally:
+        sink.discard()
     say(f"wrote {out} ({out.stat().st_size:,} bytes)")
     return 0
+
+
+def read_scenario(name: str):
+    """The what-if scenario of ``--scenario`` (read through sources.raw: missing, non-UTF-8 named)."""
+    from .planning.scenario import Scenario
+    from .sources.raw import read_text
+    return Scenario.from_yaml(read_text(name, str(name)), file=str(name))
 
 
 def add_report_parser(sub) -> None:
@@ -244,13 +256,13 @@ def add_report_parser(sub) -> None:
     report.add_argument("--scenario", metavar="YAML", help="a what-if scenario compared with the cluster as it is")
     report.add_argument("--sections", help="comma-separated: summary,fragmentation,pools_teams,forecast,whatif,"
                                            "recommendations,methods (default: all)")
-    report.add_argument("--rebalance-moves", type=int, default=50, help="pod-move budget of the rebalancing plan "
+    report.add_argument("--rebalance-moves", type=whole_in(-1, 10**7), default=50, help="pod-move budget of the rebalancing plan "
                                                                          "(default 50; -1: no plan)")
-    report.add_argument("--history-days", type=float, default=14, help="history for the forecast (live sources)")
+    report.add_argument("--history-days", type=number_in(0, 3650), default=14, help="history for the forecast (live sources)")
     report.add_argument("--quiet", action="store_true", help="no progress on stderr (for cron); errors still print")
-    report.add_argument("--demo-nodes", type=int, default=200)
-    report.add_argument("--seed", type=int, default=7)
-    report.add_argument("--taken-at", help="demo snapshot time (default: now)")
+    report.add_argument("--demo-nodes", type=demo_nodes, default=200, help="demo cluster size, 10 to 20,000 (default 200)")
+    report.add_argument("--seed", type=seed, default=7)
+    report.add_argument("--taken-at", type=moment("--taken-at"), help="demo snapshot time (default: now)")
     report.add_argument("--nodes", help="files source: nodes file (openb CSV, kubectl JSON or a fragviz snapshot)")
     report.add_argument("--pods", help="files source: pods file")
     report.add_argument("--pdbs", help="files source: " + PDBS_HELP)
@@ -265,7 +277,7 @@ def add_live_options(parser) -> None:
     parser.add_argument("--prometheus-flavour", choices=["prometheus", "thanos", "mimir", "victoriametrics"])
     parser.add_argument("--prometheus-user", help="basic-auth user (password from FRAGVIZ_PROMETHEUS_PASSWORD)")
     parser.add_argument("--prometheus-token-file", help="file holding a bearer token (or FRAGVIZ_PROMETHEUS_TOKEN)")
-    parser.add_argument("--prometheus-header", action="append", metavar="NAME=VALUE", help="extra header, e.g. X-Scope-OrgID=team")
+    parser.add_argument("--prometheus-header", action="append", type=header, metavar="NAME=VALUE", help="extra header, e.g. X-Scope-OrgID=team")
     parser.add_argument("--ca-file", help="CA bundle for Prometheus TLS")
     parser.add_argument("--insecure", action="store_true", help="do not verify Prometheus TLS certificates")
     parser.add_argument("--cluster-label", help="label selecting one cluster in a shared Prometheus, e.g. cluster")
@@ -294,9 +306,9 @@ def build_parser() -> argparse.ArgumentParser:
     frag.add_argument("--json", action="store_true", help="print JSON")
     frag.set_defaults(run=cmd_frag)
     export = sub.add_parser("export", help="write a snapshot (a demo cluster or files) in every format fragviz reads")
-    export.add_argument("--demo", type=int, metavar="NODES", help="generate the demo cluster with this many nodes")
-    export.add_argument("--seed", type=int, default=7, help="demo seed (default 7)")
-    export.add_argument("--taken-at", help="demo snapshot time, ISO-8601 (default: this hour)")
+    export.add_argument("--demo", type=demo_nodes, metavar="NODES", help="generate the demo cluster with this many nodes (10 to 20,000)")
+    export.add_argument("--seed", type=seed, default=7, help="demo seed (default 7)")
+    export.add_argument("--taken-at", type=moment("--taken-at"), help="demo snapshot time, ISO-8601 (default: this hour)")
     export.add_argument("--nodes", help="or convert files: openb node CSV, kubectl nodes JSON or a fragviz snapshot")
     export.add_argument("--pods", help="openb pod CSV or kubectl pods JSON")
     export.add_argument("--pdbs", help=PDBS_HELP)
@@ -305,16 +317,16 @@ def build_parser() -> argparse.ArgumentParser:
     export.set_defaults(run=cmd_export)
     summary = sub.add_parser("summary", help="headline GPU numbers of a cluster: Prometheus, the Kubernetes API, files or the demo")
     summary.add_argument("--source", choices=["demo", "prometheus", "kubernetes", "files"], default="demo")
-    summary.add_argument("--window", default="1h", help="allocated GPUs idle over this window count as idle (default 1h)")
-    summary.add_argument("--idle-threshold", type=float, default=5.0, help="per cent utilisation below which a GPU is idle")
+    summary.add_argument("--window", type=duration, default="1h", help="allocated GPUs idle over this window count as idle (default 1h)")
+    summary.add_argument("--idle-threshold", type=number_in(0, 100), default=5.0, help="per cent utilisation below which a GPU is idle")
     add_live_options(summary)
-    summary.add_argument("--lookback-days", type=int, default=90, help="how far back the pre-flight looks for history")
+    summary.add_argument("--lookback-days", type=whole_in(1, 3650), default=90, help="how far back the pre-flight looks for history")
     summary.add_argument("--nodes", help="files source: nodes file")
     summary.add_argument("--pods", help="files source: pods file")
     summary.add_argument("--pdbs", help="files source: " + PDBS_HELP)
     summary.add_argument("--placement", help="files source: openb placement CSV")
-    summary.add_argument("--demo-nodes", type=int, default=200)
-    summary.add_argument("--seed", type=int, default=7)
+    summary.add_argument("--demo-nodes", type=demo_nodes, default=200, help="demo cluster size, 10 to 20,000 (default 200)")
+    summary.add_argument("--seed", type=seed, default=7)
     summary.add_argument("--quiet", action="store_true", help="no warnings on stderr (they stay in the JSON)")
     summary.add_argument("--json", action="store_true", help="print JSON")
     summary.set_defaults(run=cmd_summary)
@@ -322,19 +334,21 @@ def build_parser() -> argparse.ArgumentParser:
     add_pack_parser(sub)
     add_forecast_parser(sub)
     add_report_parser(sub)
+    boundary.add_options(parser, sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    """Parse and run one command through the error boundary (fragviz/commands/boundary.py): exit 0
+    done, 2 bad input (one line naming file, row and field) or an internal error (traceback
+    logged), 3 a live source failed, 4 a file could not be written, 130 Ctrl-C, 143 SIGTERM."""
     try:
-        return args.run(args)
-    except FragvizError as exc:
-        print(f"fragviz: error: {exc}", file=sys.stderr)
-        return 2
-    except BrokenPipeError:  # output piped into `head` and closed early: not an error
-        sys.stderr.close()
-        return 0
+        args = build_parser().parse_args(argv)
+    except KeyboardInterrupt:
+        print("fragviz: interrupted", file=sys.stderr)
+        return boundary.EXIT_INTERRUPTED
+    return boundary.run(f"running 'fragviz {args.command}'", lambda: args.run(args), verbose=args.verbose,
+                        debug=args.debug, problems_file=args.problems_file)
 
 
 if __name__ == "__main__":

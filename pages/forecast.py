@@ -20,10 +20,9 @@ with st.expander("Forecast your own series (CSV)", expanded=not choices):
                               help="Timestamps ISO 8601 or epoch seconds (UTC when no zone). Duplicates are averaged, "
                                    "irregular steps put on a regular grid, gaps interpolated; every change is listed.")
     if upload is not None:
-        try:
+        with ui.guarded(f"reading {upload.name}", head=f"Could not read {upload.name}"):
+            ui.check_uploads(upload)
             st.session_state["fc_uploaded"] = read_series_csv(upload, file=upload.name)
-        except InputError as exc:
-            ui.show_error(exc, head=f"Could not read {upload.name}")
     capacity_in = st.number_input("Capacity for an uploaded series (optional)", min_value=0.0, value=None,
                                   key="fc_capacity", help="The level the series must stay under, e.g. GPUs owned.")
 for name, series in st.session_state.get("fc_uploaded", {}).items():
@@ -59,10 +58,12 @@ def fit() -> forecast_view.ForecastRun:
 
 
 inputs = (info.series, info.capacity, label, horizon, model, tuple(changes))
-try:
-    run = memo.memo("fc_run", inputs, fit)
-except (ValueError, InputError) as exc:
-    ui.show_error(exc, head="Could not forecast this series")
+with ui.guarded("forecasting this series", head="Could not forecast this series") as outcome:
+    try:
+        run = memo.memo("fc_run", inputs, fit)
+    except ValueError as exc:                            # the pipeline's own words about this series
+        raise InputError(str(exc)) from exc
+if outcome.failed:
     if memo.latest("fc_run") is None:
         st.stop()
     run = memo.latest("fc_run")["value"]                 # the last good forecast stays on screen
@@ -108,10 +109,11 @@ st.subheader("Backtest")
 st.caption("Rolling origins at midnight: every model is refit on the data before each origin and scored on what "
            "happened next. relMAE < 1 beats 'same time yesterday'; coverage80 should be near 80 %.")
 if st.button("Run backtest", icon=":material/science:", key="fc_backtest_go"):
-    with st.status(f"Backtesting {len(forecast_view.MODELS)} models …", expanded=False) as status:
+    with ui.guarded("running the backtest"), \
+            st.status(f"Backtesting {len(forecast_view.MODELS)} models …", expanded=False) as status:
         table, origins = forecast_view.backtest_table(run.y, forecast_view.horizon_steps(run.y, forecast_view.HORIZONS[horizon]))
         status.update(label=f"Backtest done: {len(origins)} origins", state="complete")
-    memo.remember("fc_backtest", inputs, table=table)
+        memo.remember("fc_backtest", inputs, table=table)
 backtest = memo.recall("fc_backtest", inputs)
 if backtest is not None:
     if backtest["table"].empty:

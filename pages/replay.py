@@ -3,7 +3,6 @@ import streamlit as st
 
 from fragviz.views import charts, replay_view
 from fragviz.app import ui
-from fragviz.errors import FragvizError
 
 ui.run_through_app()
 st.title("Trace replay")
@@ -23,11 +22,10 @@ def upload_input(kind: str, label: str):
     if upload is None:
         st.info(f"Upload an {label} to use it.", icon=":material/upload_file:")
         return None
-    try:
+    with ui.guarded(f"reading {upload.name}", head=f"Could not read {upload.name}"):
+        ui.check_uploads(upload)
         return read_upload(kind, upload.getvalue(), upload.name)
-    except FragvizError as exc:
-        ui.show_error(exc, f"Could not read {upload.name}")
-        return None
+    return None
 
 
 snap = ui.snapshot()
@@ -101,13 +99,11 @@ if ready:
 
 if st.button("Run replay", type="primary", icon=":material/play_arrow:", disabled=not ready or not policies or too_big):
     bar = st.progress(0.0, text="Starting the replay…")
-    try:
+    with ui.guarded("running the replay", head="Could not run the replay"):
         st.session_state["replay"] = replay_view.run_replays(
             nodes, trace, policies, replay_view.seeds_from(seed_count), tune=tune, continuous=continuous,
             progress=lambda fraction, text: bar.progress(min(fraction, 1.0), text=text),
             trace_label=trace_label, nodes_label=nodes_label)
-    except FragvizError as exc:
-        ui.show_error(exc, "Could not run the replay")
     bar.empty()
 
 run = st.session_state.get("replay")

@@ -33,7 +33,7 @@ moves = right.number_input("Rebalancing plan: max pods moved", min_value=0, valu
 if st.button("Build report", type="primary", icon=":material/description:", disabled=not sections, key="report_go"):
     bar = st.progress(0.0, text="Starting …")
     with st.status("Building the report …", expanded=False) as status:
-        try:
+        with ui.guarded("building the report", head="Could not build the report") as outcome:
             output = WRITERS[fmt]
             output.start()                       # e.g. the PDF's chart browser starts while the report is built
             report = build_report(ui.snapshot(), ui.history(), sections=sections,
@@ -49,9 +49,8 @@ if st.button("Build report", type="primary", icon=":material/description:", disa
             st.session_state["report_file"] = (fmt, data, output.file_name(f"fragviz-report-{stamp:%Y%m%d-%H%M}"),
                                                [s.title for s in report.sections])
             status.update(label=f"Report ready: {len(data) / 1024:,.0f} KiB", state="complete")
-        except Exception as exc:  # noqa: BLE001 — shown to the user, never a traceback in the browser
+        if outcome.failed:
             status.update(label="The report could not be built", state="error")
-            ui.show_error(exc, head="Could not build the report")
 
 ready = st.session_state.get("report_file")
 if ready is not None:

@@ -208,10 +208,10 @@ if not scenario.edits:
                        "cluster (today's cluster while the scenario is empty).\n"
                        "3. Download the moves and a kubectl script to review.")
 else:
-    try:
+    with ui.guarded("applying the scenario",
+                    head="The scenario does not apply to the data in force (remove or fix the edit it names)") as outcome:
         comparison = whatif_state.comparison(scenario, workload, shapes, memory_aware)
-    except FragvizError as exc:
-        ui.show_error(exc, "The scenario does not apply to the data in force (remove or fix the edit it names)")
+    if outcome.failed:
         st.stop()
     cluster = comparison.after
     has_mix = any(isinstance(edit, JobMix) for edit in scenario.edits)
@@ -274,11 +274,13 @@ if st.button("Compute plan", type="primary", icon=":material/play_arrow:", key="
     with st.status(f"Solving with {whatif_view.SOLVERS[solver]} on {len(cluster.nodes):,} nodes and "
                    f"{len(cluster.pods):,} pods…", expanded=True) as status:
         st.write(settings.describe())
-        try:
-            plan = whatif_view.compute_plan(cluster, settings, workload, shapes, scenario.name if scenario.edits else "")
-        except (FragvizError, ValueError) as exc:
+        with ui.guarded("computing the plan", head="Could not compute a plan") as outcome:
+            try:
+                plan = whatif_view.compute_plan(cluster, settings, workload, shapes, scenario.name if scenario.edits else "")
+            except ValueError as exc:                   # the solver's own words about impossible settings
+                raise FragvizError(str(exc)) from exc
+        if outcome.failed:
             status.update(label="No plan", state="error", expanded=True)
-            ui.show_error(exc, "Could not compute a plan")
         else:
             whatif_state.keep_plan(plan, scenario, shapes)
             status.update(label=f"Plan ready: {plan.result.solver_status}, solved in {plan.result.seconds:.1f} s",

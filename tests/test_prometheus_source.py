@@ -244,7 +244,8 @@ def test_cli_summary_against_prometheus(prom_server, prom_truth):
     assert any("replicas" in w for w in report["warnings"]) and "warning" in out.stderr
     bad = subprocess.run([sys.executable, "-m", "fragviz.cli", "summary", "--source", "prometheus", "--prometheus-url",
                           "http://127.0.0.1:9", "--json"], capture_output=True, text=True, timeout=120, check=False)
-    assert bad.returncode == 2 and "cannot reach Prometheus" in bad.stderr and "Traceback" not in bad.stderr
+    assert bad.returncode == 3 and "cannot reach Prometheus" in bad.stderr and "Traceback" not in bad.stderr   # 3: a live source
+    assert len(bad.stderr.splitlines()) == 1
 
 
 def test_client_is_usable_on_its_own(prom_server):

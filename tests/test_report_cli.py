@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from fragviz import cli
 
 DEMO = ["--source", "demo", "--demo-nodes", "30", "--taken-at", "2026-11-23T09:00Z", "--rebalance-moves", "10"]
@@ -27,7 +25,7 @@ def test_quiet_xlsx_report_prints_nothing(tmp_path, capsys):
     assert out.read_bytes()[:2] == b"PK"                                                   # a zip: xlsx
 
 
-def test_an_interrupted_run_keeps_the_old_report(tmp_path, monkeypatch):
+def test_an_interrupted_run_keeps_the_old_report(tmp_path, monkeypatch, capsys):
     out = tmp_path / "r.html"
     out.write_text("last week's report")
     import fragviz.report.html as html_writer
@@ -35,8 +33,8 @@ def test_an_interrupted_run_keeps_the_old_report(tmp_path, monkeypatch):
     def broken(report):
         raise KeyboardInterrupt                                             # Ctrl-C while writing
     monkeypatch.setattr(html_writer, "to_html", broken)
-    with pytest.raises(KeyboardInterrupt):
-        cli.main(["report", *DEMO, "--format", "html", "--out", str(out), "--quiet"])
+    assert cli.main(["report", *DEMO, "--format", "html", "--out", str(out), "--quiet"]) == 130   # quietly, no traceback
+    assert capsys.readouterr().err == "fragviz: interrupted\n"
     assert out.read_text() == "last week's report"
     assert [p.name for p in tmp_path.iterdir()] == ["r.html"]
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from .. import kpis, utilisation
-from ..errors import FragvizError
+from .. import crashlog, kpis, utilisation
+from ..errors import FragvizError, InputError
 from ..frag import Analysis, JobShape, analyse, default_job_shapes, job_mix_workload, typical_pods, workload_pods
 from ..kpis import Kpi
 from ..model import History, Snapshot
@@ -81,6 +81,9 @@ def ensure_data() -> None:
             return
     except FragvizError as exc:
         st.session_state["startup_error"] = str(exc)
+        st.session_state.pop("live", None)
+    except Exception as exc:  # noqa: BLE001 — the boundary of the start-up source: logged, the demo shown
+        st.session_state["startup_error"] = internal_error_text("opening the configured source", exc)
         st.session_state.pop("live", None)
     snap, hist = demo_data()
     set_data(snap, hist)
@@ -217,13 +220,77 @@ def explain(title: str, text: str) -> None:
         st.markdown(text)
 
 
+SHOWN_PROBLEMS = 5      # problems listed in the error box; all of them in an expander below it
+
+
 def show_error(exc: Exception, head: str = "Could not load the data") -> None:
-    """A clear error, never a traceback: what failed, where, and that the old data stays."""
+    """A clear error, never a traceback: what failed, where, and that the old data stays. A file
+    with many problems shows the first few in the box and every one in an expander."""
     head = head if isinstance(exc, FragvizError) else f"Unexpected problem ({type(exc).__name__})"
-    lines = str(exc).splitlines() or [""]
-    bullets = "\n".join(f"- {markdown_text(line.strip().removeprefix('- '))}" for line in lines[1:])
+    problems = exc.problems if isinstance(exc, InputError) else []
+    lines = [exc.head()] if problems else (str(exc).split("\n") or [""])
+    shown = [f"- {markdown_text(str(p).strip())}" for p in problems[:SHOWN_PROBLEMS]] if problems else \
+        [f"- {markdown_text(line.strip().removeprefix('- '))}" for line in lines[1:]]
+    if len(problems) > SHOWN_PROBLEMS:
+        shown.append(f"- … and {len(problems) - SHOWN_PROBLEMS:,} more (all listed below)")
     text = f"**{head}.** The data on screen is unchanged.\n\n{markdown_text(lines[0])}"
-    st.error(text + (f"\n\n{bullets}" if bullets else ""), icon=":material/error:")
+    st.error(text + ("\n\n" + "\n".join(shown) if shown else ""), icon=":material/error:")
+    if len(problems) > SHOWN_PROBLEMS:
+        with st.expander(f"All {len(problems):,} problems", icon=":material/list:"):
+            st.code("\n".join(exc.details()[1:]), language=None)
+
+
+def internal_error_text(action: str, exc: BaseException) -> str:
+    """The friendly words for an unexpected error (its traceback goes to the log)."""
+    path = crashlog.record(f"{action} (dashboard)", exc)
+    where = f"details in the log ({path})" if path is not None else "details in the server's output"
+    return f"Internal error while {action} ({type(exc).__name__}); {where}."
+
+
+class Outcome:
+    """What :func:`guarded` saw: ``failed`` and the ``error`` (None when the action succeeded)."""
+
+    def __init__(self):
+        self.error: BaseException | None = None
+
+    @property
+    def failed(self) -> bool:
+        return self.error is not None
+
+
+@contextlib.contextmanager
+def guarded(action: str, head: str | None = None):
+    """The one boundary of a page action (a button, an upload, a computation)::
+
+        with ui.guarded("loading the files") as outcome:
+            ...
+        if outcome.failed: ...
+
+    A FragvizError is shown with :func:`show_error` (``head``, default "Could not <action>");
+    anything unexpected as a friendly "internal error while <action>" box with the traceback
+    in the log (fragviz/crashlog.py), never a raw exception. Either way the rest of the page
+    still draws; Streamlit's own stop and rerun signals pass through."""
+    outcome = Outcome()
+    try:
+        yield outcome
+    except FragvizError as exc:
+        outcome.error = exc
+        show_error(exc, head or f"Could not {action}")
+    except Exception as exc:  # noqa: BLE001 — the boundary: never a traceback in the browser
+        outcome.error = exc
+        st.error(f"**{markdown_text(internal_error_text(action, exc))}** The data on screen is unchanged.",
+                 icon=":material/error:")
+
+
+def check_uploads(*uploads) -> None:
+    """Refuse an uploaded file over the FRAGVIZ_LIMIT_MAX_UPLOAD_MB ceiling, by name, before it is read."""
+    from ..limits import limits, setting_hint
+    cap = limits().bytes("max_upload_mb")
+    for upload in uploads:
+        size = getattr(upload, "size", None)
+        if upload is not None and size is not None and size > cap:
+            raise InputError(f"{size / (1 << 20):,.1f} MB is over the {cap >> 20:,} MB limit for an upload; "
+                             f"{setting_hint('max_upload_mb')}", file=getattr(upload, "name", "upload"))
 
 
 def markdown_text(text: str) -> str:

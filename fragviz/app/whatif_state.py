@@ -80,9 +80,13 @@ def on_import() -> None:
     if upload is None:
         return
     try:
+        ui.check_uploads(upload)
         scenario = whatif_view.import_yaml(upload.getvalue(), upload.name, ui.snapshot())
     except FragvizError as exc:
         state["whatif_import_error"] = (upload.name, exc)
+        return
+    except Exception as exc:  # noqa: BLE001 — the upload's boundary: logged, shown as a friendly error
+        state["whatif_import_error"] = (upload.name, FragvizError(ui.internal_error_text(f"importing {upload.name}", exc)))
         return
     use_scenario(scenario)
     saved()[scenario.name] = scenario

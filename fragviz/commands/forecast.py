@@ -4,24 +4,7 @@ from __future__ import annotations
 
 import json
 from ..errors import FragvizError
-
-
-def parse_time_arg(text: str, option: str):
-    """An ISO 8601 time (naive = UTC) or epoch seconds given on the command line."""
-    import pandas as pd
-
-    from ..model import utc
-    try:
-        seconds = float(text)
-    except ValueError:
-        seconds = None
-    try:
-        stamp = pd.Timestamp(seconds, unit="s", tz="UTC") if seconds is not None else utc(text)
-        if pd.isna(stamp):
-            raise ValueError(text)
-        return stamp
-    except (ValueError, TypeError, OverflowError) as exc:
-        raise FragvizError(f"{option} '{text}': expected an ISO 8601 time (e.g. 2026-03-01T00:00Z) or epoch seconds") from exc
+from .args import demo_nodes, number_in, parse_time_arg, seed
 
 
 def parse_capacity_change(text: str):
@@ -74,8 +57,13 @@ def forecast_report(args) -> dict:
 
     from ..forecast.models import MODELS
     from ..forecast.pipeline import run_forecast
+    from ..limits import limits, setting_hint
     if args.horizon <= 0:
         raise FragvizError(f"--horizon {args.horizon}: expected a positive number of steps")
+    most = limits().max_series_points
+    if args.horizon > most or (args.season is not None and args.season > most):
+        raise FragvizError(f"--horizon {args.horizon} / --season {args.season}: at most {most:,} steps "
+                           f"({setting_hint('max_series_points')})")
     if args.model not in MODELS:
         raise FragvizError(f"--model '{args.model}': unknown model; choose one of {', '.join(MODELS)}")
     if args.season is not None and args.season <= 0:
@@ -98,8 +86,10 @@ def forecast_report(args) -> dict:
                            f"({first.isoformat()} to {last.isoformat()})")
     try:
         step = pd.Timedelta(args.step) if args.step else None
-    except ValueError as exc:
+    except (ValueError, OverflowError) as exc:
         raise FragvizError(f"--step '{args.step}': expected a duration such as 15min, 1h or 1D") from exc
+    if step is not None and not pd.Timedelta(seconds=1) <= step <= pd.Timedelta(days=366):
+        raise FragvizError(f"--step '{args.step}': expected a duration from 1 s to 366 days, such as 15min, 1h or 1D")
     run = run_forecast(info, args.horizon, args.model, changes, name=name, until=until, step=step,
                        params={"season": args.season} if args.season else None, upper=args.upper, drop_missing=False)
     if run.y.index[-1] != until:
@@ -139,8 +129,8 @@ def add_forecast_parser(sub) -> None:
                                                           "ISO 8601 times (naive = UTC) or epoch seconds")
     forecast.add_argument("--name", help="the series to forecast (long-form CSV, or a demo series such as pool.a100-train)")
     forecast.add_argument("--demo", action="store_true", help="forecast the demo cluster's GPU allocation history")
-    forecast.add_argument("--demo-nodes", type=int, default=200, help="demo cluster size (default 200)")
-    forecast.add_argument("--seed", type=int, default=7, help="demo seed (default 7)")
+    forecast.add_argument("--demo-nodes", type=demo_nodes, default=200, help="demo cluster size, 10 to 20,000 (default 200)")
+    forecast.add_argument("--seed", type=seed, default=7, help="demo seed (default 7)")
     forecast.add_argument("--taken-at", help="demo snapshot time, ISO 8601 (default: this hour)")
     forecast.add_argument("--until", metavar="TIMESTAMP", help="fit on the data up to and including this time "
                                                                 "(default: all of it)")
@@ -149,7 +139,7 @@ def add_forecast_parser(sub) -> None:
     forecast.add_argument("--season", type=int, metavar="STEPS", help="season length in steps (default: one day)")
     forecast.add_argument("--step", help="regular step to put the series on, e.g. 1h (default: the most common difference)")
     forecast.add_argument("--unit", default="GPUs", help="unit of a CSV series, for the runway text (default GPUs)")
-    forecast.add_argument("--capacity", type=float, help="capacity to compare with (the demo uses its own); prints the runway")
+    forecast.add_argument("--capacity", type=number_in(0, 1e15), help="capacity to compare with (the demo uses its own); prints the runway")
     forecast.add_argument("--add-capacity", action="append", metavar="TS:DELTA",
                           help="planned capacity change, e.g. 2027-03-01:+128 or 2027-06-01:-64 (repeatable)")
     forecast.add_argument("--upper", choices=["p90", "p97.5"], default="p90", help="upper band for the runway (default p90)")

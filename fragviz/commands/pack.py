@@ -6,8 +6,9 @@ import json
 from pathlib import Path
 from ..errors import FragvizError
 from ..model import Snapshot
+from ..report.write import save
 from ..sources.files import load_files
-from .args import PDBS_HELP, parse_job
+from .args import PDBS_HELP, number_in, parse_job, whole_in
 
 
 def pack_snapshot(args) -> Snapshot:
@@ -39,8 +40,9 @@ def cmd_pack(args) -> int:
     before = snapshot
     if args.scenario:
         from ..planning.scenario import Scenario
+        from ..sources.raw import read_text
         path = Path(args.scenario)
-        scenario = Scenario.from_yaml(path.read_text(encoding="utf-8"), file=str(path))
+        scenario = Scenario.from_yaml(read_text(path, str(path)), file=str(path))
         snapshot = scenario.apply(snapshot, file=str(path))
         before = snapshot
     objective = args.objective
@@ -62,7 +64,7 @@ def cmd_pack(args) -> int:
         pods = snapshot.pods
         if not pods["name"].duplicated().any():                 # plain pod names, as openb placements use
             placement["pod"] = placement["pod"].map(dict(zip(PackProblem.key(pods), pods["name"].astype(str))))
-        placement[["pod", "node", "devices"]].to_csv(args.placement_out, index=False)
+        save(args.placement_out, placement[["pod", "node", "devices"]].to_csv(index=False))
     write_plan_files(args, result, before)
     report = result.summary()
     if args.json:
@@ -83,11 +85,11 @@ def write_plan_files(args, result, before: Snapshot) -> None:
     from ..planning import outcome
     drain = tuple(args.drain or ())
     if args.moves_out:
-        Path(args.moves_out).write_text(outcome.moves_csv(result, before, drain), encoding="utf-8")
+        save(args.moves_out, outcome.moves_csv(result, before, drain))
     if args.script_out:
         freed = outcome.nodes_freed(before, outcome.apply_plan(before, result))
         script = outcome.kubectl_script(result, before, drain=drain, freed=freed, title=f"fragviz pack ({before.source})")
-        Path(args.script_out).write_text(script, encoding="utf-8")
+        save(args.script_out, script)
 
 
 def add_pack_parser(sub) -> None:
@@ -99,11 +101,11 @@ def add_pack_parser(sub) -> None:
     pack.add_argument("--placement", help="CSV pod,node,devices placing openb pods first (the current placement)")
     pack.add_argument("--order-file", help="a replay_order pods file (.txt or .txt.gz): the pod set, clones "
                                            "<pod>-tuned-<i> copying the named pod of --pods")
-    pack.add_argument("--max-moves", type=int, default=0, help="placed movable pods that may move (default 0; -1: no limit)")
+    pack.add_argument("--max-moves", type=whole_in(-1, 10**9), default=0, help="placed movable pods that may move (default 0; -1: no limit)")
     pack.add_argument("--drain", action="append", metavar="NODE", help="node to empty of movable pods (repeatable)")
     pack.add_argument("--solver", choices=solvers.names(), default="heuristic")
-    pack.add_argument("--time-limit", type=float, default=60.0, metavar="S", help="seconds (default 60)")
-    pack.add_argument("--max-gpus-moved", type=float, metavar="GPUS", help="GPUs of voluntarily moved pods (default: no limit)")
+    pack.add_argument("--time-limit", type=number_in(0.001, 10**7), default=60.0, metavar="S", help="seconds (default 60)")
+    pack.add_argument("--max-gpus-moved", type=number_in(0, 1e12), metavar="GPUS", help="GPUs of voluntarily moved pods (default: no limit)")
     pack.add_argument("--objective", choices=["allocate", "defragment", "shape"], default="allocate",
                       help="after the most GPU allocated: fewest moves (allocate), fewest partly used nodes and least "
                            "fragmentation (defragment), or most jobs of --target-shape that fit (shape)")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import sys
 from ..errors import FragvizError
+from ..report.write import save
+from .args import number_in, seed
 
 
 def replay_report(args, result, seconds: float) -> dict:
@@ -27,7 +29,7 @@ def cmd_replay(args) -> int:
     result = run_replay(nodes, trace, args.policy, args.seed, args.tune, args.order_dir, args.continuous)
     report = replay_report(args, result, time.perf_counter() - start)
     if args.placement_out:
-        result.placement().to_csv(args.placement_out, index=False)
+        save(args.placement_out, result.placement().to_csv(index=False))
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
@@ -68,7 +70,7 @@ def write_curves(results, path: str) -> None:
     from ..placement.sweep import CURVES
     rows = [{"trace": row.trace, "policy": row.policy, "seed": row.seed, "curve": name,
              **dict(enumerate(getattr(row, f"{name}_curve")))} for row in results.itertuples() for name in CURVES]
-    pd.DataFrame(rows).to_csv(path, index=False)
+    save(path, pd.DataFrame(rows).to_csv(index=False))
 
 
 def cmd_sweep(args) -> int:
@@ -79,7 +81,7 @@ def cmd_sweep(args) -> int:
                  order_root=args.order_root, continuous=args.continuous)
     results = sweep(tasks, backend=args.backend, n_jobs=args.jobs, address=args.address,
                     progress=None if args.quiet else sweep_progress, load=replay_inputs)
-    results.drop(columns=[c for c in results if c.endswith("_curve")]).to_csv(args.out, index=False)
+    save(args.out, results.drop(columns=[c for c in results if c.endswith("_curve")]).to_csv(index=False))
     if args.curves_out:
         write_curves(results, args.curves_out)
     summary = summarise(results)
@@ -102,8 +104,8 @@ def add_replay_parsers(sub) -> None:
     replay.add_argument("--nodes", required=True, help=nodes_help)
     replay.add_argument("--trace", required=True, help="openb pod CSV: the pods, arriving one at a time and never leaving")
     replay.add_argument("--policy", required=True, help="fgd, bestfit, packing, dotprod, clustering or random")
-    replay.add_argument("--seed", type=int, default=42, help="seed of the order and the random choices (default 42)")
-    replay.add_argument("--tune", type=float, default=1.3, help="fragviz order: arrive up to this x GPU capacity (default 1.3)")
+    replay.add_argument("--seed", type=seed, default=42, help="seed of the order and the random choices (default 42)")
+    replay.add_argument("--tune", type=number_in(0.01, 100), default=1.3, help="fragviz order: arrive up to this x GPU capacity (default 1.3)")
     replay.add_argument("--order-dir", help="the paper's order files for the trace (replay_order/<trace>/), for exact curves")
     replay.add_argument("--continuous", action="store_true", help="fragviz extension: float scores instead of the paper's integers")
     replay.add_argument("--placement-out", metavar="CSV", help="write pod,node,devices of every placed pod")
@@ -114,7 +116,7 @@ def add_replay_parsers(sub) -> None:
     sweep.add_argument("--traces", nargs="+", required=True, metavar="CSV", help="openb pod CSVs")
     sweep.add_argument("--policies", nargs="+", required=True, metavar="POLICY", help="e.g. fgd bestfit packing")
     sweep.add_argument("--seeds", nargs="+", required=True, metavar="SEEDS", help="seeds and ranges, e.g. 42-51 or 42,44 60")
-    sweep.add_argument("--tune", type=float, default=1.3, help="fragviz order: arrive up to this x GPU capacity (default 1.3)")
+    sweep.add_argument("--tune", type=number_in(0.01, 100), default=1.3, help="fragviz order: arrive up to this x GPU capacity (default 1.3)")
     sweep.add_argument("--order-root", help="folder of the paper's order files: DIR/<trace>/ with trace = CSV stem "
                                             "without openb_pod_list_ (e.g. replay_order/default)")
     sweep.add_argument("--continuous", action="store_true", help="fragviz extension: float scores")

@@ -29,6 +29,7 @@ import pandas as pd
 from ..model import GPU_MILLI, History, Snapshot, utc
 
 GIB = 1024  # MiB
+MIN_NODES, MAX_NODES = 10, 20_000   # demo cluster sizes (the CLI's --demo-nodes and the Data page check them)
 
 
 @dataclass(frozen=True)
@@ -112,8 +113,8 @@ TEAM_ACTIVITY = {"llm-train": 0.92, "llm-infer": 0.55, "vision": 0.60, "recsys":
 
 def demo_snapshot(nodes: int = 200, seed: int = 7, taken_at=None) -> Snapshot:
     """A deterministic demo cluster of about ``nodes`` nodes (10 to 20,000)."""
-    if not 10 <= nodes <= 20_000:
-        raise ValueError(f"demo cluster size {nodes} is outside 10..20,000 nodes")
+    if not MIN_NODES <= nodes <= MAX_NODES:
+        raise ValueError(f"demo cluster size {nodes} is outside {MIN_NODES}..{MAX_NODES:,} nodes")
     rng = np.random.default_rng(seed)
     taken = utc(taken_at) if taken_at is not None else pd.Timestamp.now(tz="UTC").floor("h")
     node_frame = _nodes(nodes, rng)

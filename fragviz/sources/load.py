@@ -91,7 +91,9 @@ def with_queries(history: History, used: dict[str, str]) -> History:
 
 
 def _demo(settings: DemoSettings, history_days: float, catalog, prometheus, client) -> Loaded:
-    from .demo import demo_history, demo_snapshot
+    from .demo import MAX_NODES, MIN_NODES, demo_history, demo_snapshot
+    if not isinstance(settings.nodes, int) or not MIN_NODES <= settings.nodes <= MAX_NODES:
+        raise FragvizError(f"demo cluster size {settings.nodes!r}: expected {MIN_NODES} to {MAX_NODES:,} nodes")
     snapshot = demo_snapshot(nodes=settings.nodes, seed=settings.seed, taken_at=settings.taken_at)
     return Loaded(snapshot, demo_history(snapshot, seed=settings.seed))
 

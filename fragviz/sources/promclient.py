@@ -2,7 +2,11 @@
 policy, explicit timeouts, range queries under the 11,000-point limit, results as arrays.
 
 Built on ``prometheus-api-client``'s ``PrometheusConnect`` for the HTTP session (auth,
-headers, TLS); everything that decides *how* to ask lives here. Secrets (token, password)
+headers, TLS); everything that decides *how* to ask lives here. Every request goes through
+:func:`fragviz.sources.promfetch.post`: the answer is streamed and capped at
+``FRAGVIZ_LIMIT_MAX_PROMETHEUS_MB``, and one deadline per query (``deadline_s``, else
+``FRAGVIZ_LIMIT_PROMETHEUS_DEADLINE_S``) bounds retries, range pieces and trickling servers;
+answers are decoded and checked by :mod:`fragviz.sources.promwire`. Secrets (token, password)
 never appear in ``repr``, logs or error messages.
 """
 
@@ -19,11 +23,15 @@ from urllib.parse import urlparse
 import numpy as np
 import pandas as pd
 import requests
-from prometheus_api_client import PrometheusApiClientException, PrometheusConnect
+import urllib3
+from prometheus_api_client import PrometheusConnect
 from urllib3.util.retry import Retry
 
-from ..errors import SourceError
-from .promwire import parse_matrix
+from ..errors import SettingsError, SourceError, one_line
+from ..limits import Limits, limits, setting_hint
+from . import promfetch
+from .promfetch import Deadline
+from .promwire import WireError, parse_matrix, parse_vector
 
 MAX_POINTS = 11_000          # Prometheus refuses more points per series in one range query
 FLAVOURS = {                 # path the API lives under, appended to the base URL when missing
@@ -55,14 +63,23 @@ class PrometheusSettings:
     backoff_s: float = 0.5
     parallel: int = 2                            # range pieces asked for at once
     compression: str = "auto"                    # gzip answers: "auto" (not on loopback), "on", "off"
+    deadline_s: float = 0.0                      # one query, retries included (0: FRAGVIZ_LIMIT_PROMETHEUS_DEADLINE_S)
 
     def __post_init__(self):
+        for key in ("connect_timeout", "read_timeout", "backoff_s", "deadline_s"):
+            value = getattr(self, key)
+            if not isinstance(value, (int, float)) or not 0 <= value < 1e7 or value != value:
+                raise SettingsError(f"Prometheus setting {key}={value!r}: expected a number of seconds from 0 to 10,000,000")
+        for key, low in (("retries", 0), ("parallel", 1)):
+            value = getattr(self, key)
+            if not isinstance(value, int) or not low <= value <= 100:
+                raise SettingsError(f"Prometheus setting {key}={value!r}: expected a whole number from {low} to 100")
         if not self.url or not urlparse(self.url).scheme.startswith("http") or not urlparse(self.url).netloc:
-            raise SourceError(f"'{self.url}' is not a Prometheus URL (expected e.g. http://prometheus:9090)")
+            raise SettingsError(f"'{self.url}' is not a Prometheus URL (expected e.g. http://prometheus:9090)")
         if self.flavour not in FLAVOURS:
-            raise SourceError(f"unknown Prometheus flavour '{self.flavour}'; expected one of {', '.join(FLAVOURS)}")
+            raise SettingsError(f"unknown Prometheus flavour '{self.flavour}'; expected one of {', '.join(FLAVOURS)}")
         if bool(self.cluster_label) != bool(self.cluster):
-            raise SourceError("a cluster selector needs both the label name and the value")
+            raise SettingsError("a cluster selector needs both the label name and the value")
 
     @property
     def api_url(self) -> str:
@@ -92,7 +109,7 @@ class PrometheusSettings:
             try:
                 headers = json.loads(headers)
             except ValueError as exc:
-                raise SourceError(f"Prometheus headers must be a JSON object, e.g. {{\"X-Scope-OrgID\": \"a\"}} ({exc})") from exc
+                raise SettingsError(f"Prometheus headers must be a JSON object, e.g. {{\"X-Scope-OrgID\": \"a\"}} ({exc})") from exc
         if isinstance(headers, dict):
             headers = tuple((str(k), str(v)) for k, v in headers.items())
         verify = data.get("verify", True)
@@ -100,12 +117,14 @@ class PrometheusSettings:
             verify = verify.strip().lower() not in ("false", "0", "no")
         known = {f for f in cls.__dataclass_fields__}
         kwargs = {k: v for k, v in data.items() if k in known and k not in ("headers", "verify")}
-        for key in ("connect_timeout", "read_timeout", "backoff_s"):
+        for key, kind in (("connect_timeout", float), ("read_timeout", float), ("backoff_s", float),
+                          ("deadline_s", float), ("retries", int), ("parallel", int)):
             if key in kwargs:
-                kwargs[key] = float(kwargs[key])
-        for key in ("retries", "parallel"):
-            if key in kwargs:
-                kwargs[key] = int(kwargs[key])
+                try:
+                    kwargs[key] = kind(kwargs[key])
+                except (TypeError, ValueError, OverflowError):
+                    raise SettingsError(f"Prometheus setting {key}={str(kwargs[key])[:40]!r}: expected a "
+                                      f"{'whole ' if kind is int else ''}number") from None
         return cls(headers=tuple(headers), verify=bool(verify), **kwargs)
 
     @classmethod
@@ -132,9 +151,10 @@ class PrometheusClient:
     Every failure becomes a :class:`SourceError` naming the endpoint and the query.
     """
 
-    def __init__(self, settings: PrometheusSettings, sleep=time.sleep):
+    def __init__(self, settings: PrometheusSettings, sleep=time.sleep, ceiling: Limits | None = None):
         self.settings = settings
         self._sleep = sleep
+        self._ceiling = ceiling                  # None: limits() (FRAGVIZ_LIMIT_*) at each query
         session = requests.Session()
         session.verify = settings.ca_file or settings.verify
         headers = dict(settings.headers)
@@ -152,30 +172,41 @@ class PrometheusClient:
     def close(self) -> None:
         self._connect.close()
 
+    def limits(self) -> Limits:
+        return self._ceiling or limits()
+
+    def deadline(self) -> Deadline:
+        """The overall deadline of one query from now: the settings' ``deadline_s``, else the
+        ``prometheus_deadline_s`` ceiling."""
+        return Deadline.after(self.settings.deadline_s or self.limits().prometheus_deadline_s)
+
     # -- queries -------------------------------------------------------------------------
     def query(self, promql: str, at: pd.Timestamp | None = None) -> list[dict]:
         """Instant query; ``at`` defaults to the server's now."""
-        params = {"timeout": f"{int(self.settings.read_timeout)}s"}
+        data = {"query": promql, "timeout": f"{max(1, int(self.settings.read_timeout))}s"}
         if at is not None:
-            params["time"] = f"{pd.Timestamp(at).timestamp():.3f}"
-        return self._call("/api/v1/query", promql,
-                          lambda: self._connect.custom_query(promql, params=params))
+            data["time"] = f"{pd.Timestamp(at).timestamp():.3f}"
+        return self._call("/api/v1/query", promql, data, parse_vector, self.deadline())
 
     def query_range(self, promql: str, start, end, step_s: float) -> list[dict]:
         """Range query from ``start`` to ``end`` (inclusive) every ``step_s`` seconds as
         ``[{"metric": labels, "t": seconds, "v": values}]`` (numpy arrays). The range is split
         into pieces of at most :data:`MAX_POINTS` points (and, for long ranges, into
-        ``settings.parallel`` pieces asked for at once), then merged back per series."""
+        ``settings.parallel`` pieces asked for at once), then merged back per series. One
+        deadline covers all the pieces."""
         start_s, end_s = _seconds(start), _seconds(end)
         if end_s < start_s:
             raise SourceError(f"range ends ({end}) before it starts ({start})", endpoint=self.endpoint, query=promql)
         points = math.floor((end_s - start_s) / step_s) + 1
         workers = self.settings.parallel if points >= PARALLEL_FROM_POINTS else 1
         pieces = split_range(start_s, end_s, step_s, min(MAX_POINTS, math.ceil(points / workers)))
+        deadline = self.deadline()
 
         def fetch(piece):
             lo, hi = piece
-            return self._call("/api/v1/query_range", promql, lambda: self._range_piece(promql, lo, hi, step_s))
+            data = {"query": promql, "start": f"{lo:.3f}", "end": f"{hi:.3f}", "step": _step_text(step_s),
+                    "timeout": f"{max(1, int(self.settings.read_timeout))}s"}
+            return self._call("/api/v1/query_range", promql, data, parse_matrix, deadline)
         if workers > 1 and len(pieces) > 1:
             with ThreadPoolExecutor(min(workers, len(pieces))) as pool:
                 answers = list(pool.map(fetch, pieces))
@@ -192,54 +223,79 @@ class PrometheusClient:
                     merged[key] = {"metric": series["metric"], "t": [series["t"]], "v": [series["v"]]}
         return [{"metric": s["metric"], "t": np.concatenate(s["t"]), "v": np.concatenate(s["v"])} for s in merged.values()]
 
-    def _range_piece(self, promql: str, lo: float, hi: float, step_s: float) -> list[dict]:
-        """One query_range POST on the client's session, decoded by :func:`parse_matrix`."""
+    def _post(self, path: str, data: dict, deadline: Deadline) -> tuple[int, bytes]:
+        """One POST on the client's session (auth, headers, TLS), streamed under the ceilings."""
         connect = self._connect
         headers = dict(connect.headers or {})
         if not self.settings.compress:
             headers["Accept-Encoding"] = "identity"
-        response = connect._session.post(
-            f"{connect.url}/api/v1/query_range", headers=headers, auth=connect.auth,
-            data={"query": promql, "start": f"{lo:.3f}", "end": f"{hi:.3f}", "step": _step_text(step_s),
-                  "timeout": f"{int(self.settings.read_timeout)}s"},
-            timeout=(self.settings.connect_timeout, self.settings.read_timeout))
-        if response.status_code != 200:
-            raise PrometheusApiClientException(f"HTTP Status Code {response.status_code} ({response.content!r})")
-        return parse_matrix(response.content)
+        return promfetch.post(connect._session, f"{connect.url}{path}", data=data, headers=headers, auth=connect.auth,
+                              timeout=(self.settings.connect_timeout, self.settings.read_timeout), deadline=deadline,
+                              max_bytes=self.limits().bytes("max_prometheus_mb"))
 
-    def _call(self, path: str, promql: str, request):
+    def _call(self, path: str, promql: str, data: dict, parse, deadline: Deadline):
         """One query with the retry policy: connection errors, timeouts, 429 and 502-504 are
-        retried ``retries`` times with exponential backoff and jitter; nothing else is."""
+        retried ``retries`` times with exponential backoff and jitter, within ``deadline``;
+        nothing else is. Every failure is a SourceError naming the endpoint and the query."""
         endpoint = self.endpoint + path
+
+        def fail(message: str) -> SourceError:
+            return SourceError(message, endpoint=endpoint, query=promql)
+        error = cause = None
         for attempt in range(self.settings.retries + 1):
             try:
-                result = request()
-            except requests.exceptions.SSLError as exc:
-                raise SourceError(f"TLS verification failed ({_first_line(exc)}); set a CA file or turn "
-                                  "verification off", endpoint=endpoint, query=promql) from exc
-            except requests.exceptions.Timeout as exc:
-                error = SourceError(f"Prometheus did not answer within {self.settings.read_timeout:g} s",
-                                    endpoint=endpoint, query=promql)
-                cause = exc
+                status, body = self._post(path, data, deadline)
+            except promfetch.DeadlinePassed:
+                raise self._deadline_error(fail, deadline, error) from cause
+            except promfetch.TooLarge as exc:
+                mb = self.limits().max_prometheus_mb
+                raise fail(f"the answer is larger than the {mb:,} MB limit for one Prometheus response "
+                           f"({'declared ' if exc.declared else 'stopped reading at '}{exc.size / (1 << 20):,.1f} MB); "
+                           f"ask for fewer series or a shorter range, or {setting_hint('max_prometheus_mb')}") from None
+            except (requests.exceptions.SSLError, urllib3.exceptions.SSLError) as exc:
+                raise fail(f"TLS verification failed ({_first_line(exc)}); set a CA file or turn "
+                           "verification off") from exc
+            except (requests.exceptions.Timeout, urllib3.exceptions.TimeoutError) as exc:
+                error, cause = fail(f"Prometheus did not answer within {self.settings.read_timeout:g} s"), exc
+            except (requests.exceptions.ChunkedEncodingError, urllib3.exceptions.ProtocolError) as exc:
+                error, cause = fail(f"the answer was cut off: the connection closed before it was complete "
+                                    f"({_first_line(exc)})"), exc
             except requests.exceptions.ConnectionError as exc:
-                error = SourceError(f"cannot reach Prometheus ({_connection_reason(exc)})", endpoint=endpoint, query=promql)
-                cause = exc
-            except PrometheusApiClientException as exc:
-                status, body = _status_and_body(exc)
-                error = SourceError(_status_message(status, body, self.settings), endpoint=endpoint, query=promql)
-                if status not in RETRY_STATUS:
-                    raise error from exc
-                cause = exc
-            except (ValueError, KeyError, TypeError) as exc:   # body is not JSON or lacks data.result
-                raise SourceError(f"malformed answer: not a Prometheus API response ({_first_line(exc)})",
-                                  endpoint=endpoint, query=promql) from exc
+                error, cause = fail(f"cannot reach Prometheus ({_connection_reason(exc)})"), exc
+            except (requests.exceptions.ContentDecodingError, urllib3.exceptions.DecodeError) as exc:
+                raise fail(f"malformed answer: its compression is broken ({_first_line(exc)})") from exc
+            except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError) as exc:
+                raise fail(f"the request failed ({type(exc).__name__}: {_first_line(exc)})") from exc
             else:
-                if not isinstance(result, list):
-                    raise SourceError("malformed answer: data.result is not a list", endpoint=endpoint, query=promql)
-                return result
+                if status == 200:
+                    return self._decode(parse, body, fail)
+                error, cause = fail(_status_message(status, _error_text(body), self.settings)), None
+                if status not in RETRY_STATUS:
+                    raise error
             if attempt < self.settings.retries:
-                self._sleep(self.settings.backoff_s * (2 ** attempt) * (0.5 + random.random()))
+                pause = self.settings.backoff_s * (2 ** attempt) * (0.5 + random.random())
+                if pause >= deadline.remaining():
+                    raise self._deadline_error(fail, deadline, error) from cause
+                self._sleep(pause)
         raise error from cause
+
+    @staticmethod
+    def _decode(parse, body: bytes, fail):
+        try:
+            result = parse(body)
+        except WireError as exc:
+            raise fail(f"malformed answer: {exc}" if exc.malformed else str(exc)) from None
+        except (ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError) as exc:
+            raise fail(f"malformed answer: not a Prometheus API response ({_first_line(exc)})") from None
+        if not isinstance(result, list):
+            raise fail("malformed answer: data.result is not a list")
+        return result
+
+    def _deadline_error(self, fail, deadline: Deadline, last: SourceError | None) -> SourceError:
+        where = "the deadline_s setting" if self.settings.deadline_s else "FRAGVIZ_LIMIT_PROMETHEUS_DEADLINE_S"
+        tried = f"; last try: {last.message}" if last is not None else ""
+        return fail(f"no complete answer within the {deadline.seconds:g} s deadline for one query (retries "
+                    f"included){tried}; raise it with {where} if Prometheus is just slow")
 
 
 def split_range(start_s: float, end_s: float, step_s: float, max_points: int = MAX_POINTS) -> list[tuple[float, float]]:
@@ -309,21 +365,17 @@ def _step_text(step_s: float) -> str:
     return f"{int(step_s)}s" if float(step_s).is_integer() else f"{step_s}s"
 
 
-def _status_and_body(exc: PrometheusApiClientException) -> tuple[int | None, str]:
-    """prometheus-api-client puts 'HTTP Status Code 503 (b'...')' in the message."""
-    text = str(exc)
-    status = None
-    parts = text.split()
-    if len(parts) >= 4 and parts[:3] == ["HTTP", "Status", "Code"] and parts[3].isdigit():
-        status = int(parts[3])
-    body = text[text.find("(") + 1: text.rfind(")")] if "(" in text else ""
-    if body.startswith(("b'", 'b"')):
-        body = body[2:-1]
+def _error_text(body: bytes) -> str:
+    """What a non-200 answer says: the ``error`` of Prometheus' JSON, else the text (one line,
+    at most 300 characters, control characters escaped)."""
+    text = body.decode("utf-8", "replace")
     try:
-        body = json.loads(body.encode().decode("unicode_escape")).get("error", body)
-    except (ValueError, AttributeError):
+        doc = json.loads(text)
+        if isinstance(doc, dict) and doc.get("error"):
+            text = str(doc["error"])
+    except (ValueError, RecursionError):
         pass
-    return status, body.strip()[:300]
+    return one_line(text, 300)
 
 
 def _status_message(status: int | None, body: str, settings: PrometheusSettings) -> str:
