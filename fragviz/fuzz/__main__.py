@@ -1,0 +1,107 @@
+"""``python -m fragviz.fuzz``: mutation-fuzz every reader and the command line, print the counts.
+
+    python -m fragviz.fuzz --cases 10000 --jobs 2 --out findings.jsonl
+    python -m fragviz.fuzz --reader series --reader cli --cases 500 --seed 3
+    python -m fragviz.fuzz --reader scenario --case 41          # one case again, with its traceback
+
+Per reader it prints the cases, how many were accepted, cleanly rejected (a FragvizError naming
+the file) and other (every other outcome, with the timeouts and memory among them), the slowest
+case and the highest peak memory. Every "other" case goes to ``--out`` (JSON lines: the input as
+base64, the exception, its message and traceback tail), so it can be reproduced. Exit status: 0
+when there is no "other" outcome, 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from .report import Tally, finding, signature_table, write_markdown
+from .runner import Runner
+from .targets import ALL
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m fragviz.fuzz", description=(
+        "Mutation-fuzz fragviz's readers and command line: every case must end accepted or as a "
+        "clean rejection naming the file, within the time limit and the memory ceiling."))
+    parser.add_argument("--cases", type=int, default=500, help="cases per reader (default 500)")
+    parser.add_argument("--reader", action="append", choices=ALL, metavar="NAME",
+                        help=f"a reader to fuzz (repeatable; default all): {', '.join(ALL)}")
+    parser.add_argument("--seed", type=int, default=0, help="the run's seed: the same seed, the same cases (default 0)")
+    parser.add_argument("--start", type=int, default=0, help="the first case index (default 0)")
+    parser.add_argument("--case", type=int, metavar="INDEX", help="run only this case (of each --reader) and print it")
+    parser.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
+    parser.add_argument("--timeout", type=float, default=10.0, help="seconds per case (default 10)")
+    parser.add_argument("--memory-mb", type=int, default=1024, help="memory a case may add, in MB (default 1024)")
+    parser.add_argument("--out", metavar="JSONL", help="write every 'other' case here")
+    parser.add_argument("--markdown", metavar="MD", help="write the counts and the distinct failures here")
+    parser.add_argument("--quiet", action="store_true", help="no progress line")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    readers = args.reader or list(ALL)
+    if args.case is not None:
+        indices = [args.case]
+    else:
+        indices = list(range(args.start, args.start + args.cases))
+    requests = [{"op": "case", "target": reader, "seed": args.seed, "index": index}
+                for index in indices for reader in readers]
+    tally = Tally(readers)
+    findings = []
+    out = open(args.out, "w", encoding="utf-8") if args.out else None  # noqa: SIM115 - closed below
+    inputs_dir = Path(args.out + ".inputs") if args.out else None
+    started = time.monotonic()
+    try:
+        with Runner(jobs=args.jobs, timeout=args.timeout, memory_mb=args.memory_mb) as runner:
+            for done, result in enumerate(runner.run(requests), start=1):
+                tally.add(result)
+                if result["kind"] not in ("accepted", "clean"):
+                    record = finding(result, inputs_dir)
+                    findings.append(record)
+                    if out:
+                        out.write(json.dumps(record) + "\n")
+                        out.flush()
+                if args.case is not None:
+                    _show(result)
+                elif not args.quiet and (done % 50 == 0 or done == len(requests)):
+                    print(f"\r{done:,}/{len(requests):,} cases, {tally.other_total():,} other, "
+                          f"{time.monotonic() - started:,.0f} s", end="", file=sys.stderr, flush=True)
+            restarts, baselines = runner.restarts, runner.baselines
+    finally:
+        if out:
+            out.close()
+    if not args.quiet and args.case is None:
+        print(file=sys.stderr)
+    elapsed = time.monotonic() - started
+    print(tally.table())
+    print(f"\n{len(requests):,} cases in {elapsed:,.0f} s with {args.jobs} worker(s) "
+          f"({restarts} worker restart(s)); limits: {args.timeout:g} s and {args.memory_mb} MB per case; "
+          f"seed {args.seed}")
+    if baselines:
+        print(f"worker baseline: {baselines[0].get('rss_mb', 0):.0f} MB resident, "
+              f"{baselines[0].get('vm_mb', 0):.0f} MB virtual")
+    if findings:
+        print("\n" + signature_table(findings))
+    if args.markdown:
+        write_markdown(args.markdown, tally, findings, args, elapsed)
+    return 1 if tally.other_total() else 0
+
+
+def _show(result: dict) -> None:
+    from .cases import make_case
+    case = make_case(result["target"], result["seed"], result["index"])
+    print(f"{case.describe()}\n  outcome: {result['kind']} in {result.get('seconds', 0):.2f} s, "
+          f"peak {result.get('peak_mb', 0):.0f} MB")
+    for key in ("exception", "location", "message", "exit", "stderr", "tail"):
+        if result.get(key) not in (None, ""):
+            print(f"  {key}: {result[key]}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
