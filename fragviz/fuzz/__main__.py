@@ -38,7 +38,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds per case (default 10)")
     parser.add_argument("--memory-mb", type=int, default=1024, help="memory a case may add, in MB (default 1024)")
     parser.add_argument("--out", metavar="JSONL", help="write every 'other' case here")
+    parser.add_argument("--results", metavar="JSONL", help="write every case's result here (for timing studies)")
     parser.add_argument("--markdown", metavar="MD", help="write the counts and the distinct failures here")
+    parser.add_argument("--minimize", action="store_true",
+                        help="shrink the smallest case of each distinct failure to a small reproducer (--markdown shows it)")
     parser.add_argument("--quiet", action="store_true", help="no progress line")
     return parser
 
@@ -55,12 +58,15 @@ def main(argv: list[str] | None = None) -> int:
     tally = Tally(readers)
     findings = []
     out = open(args.out, "w", encoding="utf-8") if args.out else None  # noqa: SIM115 - closed below
+    every = open(args.results, "w", encoding="utf-8") if args.results else None  # noqa: SIM115 - closed below
     inputs_dir = Path(args.out + ".inputs") if args.out else None
     started = time.monotonic()
     try:
         with Runner(jobs=args.jobs, timeout=args.timeout, memory_mb=args.memory_mb) as runner:
             for done, result in enumerate(runner.run(requests), start=1):
                 tally.add(result)
+                if every:
+                    every.write(json.dumps({k: v for k, v in result.items() if k not in ("tail", "stderr")}) + "\n")
                 if result["kind"] not in ("accepted", "clean"):
                     record = finding(result, inputs_dir)
                     findings.append(record)
@@ -73,9 +79,12 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"\r{done:,}/{len(requests):,} cases, {tally.other_total():,} other, "
                           f"{time.monotonic() - started:,.0f} s", end="", file=sys.stderr, flush=True)
             restarts, baselines = runner.restarts, runner.baselines
+            if args.minimize and findings:
+                _minimize(runner, findings, args.quiet)
     finally:
-        if out:
-            out.close()
+        for handle in (out, every):
+            if handle:
+                handle.close()
     if not args.quiet and args.case is None:
         print(file=sys.stderr)
     elapsed = time.monotonic() - started
@@ -91,6 +100,25 @@ def main(argv: list[str] | None = None) -> int:
     if args.markdown:
         write_markdown(args.markdown, tally, findings, args, elapsed)
     return 1 if tally.other_total() else 0
+
+
+def _minimize(runner, findings: list[dict], quiet: bool) -> None:
+    """Shrink the smallest case of every distinct failure; the reproducer goes into its record."""
+    import base64
+
+    from .minimize import minimize
+    from .report import grouped, smallest
+    groups = grouped(findings)
+    for number, records in enumerate(groups.values(), start=1):
+        record = smallest(records)
+        if not quiet:
+            print(f"\rminimizing {number}/{len(groups)}", end="", file=sys.stderr, flush=True)
+        smaller = minimize(runner, record)
+        if smaller is not None:
+            record["minimal_b64"] = base64.b64encode(smaller).decode()
+            record["minimal_size"] = len(smaller)
+    if not quiet:
+        print(file=sys.stderr)
 
 
 def _show(result: dict) -> None:

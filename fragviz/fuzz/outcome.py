@@ -6,6 +6,8 @@
     other      anything else, by kind:
                  error     another exception type
                  unnamed   a FragvizError (cli: exit 2/3/4) that does not name the file
+                 other-file  the same, but it names another (valid) input file of the case: a
+                           check across files blaming the file that was not changed
                  exit      the cli ended with another exit code, or printed a traceback
                  timeout   the case ran past the per-case time limit (the worker was killed)
                  memory    MemoryError, a MemoryError behind the error raised, or resident memory
@@ -22,7 +24,7 @@ from ..errors import FragvizError
 
 ACCEPTED, CLEAN = "accepted", "clean"
 CLEAN_EXITS = (2, 3, 4)   # bad input or options, a source that failed, a report that could not be written
-OTHER_KINDS = ("error", "unnamed", "exit", "timeout", "memory", "crash")
+OTHER_KINDS = ("error", "unnamed", "other-file", "exit", "timeout", "memory", "crash")
 _HERE = os.path.dirname(os.path.abspath(__file__))
 _PACKAGE = os.path.dirname(_HERE)
 
@@ -46,20 +48,26 @@ def _text(exc: BaseException) -> str:
         return f"<str() raised {type(inner).__name__}>"
 
 
-def classify_exception(exc: BaseException | None, label: str) -> str:
-    """The kind of a reader's outcome: ``exc`` is what it raised (None: it returned)."""
+def classify_exception(exc: BaseException | None, label: str, others: tuple[str, ...] = ()) -> str:
+    """The kind of a reader's outcome: ``exc`` is what it raised (None: it returned); ``others``
+    are the names of the case's other (valid) input files."""
     if exc is None:
         return ACCEPTED
     if any(isinstance(e, MemoryError) for e in _chain(exc)):
         return "memory"
     if isinstance(exc, FragvizError):
-        return CLEAN if label and label in _text(exc) else "unnamed"
+        text = _text(exc)
+        if label and label in text:
+            return CLEAN
+        return "other-file" if any(name in text for name in others) else "unnamed"
     return "error"
 
 
-def classify_cli(code, stderr: str, escaped: BaseException | None, expect: list[str]) -> str:
+def classify_cli(code, stderr: str, escaped: BaseException | None, expect: list[str],
+                 others: tuple[str, ...] = ()) -> str:
     """The kind of a cli outcome: the exit code, what it printed on stderr, an exception that
-    escaped ``main`` (a traceback for the user) and the words the error must contain (any one)."""
+    escaped ``main`` (a traceback for the user), the words the error must contain (any one)
+    and the names of the other input files."""
     if escaped is not None:
         return "memory" if any(isinstance(e, MemoryError) for e in _chain(escaped)) else "error"
     if "Traceback (most recent call last)" in stderr:
@@ -68,7 +76,9 @@ def classify_cli(code, stderr: str, escaped: BaseException | None, expect: list[
         return ACCEPTED
     if code in CLEAN_EXITS:
         lowered = stderr.lower()
-        return CLEAN if any(word and word.lower() in lowered for word in expect) else "unnamed"
+        if any(word and word.lower() in lowered for word in expect):
+            return CLEAN
+        return "other-file" if any(name.lower() in lowered for name in others) else "unnamed"
     return "exit"
 
 

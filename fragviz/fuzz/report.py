@@ -149,8 +149,14 @@ def write_markdown(path, tally: Tally, findings: list[dict], args, elapsed: floa
         lines.append(f"- input: {'; '.join(example.get('what') or [])}")
         if example.get("argv"):
             lines.append(f"- command: `fragviz {' '.join(example['argv'])}`")
-        message = (example.get("message") or "").replace("\n", " ")[:300]
+        message = (example.get("message") or example.get("stderr") or "").replace("\n", " ")[:300]
         lines.append(f"- message: `{message}`")
+        if example.get("minimal_b64"):
+            minimal = base64.b64decode(example["minimal_b64"])
+            lines.append(f"- reproducer shrunk to {len(minimal):,} bytes" + (":" if len(minimal) <= 1500 else
+                                                                          " (too long to show)"))
+            if len(minimal) <= 1500:
+                lines += ["", "```", minimal.decode("utf-8", "backslashreplace"), "```"]
         lines.append("")
     with open(path, "w", encoding="utf-8") as handle:
         handle.write("\n".join(lines) + "\n")

@@ -71,11 +71,16 @@ class _Worker:
         self.baseline_rss = 0.0
 
     def send(self, request: dict, timeout: float) -> None:
+        """Hand ``request`` to the worker; if it has gone, reading its closed stdout reports
+        the request as a crash."""
         self.request = request
         self.started = 0.0
         self.deadline = time.monotonic() + START_GRACE
-        self.proc.stdin.write((json.dumps(request) + "\n").encode())
-        self.proc.stdin.flush()
+        try:
+            self.proc.stdin.write((json.dumps(request) + "\n").encode())
+            self.proc.stdin.flush()
+        except (BrokenPipeError, OSError):
+            pass
 
     def messages(self) -> tuple[list[dict], bool]:
         """Complete messages read so far, and whether the worker's stdout is closed."""
@@ -170,7 +175,7 @@ class Runner:
                         worker.send(queue.popleft(), self.timeout)
                 for key, _ in selector.select(timeout=POLL):
                     yield from self._read(key.data, selector)
-                yield from self._watch(selector)
+                yield from self._watch(selector)          # (lists: a worker is replaced before its result is given)
         finally:
             selector.close()
 
@@ -186,7 +191,8 @@ class Runner:
         selector.register(fresh.proc.stdout, selectors.EVENT_READ, fresh)
         self.restarts += 1
 
-    def _read(self, worker: _Worker, selector) -> Iterator[dict]:
+    def _read(self, worker: _Worker, selector) -> list[dict]:
+        results: list[dict] = []
         messages, closed = worker.messages()
         for message in messages:
             event = message.get("event")
@@ -198,22 +204,25 @@ class Runner:
                 worker.deadline = worker.started + self.timeout
             elif event == "done" and worker.request is not None:
                 request, worker.request = worker.request, None
-                yield {**request, **message}
+                results.append({**request, **message})
                 if message.get("recycle"):
                     self._replace(worker, selector, kill=False)
-                    return
+                    return results
         if closed:
             request, worker.request = worker.request, None
             code = worker.proc.wait()
             if request is not None:
                 tail = (worker.folder / "stderr.log").read_bytes()[-2000:].decode(errors="replace") \
                     if (worker.folder / "stderr.log").exists() else ""
-                yield {**request, "kind": "crash", "seconds": time.monotonic() - worker.started if worker.started else 0.0,
-                       "exception": f"worker exit {code}", "message": f"the worker died (exit status {code})",
-                       "location": location_from_text(tail), "tail": tail[-1200:]}
+                results.append({**request, "kind": "crash",
+                                "seconds": time.monotonic() - worker.started if worker.started else 0.0,
+                                "exception": f"worker exit {code}", "message": f"the worker died (exit status {code})",
+                                "location": location_from_text(tail), "tail": tail[-1200:]})
             self._replace(worker, selector, kill=True)
+        return results
 
-    def _watch(self, selector) -> Iterator[dict]:
+    def _watch(self, selector) -> list[dict]:
+        results: list[dict] = []
         now = time.monotonic()
         for worker in list(self.workers):
             if worker.request is None:
@@ -235,6 +244,8 @@ class Runner:
                            else "the worker did not start the case within the start-up grace")
             else:
                 message = f"resident memory past the {self.memory_mb} MB ceiling"
-            yield {**request, "kind": kind, "seconds": round(now - worker.started, 3) if worker.started else 0.0,
-                   "exception": kind, "message": message, "location": location_from_text(stack), "tail": stack[:1500]}
             self._replace(worker, selector, kill=True)
+            results.append({**request, "kind": kind, "seconds": round(now - worker.started, 3) if worker.started else 0.0,
+                            "exception": kind, "message": message, "location": location_from_text(stack),
+                            "tail": stack[:1500]})
+        return results

@@ -85,12 +85,14 @@ class Ceiling:
 def run_case(case, seeds: Path, folder: Path) -> tuple[str, BaseException | None, dict]:
     """Run one case in ``folder``: (kind, exception or None, extra facts)."""
     from .outcome import classify_cli, classify_exception
+    from .seeds import seed_files
     from .targets import TARGETS, run_cli
     source, argv = case.materialise(folder, seeds)
+    others = tuple(name for name in seed_files() if name != case.seed_file)
     if case.target == "cli":
         code, _out, err, escaped = run_cli(argv, folder)
         expect = ([case.name] if case.kind != "args" else _option_words(case)) + list(case.names)
-        kind = classify_cli(code, err, escaped, expect)
+        kind = classify_cli(code, err, escaped, expect, others)
         lines = [line for line in err.splitlines() if line.strip()]
         facts = {"exit": code, "stderr": err[-2000:], "stderr_lines": len(lines)}
         return kind, escaped, facts
@@ -99,7 +101,7 @@ def run_case(case, seeds: Path, folder: Path) -> tuple[str, BaseException | None
     except BaseException as exc:  # noqa: BLE001 - every outcome is classified
         if isinstance(exc, KeyboardInterrupt):
             raise
-        return classify_exception(exc, case.label), exc, {}
+        return classify_exception(exc, case.label, others), exc, {}
     return "accepted", None, {}
 
 
