@@ -42,6 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--markdown", metavar="MD", help="write the counts and the distinct failures here")
     parser.add_argument("--minimize", action="store_true",
                         help="shrink the smallest case of each distinct failure to a small reproducer (--markdown shows it)")
+    parser.add_argument("--summarize", action="store_true",
+                        help="run nothing: print (and --markdown, --minimize) the run whose --results and --out are given")
     parser.add_argument("--quiet", action="store_true", help="no progress line")
     return parser
 
@@ -49,14 +51,35 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     readers = args.reader or list(ALL)
-    if args.case is not None:
-        indices = [args.case]
+    if args.summarize:
+        if not (args.results and args.out):
+            raise SystemExit("--summarize needs --results and --out (the files of an earlier run)")
+        tally, findings, facts = _read_back(args.results, args.out, readers)
     else:
-        indices = list(range(args.start, args.start + args.cases))
+        tally, findings, facts = _run(args, readers)
+    print(tally.table())
+    print(f"\n{facts['cases']:,} cases in {facts['elapsed']:,.0f} s with {args.jobs} worker(s) "
+          f"({facts['restarts']} worker restart(s)); limits: {args.timeout:g} s and {args.memory_mb} MB per case; "
+          f"seed {args.seed}")
+    if facts.get("baseline"):
+        print(f"worker baseline: {facts['baseline'].get('rss_mb', 0):.0f} MB resident, "
+              f"{facts['baseline'].get('vm_mb', 0):.0f} MB virtual")
+    if findings:
+        print("\n" + signature_table(findings), flush=True)
+    if args.minimize and findings:
+        with Runner(jobs=1, timeout=args.timeout, memory_mb=args.memory_mb) as runner:
+            _minimize(runner, findings, args.quiet)
+    if args.markdown:
+        write_markdown(args.markdown, tally, findings, args, facts["elapsed"])
+    return 1 if tally.other_total() else 0
+
+
+def _run(args, readers: list[str]) -> tuple[Tally, list[dict], dict]:
+    """Run the cases; write --out and --results as they finish."""
+    indices = [args.case] if args.case is not None else list(range(args.start, args.start + args.cases))
     requests = [{"op": "case", "target": reader, "seed": args.seed, "index": index}
                 for index in indices for reader in readers]
-    tally = Tally(readers)
-    findings = []
+    tally, findings = Tally(readers), []
     out = open(args.out, "w", encoding="utf-8") if args.out else None  # noqa: SIM115 - closed below
     every = open(args.results, "w", encoding="utf-8") if args.results else None  # noqa: SIM115 - closed below
     inputs_dir = Path(args.out + ".inputs") if args.out else None
@@ -69,37 +92,41 @@ def main(argv: list[str] | None = None) -> int:
                     every.write(json.dumps({k: v for k, v in result.items() if k not in ("tail", "stderr")}) + "\n")
                 if result["kind"] not in ("accepted", "clean"):
                     record = finding(result, inputs_dir)
-                    findings.append(record)
                     if out:
                         out.write(json.dumps(record) + "\n")
                         out.flush()
+                    record.pop("input_b64", None)           # rebuilt from (seed, target, index) when needed
+                    findings.append(record)
                 if args.case is not None:
                     _show(result)
                 elif not args.quiet and (done % 50 == 0 or done == len(requests)):
                     print(f"\r{done:,}/{len(requests):,} cases, {tally.other_total():,} other, "
                           f"{time.monotonic() - started:,.0f} s", end="", file=sys.stderr, flush=True)
-            restarts, baselines = runner.restarts, runner.baselines
-            if args.minimize and findings:
-                _minimize(runner, findings, args.quiet)
+            facts = {"restarts": runner.restarts, "baseline": runner.baselines[0] if runner.baselines else None}
     finally:
         for handle in (out, every):
             if handle:
                 handle.close()
     if not args.quiet and args.case is None:
         print(file=sys.stderr)
-    elapsed = time.monotonic() - started
-    print(tally.table())
-    print(f"\n{len(requests):,} cases in {elapsed:,.0f} s with {args.jobs} worker(s) "
-          f"({restarts} worker restart(s)); limits: {args.timeout:g} s and {args.memory_mb} MB per case; "
-          f"seed {args.seed}")
-    if baselines:
-        print(f"worker baseline: {baselines[0].get('rss_mb', 0):.0f} MB resident, "
-              f"{baselines[0].get('vm_mb', 0):.0f} MB virtual")
-    if findings:
-        print("\n" + signature_table(findings))
-    if args.markdown:
-        write_markdown(args.markdown, tally, findings, args, elapsed)
-    return 1 if tally.other_total() else 0
+    return tally, findings, {**facts, "cases": len(requests), "elapsed": time.monotonic() - started}
+
+
+def _read_back(results: str, out: str, readers: list[str]) -> tuple[Tally, list[dict], dict]:
+    """The tally and findings of an earlier run, from its --results and --out files."""
+    tally = Tally(readers)
+    cases = 0
+    with open(results, encoding="utf-8") as handle:
+        for line in handle:
+            result = json.loads(line)
+            if result["target"] in readers:
+                tally.add(result)
+                cases += 1
+    with open(out, encoding="utf-8") as handle:
+        findings = [record for record in map(json.loads, handle) if record["target"] in readers]
+    for record in findings:
+        record.pop("input_b64", None)
+    return tally, findings, {"cases": cases, "elapsed": 0.0, "restarts": 0}
 
 
 def _minimize(runner, findings: list[dict], quiet: bool) -> None:

@@ -90,7 +90,8 @@ def _args_case(rng: random.Random, seed: int, index: int, command: str, argv: li
         argv += [option, value]
     if option == "--demo":           # export --demo replaces the files
         argv = ["export", "--demo", value, "--out", "exported"]
+    names = ("could not write",) if option == "--out" else (PROM_HOST,) if PROM in argv else ()
     case = Case("cli", index, seed, kind="args", seed_file=command, name=PREFIX + "args", argv=argv, expect=option,
-                names=("could not write",) if option == "--out" else ())
+                names=names)
     case.what = [f"command: {command}, {option} {value!r}"]
     return case

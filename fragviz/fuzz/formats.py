@@ -35,8 +35,8 @@ def json_files(target: str, seed_file: str) -> list[tuple[str, object]]:
         ("items is an object", lambda: _json({**doc, "items": {"a": 1}}) if "items" in doc else _json({**doc, "nodes": {"a": 1}})),
         ("items null", lambda: _json({**doc, "items": None}) if "items" in doc else _json({**doc, "pods": None})),
         ("100000 empty items", lambda: _json({**doc, "items": [{}] * 100_000}) if "items" in doc else _json({**doc, "pods": [{}] * 100_000})),
-        ("20000 copies of the first item", lambda: _json({**doc, "items": [first] * 20_000}) if "items" in doc
-         else _json({**doc, "pods": [doc["pods"][0]] * 20_000})),
+        ("10000 copies of the first item", lambda: _json({**doc, "items": [first] * 10_000}) if "items" in doc
+         else _json({**doc, "pods": [doc["pods"][0]] * 10_000})),
         ("duplicate keys", lambda: text.replace("{", '{"kind": "Pod", "kind": "Node", ', 1).encode()),
         ("lone surrogate", lambda: text.replace('"name":', '"name": "\\ud800", "x":', 1).encode()),
         ("10**19 everywhere", lambda: _every_number(text, str(10**19))),
@@ -97,7 +97,7 @@ def series_files(target: str, seed_file: str) -> list[tuple[str, object]]:
                                                 b"2026-01-01T00:00:02Z,3\n2027-01-01T00:00:00Z,4\n"),
         ("mixed epoch and ISO", lambda: b"timestamp,value\n1767225600,1\n2026-01-01T01:00:00Z,2\n1767232800,3\n"),
         ("time zones +14 and -12", lambda: b"timestamp,value\n2026-01-01T00:00:00+14:00,1\n2026-01-01T00:00:00-12:00,2\n"),
-        ("200000 rows", lambda: b"timestamp,value\n" + b"".join(f"{1767225600 + 60 * i},{i % 97}\n".encode() for i in range(200_000))),
+        ("100000 rows", lambda: b"timestamp,value\n" + b"".join(f"{1767225600 + 60 * i},{i % 97}\n".encode() for i in range(100_000))),
     ]
     return files
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from collections.abc import Callable
 
 from .cases import Case, fmt_of, make_case
@@ -100,14 +101,22 @@ def shrink(case: Case, reproduces: Callable[[bytes], bool], budget: int = 120) -
     return b"\n".join(head + kept)
 
 
-def minimize(runner, record: dict, budget: int = 120) -> bytes | None:
+MAX_INPUT = 256 * 1024      # larger inputs are whole-file classes whose name says enough
+SECONDS = 60.0              # time for shrinking one failure
+
+
+def minimize(runner, record: dict, budget: int = 150, seconds: float = SECONDS) -> bytes | None:
     """A small input reproducing ``record``'s failure (None when it cannot be rebuilt or shrunk)."""
-    if record.get("case_kind") not in ("file",) or record["kind"] == "timeout":
+    if record.get("case_kind") != "file" or record["kind"] in ("timeout", "crash") or \
+            (record.get("size") or 0) > MAX_INPUT:
         return None                        # a missing file, a directory, an option; a hang costs 10 s a try
     case = make_case(record["target"], record["seed"], record["index"])
     wanted = signature(record)
+    deadline = time.monotonic() + seconds
 
     def reproduces(data: bytes) -> bool:
+        if time.monotonic() > deadline:
+            return False
         fields = {k: v for k, v in vars(case).items()}
         fields["data"] = base64.b64encode(data).decode()
         fields["index"] = case.index

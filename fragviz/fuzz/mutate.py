@@ -18,6 +18,7 @@ import yaml
 from . import hostile
 
 Mutation = tuple[bytes, str]
+GROWTH_MAX = 256 * 1024     # a random mutation adds at most about this much (the big inputs are whole-file classes)
 _SPECIAL_BYTES = [b"\xef\xbb\xbf", b"\x00", b"\xff\xfe", b"\xe9", b"\xc3", b"\x80", b"\r", b"\x1b", b'"', b"'", b"\\",
                   b"{", b"}", b"[", b"]", b",", b"\n", b"\t", b"#", b"&", b"*", b":", b"-", b"\xed\xa0\x80"]
 
@@ -72,7 +73,8 @@ def line_mutation(rng: random.Random, data: bytes) -> Mutation:
     elif op == "duplicate":
         lines.insert(i, lines[i])
     elif op == "repeat":
-        lines[i:i + 1] = [lines[i]] * rng.choice([10, 1000, 20000])
+        times = min(rng.choice([10, 1000, 20000]), max(2, GROWTH_MAX // max(len(lines[i]), 1)))
+        lines[i:i + 1] = [lines[i]] * times
     elif op == "swap":
         j = rng.randrange(len(lines))
         lines[i], lines[j] = lines[j], lines[i]
@@ -245,7 +247,7 @@ def tree_mutation(rng: random.Random, tree, raw_tokens: list[str]) -> tuple[obje
         del container[key]
         return tree, raws, f"{path} deleted"
     if op == "duplicate" and isinstance(container, list):
-        n = rng.choice([1, 2, 100, 5000])
+        n = min(rng.choice([1, 2, 100, 5000]), max(1, GROWTH_MAX // max(len(json.dumps(current, default=str)), 1)))
         container[key:key] = [json.loads(json.dumps(current, default=str))] * n if isinstance(current, (dict, list)) else [current] * n
         return tree, raws, f"{path} repeated {n + 1} times"
     if op in ("add key", "duplicate") and isinstance(container, dict):

@@ -33,7 +33,7 @@ from pathlib import Path
 # the system pool keeps the address space close to what is really used, so RLIMIT_AS measures it.
 WORKER_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "NUMEXPR_NUM_THREADS": "1",
               "VECLIB_MAXIMUM_THREADS": "1", "MALLOC_ARENA_MAX": "2", "ARROW_DEFAULT_MEMORY_POOL": "system",
-              "PYTHONHASHSEED": "0"}
+              "PYTHONHASHSEED": "0", "FRAGVIZ_PROMETHEUS_RETRIES": "0"}   # a refused connection fails at once
 RECYCLE_MB = 512          # a worker whose resident memory grew this much since it started is replaced
 ADDRESS_FACTOR = 2.5      # the address-space hard stop, in ceilings above the worker's size
 
@@ -94,7 +94,8 @@ def run_case(case, seeds: Path, folder: Path) -> tuple[str, BaseException | None
         expect = ([case.name] if case.kind != "args" else _option_words(case)) + list(case.names)
         kind = classify_cli(code, err, escaped, expect, others)
         lines = [line for line in err.splitlines() if line.strip()]
-        facts = {"exit": code, "stderr": err[-2000:], "stderr_lines": len(lines)}
+        shown = err if len(err) <= 3000 else err[:2000] + "\n...\n" + err[-1000:]
+        facts = {"exit": code, "stderr": shown, "stderr_lines": len(lines)}
         return kind, escaped, facts
     try:
         TARGETS[case.target].run(source, seeds)
@@ -159,6 +160,23 @@ def handle(request: dict, seeds: Path, scratch: Path, ceiling: Ceiling, stack_fi
 READY: dict[str, float] = {}
 
 
+def warm_up() -> None:
+    """Import what the targets use and build the demo cluster once, so the first case of a
+    worker is not charged for it and the baseline includes it."""
+    import importlib
+    for name in ("pandas", "fragviz.cli", "fragviz.sources.files", "fragviz.sources.openb", "fragviz.sources.kubectl",
+                 "fragviz.sources.native", "fragviz.sources.promql", "fragviz.sources.raw", "fragviz.forecast.series",
+                 "fragviz.forecast.pipeline", "fragviz.planning.scenario", "fragviz.views.whatif_view",
+                 "fragviz.fuzz.cases", "fragviz.fuzz.cli_cases", "fragviz.fuzz.formats"):
+        try:
+            importlib.import_module(name)
+        except ImportError:       # a target that needs it reports the failure itself
+            pass
+    from .seeds import demo, seed_files
+    seed_files()
+    demo()
+
+
 def main() -> int:
     protocol = os.fdopen(os.dup(1), "w", buffering=1)
     devnull = os.open(os.devnull, os.O_WRONLY)
@@ -172,10 +190,7 @@ def main() -> int:
     seeds, scratch = Path(sys.argv[1]), Path(sys.argv[2])
     ceiling_mb, timeout = int(sys.argv[3]), float(sys.argv[4])
     scratch.mkdir(parents=True, exist_ok=True)
-    import pandas  # noqa: F401 - the baseline includes what every case needs
-    from . import cases, targets  # noqa: F401
-    from .seeds import seed_files
-    seed_files()
+    warm_up()
     ceiling = Ceiling(ceiling_mb)
     stack_file = open(scratch / "stack.txt", "w+")  # noqa: SIM115
     READY.update(status_mb())
