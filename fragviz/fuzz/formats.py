@@ -74,8 +74,9 @@ def series_files(target: str, seed_file: str) -> list[tuple[str, object]]:
     if target not in ("series", "cli") or not seed_file.startswith("series"):
         return []
     files = [
-        ("95-year gap", lambda: b"timestamp,value\n2026-01-01T00:00:00Z,1\n2026-01-01T01:00:00Z,2\n2121-01-01T00:00:00Z,3\n"),
-        ("95-year gap, epoch", lambda: b"timestamp,value\n1767225600,1\n1767229200,2\n4765132800,3\n"),
+        ("95-year gap", lambda: b"timestamp,value\n2026-01-01T00:00:00Z,1\n2026-01-01T00:00:01Z,2\n2026-01-01T00:00:02Z,3\n"
+                                b"2121-01-01T00:00:00Z,4\n"),
+        ("95-year gap, epoch", lambda: b"timestamp,value\n1767225600,1\n1767225601,2\n1767225602,3\n4765132800,4\n"),
         ("1 ns step over a day", lambda: b"timestamp,value\n" + b"".join(
             f"2026-01-01T00:00:00.00000000{i}Z,{i}\n".encode() for i in range(1, 8)) + b"2026-01-02T00:00:00Z,9\n"),
         ("epoch 1e10", lambda: b"timestamp,value\n1e10,1\n1.0000036e10,2\n"),
