@@ -29,12 +29,17 @@ def _dump(value) -> str:
     if isinstance(value, _Raw):
         return str(value)
     if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
+        return _string(value)
     if isinstance(value, _Pairs):
-        return "{" + ",".join(f"{json.dumps(k, ensure_ascii=False)}:{_dump(v)}" for k, v in value) + "}"
+        return "{" + ",".join(f"{_string(k)}:{_dump(v)}" for k, v in value) + "}"
     if isinstance(value, list):
         return "[" + ",".join(_dump(v) for v in value) + "]"
     return json.dumps(value)
+
+
+def _string(text: str) -> str:
+    """A JSON string; escaped to ASCII only when it holds a lone surrogate (as the input did)."""
+    return json.dumps(text, ensure_ascii=any(0xD800 <= ord(c) <= 0xDFFF for c in text))
 
 
 def _parse(data: bytes):
