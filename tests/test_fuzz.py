@@ -125,8 +125,8 @@ def test_fuzzed_reader_ends_accepted_or_cleanly_rejected(fuzz_results, reader):
     assert kinds["accepted"] > 0 and kinds["clean"] > 0, kinds     # the mutations neither all pass nor all fail
     others = [finding(r) for r in mine if r["kind"] not in ("accepted", "clean")]
     if others:
-        pytest.fail(f"{len(others)} of {len(mine)} cases of {reader} ended otherwise:\n" + signature_table(others),
-                    pytrace=False)
+        pytest.fail(f"{len(others)} of {len(mine)} cases of {reader} ended otherwise:\n" + signature_table(others) +
+                    f"\nrun one again with its traceback: python -m fragviz.fuzz --reader {reader} --case N", pytrace=False)
 
 
 # -- properties: the quantity parser ------------------------------------------------------------
