@@ -22,6 +22,7 @@ TIME_MAX = "2200-01-01"
 @dataclass(frozen=True)
 class Limits:
     max_file_mb: int = 1024            # one input file (after gzip decompression)
+    max_gzip_ratio: int = 200          # how many times a gzip file may grow beyond its first 16 MB
     max_upload_mb: int = 200           # one file uploaded on the Data page
     max_json_depth: int = 100          # nesting of JSON objects and arrays
     max_yaml_aliases: int = 100        # YAML alias (*name) uses in one document

@@ -9,7 +9,6 @@ nesting-depth check before parsing, so no input can exhaust the parser's recursi
 
 from __future__ import annotations
 
-import io
 import json
 import re
 import zlib
@@ -44,7 +43,7 @@ def read_bytes(source, label: str | None = None, *, ceiling: Limits | None = Non
     gz_name = str(getattr(source, "name", None) or (source if isinstance(source, (str, Path)) else "")).endswith(".gz")
     data = _read_capped(source, label, cap)
     if data[:2] == GZIP_MAGIC:
-        data = _gunzip(data, label, cap)
+        data = _gunzip(data, label, cap, ceiling.max_gzip_ratio)
     elif gz_name and data:
         raise InputError("the name ends in .gz but the content is not gzip-compressed; "
                          "expected a gzip file or a name without .gz", file=label)
@@ -91,26 +90,38 @@ def _read_capped(source, label: str, cap: int) -> bytes:
     return data
 
 
-def _gunzip(data: bytes, label: str, cap: int) -> bytes:
-    """Inflate every gzip member of ``data``, refusing output beyond ``cap`` bytes as it grows."""
+BOMB_FLOOR = 16 << 20  # below this size any compression ratio is accepted
+
+
+def _gunzip(data: bytes, label: str, cap: int, ratio: int) -> bytes:
+    """Inflate every gzip member of ``data``, refusing output beyond ``cap`` bytes, or beyond
+    ``ratio`` times the compressed size once past 16 MB (a decompression bomb), as it grows."""
+    allowed = min(cap, max(BOMB_FLOOR, ratio * len(data)))
     parts: list[bytes] = []
     size = 0
     rest = data
     try:
         while rest[:2] == GZIP_MAGIC:
             inflate = zlib.decompressobj(wbits=31)
-            chunk = inflate.decompress(rest, cap + 1 - size)
+            chunk = inflate.decompress(rest, allowed + 1 - size)
             size += len(chunk)
             parts.append(chunk)
-            if size > cap or inflate.unconsumed_tail:
-                raise InputError(f"decompresses to more than the {cap >> 20} MB limit for one input; "
-                                 f"{setting_hint('max_file_mb')}", file=label)
+            if size > allowed or inflate.unconsumed_tail:
+                raise _too_much(label, cap, allowed, ratio, len(data))
             if not inflate.eof:
                 raise InputError("the gzip data is cut short (truncated file)", file=label)
             rest = inflate.unused_data
     except zlib.error as exc:
         raise InputError(f"starts like gzip but is not a valid gzip file ({exc})", file=label) from None
     return b"".join(parts)
+
+
+def _too_much(label: str, cap: int, allowed: int, ratio: int, packed: int) -> InputError:
+    if allowed < cap:
+        return InputError(f"a {packed:,}-byte gzip file grows more than {ratio} times (past {allowed >> 20} MB): "
+                          f"a decompression bomb, not data; {setting_hint('max_gzip_ratio')}", file=label)
+    return InputError(f"decompresses to more than the {cap >> 20} MB limit for one input; "
+                      f"{setting_hint('max_file_mb')}", file=label)
 
 
 def decode_text(data: bytes, label: str) -> str:
