@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from ..errors import FragvizError, InputError
 
 log = logging.getLogger("fragviz")
+log.addHandler(logging.NullHandler())   # a library's logger: the application decides where records go
 
 
 def unexpected(exc: BaseException, label: str | None, row: int | None = None) -> InputError:
