@@ -19,6 +19,7 @@ import pandas as pd
 
 from ..errors import InputError
 from ..limits import TIME_MAX, TIME_MIN
+from ..model import Snapshot
 from .guard import log
 
 INT32 = (-(2**31), 2**31 - 1)
@@ -158,3 +159,14 @@ def convert_items(objects: list, kind: str, convert: Callable[[dict], object], f
                                        f"{type(exc).__name__}: {detail} (an internal error, logged)",
                                        file=file, row=number))
     return rows
+
+
+def model_problems(nodes: pd.DataFrame, pods: pd.DataFrame, nodes_failed: bool) -> list[InputError]:
+    """The problems :meth:`Snapshot.build` finds in the rows that did convert (ranges, duplicate
+    names, placement), so they are reported with the conversion problems in one list. When some
+    node did not convert, pods placed on an unknown node are left out (that node may be theirs)."""
+    try:
+        Snapshot.build(nodes, pods, "2000-01-01")
+    except InputError as exc:
+        return [p for p in (exc.problems or [exc]) if not (nodes_failed and p.field == "node")]
+    return []

@@ -27,7 +27,8 @@ import pandas as pd
 from ..errors import InputError, collect
 from ..model import GPU_MILLI, NODE_COLUMNS, POD_COLUMNS, Snapshot, parse_devices
 from ..quantity import count, cpu_milli, memory_mib
-from .k8s_items import api_time, as_list, as_object, convert_items, flag, object_list, string_map, text, whole
+from .k8s_items import (api_time, as_list, as_object, convert_items, flag, model_problems, object_list, string_map, text,
+                        whole)
 from .pdb import match_pdbs, overlap_note, read_pdbs
 
 POOL_LABELS = ("cloud.google.com/gke-nodepool", "eks.amazonaws.com/nodegroup", "karpenter.sh/nodepool",
@@ -454,11 +455,13 @@ def snapshot_from_objects(nodes: list[dict], pods: list[dict], pdbs: list[dict] 
     budgets = read_pdbs(pdbs, file_pdbs, problems) if pdbs is not None else []
     if not nodes and not problems:
         problems.append(InputError("no Node objects (expected the output of `kubectl get nodes -o json`)", file=file_nodes))
-    collect(problems, None, "the Kubernetes objects")
     skipped = sum(1 for row in pod_rows.values() if row is None)
     pod_rows = {i: row for i, row in pod_rows.items() if row is not None}
     node_frame = _frame(node_rows, NODE_COLUMNS, file_nodes)
     pod_frame = _frame(pod_rows, POD_COLUMNS, file_pods)
+    if problems:        # the model's checks of the objects that converted join the list: all at once
+        problems += model_problems(node_frame, pod_frame, nodes_failed=len(node_rows) < len(nodes))
+    collect(problems, None, "the Kubernetes objects")
     remarks = [f"{skipped} terminal pod{'s' if skipped != 1 else ''} skipped"] if skipped else []
     if pdbs is not None:
         pod_frame["labels"] = [row["labels"] for row in pod_rows.values()]
