@@ -228,6 +228,7 @@ def pod_row(obj: dict, gpu: GpuResources = GPU_RESOURCES, *, replicas: int | Non
     if phase in TERMINAL_PHASES:
         return None
     annotations = dict(string_map(meta.get("annotations"), "metadata.annotations"))
+    string_map(meta.get("labels"), "metadata.labels")      # checked even when no PDB needs them
     requests = effective_requests(spec, gpu)
     gpu_count, gpu_milli = pod_gpu(requests, annotations, gpu, replicas or gpu.default_replicas)
     owner = controller_kind(meta)
