@@ -6,9 +6,11 @@ a reader can report every problem at once (nothing is partly loaded: the caller 
 together before building anything).
 
 Fields are read through the typed accessors here (:func:`as_object`, :func:`as_list`,
-:func:`object_list`, :func:`text`, :func:`flag`, :func:`whole`, :func:`string_map`, :func:`api_time`): JSON of an
-unexpected type (``metadata`` a list, labels a string, a priority beyond int32, a time outside
-the supported range) is an InputError naming the field's path, never a TypeError later.
+:func:`object_list`, :func:`text`, :func:`flag`, :func:`whole`, :func:`string_map`): JSON of an
+unexpected type (``metadata`` a list, labels a string, a priority that is not a whole number) is
+an InputError naming the field's path, never a TypeError later. Ranges of the model's columns
+(int64, the supported times) are the model's checks (:meth:`fragviz.model.Snapshot.build`);
+:func:`api_time` checks a time where no model column does.
 """
 
 from __future__ import annotations

@@ -27,8 +27,7 @@ import pandas as pd
 from ..errors import InputError, collect
 from ..model import GPU_MILLI, NODE_COLUMNS, POD_COLUMNS, Snapshot, parse_devices
 from ..quantity import count, cpu_milli, memory_mib
-from .k8s_items import (api_time, as_list, as_object, convert_items, flag, model_problems, object_list, string_map, text,
-                        whole)
+from .k8s_items import as_list, as_object, convert_items, flag, model_problems, object_list, string_map, text, whole
 from .pdb import match_pdbs, overlap_note, read_pdbs
 
 POOL_LABELS = ("cloud.google.com/gke-nodepool", "eks.amazonaws.com/nodegroup", "karpenter.sh/nodepool",
@@ -228,7 +227,6 @@ def pod_row(obj: dict, gpu: GpuResources = GPU_RESOURCES, *, replicas: int | Non
     if phase in TERMINAL_PHASES:
         return None
     annotations = dict(string_map(meta.get("annotations"), "metadata.annotations"))
-    string_map(meta.get("labels"), "metadata.labels")      # checked even when no PDB needs them
     requests = effective_requests(spec, gpu)
     gpu_count, gpu_milli = pod_gpu(requests, annotations, gpu, replicas or gpu.default_replicas)
     owner = controller_kind(meta)
@@ -242,10 +240,10 @@ def pod_row(obj: dict, gpu: GpuResources = GPU_RESOURCES, *, replicas: int | Non
         "gpu_count": gpu_count,
         "gpu_milli": gpu_milli,
         "gpu_spec": gpu_spec(spec, annotations, gpu),
-        "priority": whole(spec.get("priority"), "spec.priority"),
+        "priority": whole(spec.get("priority"), "spec.priority", -math.inf, math.inf),   # range: the model's
         "qos": text(status.get("qosClass"), "status.qosClass"),
         "phase": phase,
-        "created": api_time(meta.get("creationTimestamp"), "metadata.creationTimestamp"),
+        "created": text(meta.get("creationTimestamp"), "metadata.creationTimestamp") or None,   # parsed by the model
         "movable": movable(owner, spec, annotations),
         "devices": device_index(annotations, gpu) if node and gpu_count else "",
     }
