@@ -181,6 +181,15 @@ def test_encodings_and_json_oddities_are_named(tmp_path, dumps, content, expecte
     assert error.file == "pods.json" and expected in str(error)
 
 
+def test_a_pdb_name_with_control_characters_is_blamed_on_the_pdb_file(tmp_path, dumps):
+    pdbs = {"kind": "List", "items": [{"kind": "PodDisruptionBudget", "metadata": {"name": "web\x7f", "namespace": "a"},
+                                       "spec": {"selector": {}}, "status": {"disruptionsAllowed": 1}}]}
+    with pytest.raises(InputError) as caught:
+        load_files(str(write(tmp_path, "nodes.json", dumps[0])), str(write(tmp_path, "pods.json", dumps[1])),
+                   pdbs=str(write(tmp_path, "pdbs.json", pdbs)))
+    assert (caught.value.file, caught.value.row, caught.value.field) == ("pdbs.json", 1, "metadata.name")
+
+
 def test_missing_files_directories_and_fake_gzip_are_named(tmp_path, dumps):
     nodes = write(tmp_path, "nodes.json", dumps[0])
     with pytest.raises(InputError, match="pods.json: file not found"):
@@ -353,6 +362,16 @@ def test_yaml_structures_that_would_hang_or_crash_are_named(text, expected):
     with pytest.raises(InputError, match=expected) as caught:
         parse_yaml(text, "y.yaml")
     assert caught.value.file == "y.yaml"
+
+
+def test_yaml_gzip_bombs_stop_at_the_yaml_ceiling_and_nul_bytes_are_named(tmp_path):
+    bomb = write(tmp_path, "bomb.yaml.gz", gzip.compress(b"name: x\n" + b" " * 20_000_000))   # 20 KB -> 20 MB
+    with pytest.raises(ScenarioError, match="bomb.yaml.gz: larger than the 256 KB limit for a YAML file once "
+                                            "decompressed"):
+        Scenario.load(bomb)
+    assert "once decompressed" in str(catalog_error(tmp_path, bomb.read_bytes(), name="bomb.yaml.gz"))
+    assert "unacceptable character #x0000" in str(catalog_error(tmp_path, b"macros:\n  a: 'x\x00'\n"))
+    assert "unacceptable character" in scenario_error(tmp_path, b"name: \x1b[2J\n").message
 
 
 def test_the_yaml_size_ceiling_is_a_setting(tmp_path, monkeypatch):

@@ -69,7 +69,7 @@ from ..limits import Limits, limits, setting_hint
 from ..model import ABSURD, GPU_MILLI, Snapshot, parse_gpu_spec
 from ..sources import raw
 from ..sources.guard import reading
-from ..sources.yamlsafe import parse_yaml
+from ..sources.yamlsafe import parse_yaml, read_yaml_text
 from .scenario_fields import (MIB_PER_GIB, ScenarioError, _Fields, _Work, _as_tuple, _close, _concat, _cores, _fresh_names, _gib, _is_number, _listing, _pending, _plain, _round_half_up, _shown, _slug, _tidy)  # noqa: F401
 
 MAX_COUNT = 100_000          # nodes or jobs one edit may add
@@ -423,10 +423,10 @@ class Scenario:
         a missing file, a directory or bytes that are not UTF-8 are named like any bad field."""
         label = label or raw.label_of(source, "scenario.yaml")
         try:
-            data = raw.read_bytes(source, label)
+            text = read_yaml_text(source, label, ceiling=limits())
         except InputError as exc:
             raise ScenarioError(exc.message, file=label) from None
-        return cls.from_yaml(data, label)
+        return cls.from_yaml(text, label)
 
     @classmethod
     def from_yaml(cls, text: str | bytes, file: str = "scenario.yaml") -> Scenario:

@@ -14,15 +14,14 @@ import pandas as pd
 from ..errors import InputError
 from ..limits import Limits, limits, setting_hint
 from ..model import ABSURD, GPU_MILLI, parse_gpu_spec
+from ..sources.k8s_items import CONTROL, control_characters
 from ..sources.yamlsafe import BigInt
 
 MIB_PER_GIB = 1024
 MAX_NAME = 253            # characters of a name (a Kubernetes object name is at most 253)
 MAX_DESCRIPTION = 10_000  # characters of a scenario's description
-# Characters refused in names: C0 and C1 controls, DEL, line/paragraph separators and the bidi
-# overrides (names end up in HTML, terminals and spreadsheets, where these move or hide text).
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
-_CONTROL_TEXT = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")  # \t \n allowed
+# A description may hold tabs and line breaks; names may not (sources.k8s_items.CONTROL).
+_CONTROL_TEXT = re.compile(CONTROL.pattern.replace("\x00-\x1f", "\x00-\x08\x0b-\x1f"))
 
 
 class ScenarioError(InputError):
@@ -217,10 +216,8 @@ def _bad_text(text: str, multiline: bool = False) -> str | None:
     most = MAX_DESCRIPTION if multiline else MAX_NAME
     if len(text) > most:
         return f"is {len(text):,} characters long, more than {most:,}"
-    bad = (_CONTROL_TEXT if multiline else _CONTROL).findall(text)
-    if bad:
-        return f"contains a control character ({', '.join(dict.fromkeys(f'U+{ord(c):04X}' for c in bad))})"
-    return None
+    bad = control_characters(text, _CONTROL_TEXT if multiline else CONTROL)
+    return f"contains a control character ({bad})" if bad else None
 
 
 def _bound(x: float) -> str:

@@ -15,6 +15,7 @@ an InputError naming the field's path, never a TypeError later. Ranges of the mo
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import pandas as pd
@@ -25,8 +26,17 @@ from ..model import Snapshot
 from .guard import log
 
 INT32 = (-(2**31), 2**31 - 1)
+# Characters refused in names: C0 and C1 controls, DEL, line/paragraph separators and the bidi
+# overrides (names end up in HTML, terminals and spreadsheets, where these move or hide text).
+CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 _TIME_RANGE = (pd.Timestamp(TIME_MIN, tz="UTC"), pd.Timestamp(TIME_MAX, tz="UTC"))
 _SHOWN = 40
+
+
+def control_characters(text: str, pattern: re.Pattern = CONTROL) -> str | None:
+    """``"U+001B, U+000D"``: the control characters of a name, or None when it has none."""
+    found = pattern.findall(text)
+    return ", ".join(dict.fromkeys(f"U+{ord(c):04X}" for c in found)) if found else None
 
 
 def describe(value) -> str:

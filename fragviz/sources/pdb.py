@@ -24,7 +24,7 @@ import pandas as pd
 
 from ..errors import InputError, collect
 from ..model import NO_PDB
-from .k8s_items import INT32, as_object, convert_items, describe
+from .k8s_items import INT32, as_object, control_characters, convert_items, describe
 
 OPERATORS = ("In", "NotIn", "Exists", "DoesNotExist")
 
@@ -74,11 +74,12 @@ def parse_pdb(obj: dict) -> Budget:
     spec = as_object(obj.get("spec"), "spec")
     status = as_object(obj.get("status"), "status")
     name = meta.get("name")
-    if not isinstance(name, str) or not name:
-        raise InputError(f"expected the PodDisruptionBudget's name, got {describe(name)}", field="metadata.name")
+    if not isinstance(name, str) or not name or control_characters(name):
+        raise InputError(f"expected the PodDisruptionBudget's name (printable text), got {describe(name)}",
+                         field="metadata.name")
     namespace = meta.get("namespace", "default")
-    if not isinstance(namespace, str) or not namespace:
-        raise InputError(f"expected a namespace, got {describe(namespace)}", field="metadata.namespace")
+    if not isinstance(namespace, str) or not namespace or control_characters(namespace):
+        raise InputError(f"expected a namespace (printable text), got {describe(namespace)}", field="metadata.namespace")
     allowed = status.get("disruptionsAllowed", 0)
     if allowed is None:
         allowed = 0

@@ -123,19 +123,35 @@ def parse_yaml(text: str, label: str, *, ceiling: Limits | None = None):
     if len(text) > cap:
         raise InputError(f"larger than the {ceiling.max_yaml_kb} KB limit for a YAML file; "
                          f"{setting_hint('max_yaml_kb')}", file=label)
-    loader = BoundedLoader(text, ceiling, label)
+    loader = None
     try:
+        loader = BoundedLoader(text, ceiling, label)     # may already refuse a character (NUL, ESC)
         return loader.get_single_data()
     except yaml.YAMLError as exc:
         raise InputError(yaml_problem(exc), file=label) from None
     except RecursionError:      # not reachable within max_json_depth; kept as a named refusal
         raise InputError("YAML nested too deeply", file=label) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
+
+
+def read_yaml_text(source, label: str, *, ceiling: Limits) -> str:
+    """The text of a YAML file (path, bytes or an upload) read through :mod:`raw`, refused past
+    ``max_yaml_kb`` while reading or decompressing (a gzip bomb stops at the ceiling)."""
+    try:
+        data = raw.read_bytes(source, label, ceiling=ceiling, max_bytes=ceiling.max_yaml_kb * 1024)
+    except InputError as exc:
+        if exc.message.startswith(("larger than", "decompresses to more than")):
+            unpacked = " once decompressed" if exc.message.startswith("decompresses") else ""
+            raise InputError(f"larger than the {ceiling.max_yaml_kb} KB limit for a YAML file{unpacked}; "
+                             f"{setting_hint('max_yaml_kb')}", file=label) from None
+        raise
+    return raw.decode_text(data, label)
 
 
 def load_yaml(source, label: str | None = None, *, ceiling: Limits | None = None):
-    """YAML from a path, bytes or an upload: :func:`raw.read_text` then :func:`parse_yaml`."""
+    """YAML from a path, bytes or an upload: :func:`read_yaml_text` then :func:`parse_yaml`."""
     label = label or raw.label_of(source)
     ceiling = ceiling or limits()
-    return parse_yaml(raw.read_text(source, label, ceiling=ceiling), label, ceiling=ceiling)
+    return parse_yaml(read_yaml_text(source, label, ceiling=ceiling), label, ceiling=ceiling)
