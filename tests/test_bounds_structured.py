@@ -163,6 +163,14 @@ def test_every_problem_of_the_dumps_at_once_conversion_and_model_checks_together
                      ("pods.json", 2, "cpu_milli"), ("pods.json", 4, "name"), ("pods.json", 5, "spec.priority")}
 
 
+def test_a_pod_on_a_node_the_nodes_dump_lacks_names_both_files(tmp_path, dumps):
+    nodes = changed(dumps[0], 0, ["metadata", "name"], "renamed")
+    error = kubectl_error(tmp_path, nodes, dumps[1])
+    problems = error.problems or [error]
+    assert problems and all(p.file == "pods.json" and p.field == "node" for p in problems)
+    assert all("unknown node" in p.message and "no node of that name in nodes.json" in p.message for p in problems)
+
+
 def test_items_of_the_wrong_kind_are_listed_together(tmp_path, dumps):
     pods = {"kind": "List", "items": [1, "x", {"kind": "Node"}, {"kind": 5}]}
     error = kubectl_error(tmp_path, dumps[0], pods)

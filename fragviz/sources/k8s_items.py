@@ -20,7 +20,7 @@ from collections.abc import Callable
 
 import pandas as pd
 
-from ..errors import InputError
+from ..errors import InputError, collect
 from ..limits import TIME_MAX, TIME_MIN
 from ..model import Snapshot
 from .guard import log
@@ -173,6 +173,28 @@ def convert_items(objects: list, kind: str, convert: Callable[[dict], object], f
     return rows
 
 
+def build_snapshot(nodes: pd.DataFrame, pods: pd.DataFrame, taken_at, source: str, file_nodes: str | None) -> Snapshot:
+    """:meth:`Snapshot.build`, a pod placed on an unknown node also naming the nodes file (the
+    pods file names the node, but the nodes file may be the one that is wrong)."""
+    try:
+        return Snapshot.build(nodes, pods, taken_at, source=source)
+    except InputError as exc:
+        problems = exc.problems or [exc]
+        named = naming_nodes_file(problems, file_nodes)
+        if named == problems:
+            raise
+        collect(named, exc.file, "the snapshot")
+        raise
+
+
+def naming_nodes_file(problems: list[InputError], file_nodes: str | None) -> list[InputError]:
+    """``problems`` with each unknown-node problem saying which nodes file lacks the node."""
+    if not file_nodes:
+        return problems
+    return [InputError(f"{p.message} (no node of that name in {file_nodes})", file=p.file, row=p.row, field=p.field)
+            if p.field == "node" and "unknown node" in p.message and not p.problems else p for p in problems]
+
+
 def model_problems(nodes: pd.DataFrame, pods: pd.DataFrame, nodes_failed: bool) -> list[InputError]:
     """The problems :meth:`Snapshot.build` finds in the rows that did convert (ranges, duplicate
     names, placement), so they are reported with the conversion problems in one list. When some
@@ -180,5 +202,6 @@ def model_problems(nodes: pd.DataFrame, pods: pd.DataFrame, nodes_failed: bool) 
     try:
         Snapshot.build(nodes, pods, "2000-01-01")
     except InputError as exc:
-        return [p for p in (exc.problems or [exc]) if not (nodes_failed and p.field == "node")]
+        problems = [p for p in (exc.problems or [exc]) if not (nodes_failed and p.field == "node")]
+        return naming_nodes_file(problems, nodes.attrs.get("file"))
     return []

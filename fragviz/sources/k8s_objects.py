@@ -27,7 +27,8 @@ import pandas as pd
 from ..errors import InputError, collect
 from ..model import GPU_MILLI, NODE_COLUMNS, POD_COLUMNS, Snapshot, parse_devices
 from ..quantity import count, cpu_milli, memory_mib
-from .k8s_items import as_list, as_object, convert_items, flag, model_problems, object_list, string_map, text, whole
+from .k8s_items import (as_list, as_object, build_snapshot, convert_items, flag, model_problems, object_list, string_map,
+                        text, whole)
 from .pdb import match_pdbs, overlap_note, read_pdbs
 
 POOL_LABELS = ("cloud.google.com/gke-nodepool", "eks.amazonaws.com/nodegroup", "karpenter.sh/nodepool",
@@ -477,7 +478,7 @@ def snapshot_from_objects(nodes: list[dict], pods: list[dict], pdbs: list[dict] 
         label = f"{source}: {files}" if files else source
     if remarks:
         label += f" ({'; '.join(remarks)})"
-    return Snapshot.build(node_frame, pod_frame, taken_at, source=label)
+    return build_snapshot(node_frame, pod_frame, taken_at, label, file_nodes)
 
 
 def pod_labels(obj: dict) -> dict[str, str]:
