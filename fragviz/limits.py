@@ -31,6 +31,7 @@ class Limits:
     max_scenario_pods: int = 2_000_000  # pods of a cluster after applying a what-if scenario
     max_prometheus_mb: int = 512       # one Prometheus response body
     prometheus_deadline_s: int = 120   # one Prometheus query, all retries and reads included
+    max_yaml_kb: int = 256             # one YAML file (what-if scenario, PromQL catalog): parsed in pure Python
 
     def bytes(self, name: str) -> int:
         return int(getattr(self, name)) * (1 << 20)

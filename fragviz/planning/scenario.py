@@ -63,13 +63,18 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from ..errors import collect
+from ..errors import InputError, collect
 from ..frag import NOT_WORKLOAD_OWNERS, job_mix_workload
+from ..limits import Limits, limits, setting_hint
 from ..model import ABSURD, GPU_MILLI, Snapshot, parse_gpu_spec
+from ..sources import raw
+from ..sources.guard import reading
+from ..sources.yamlsafe import parse_yaml, read_yaml_text
 from .scenario_fields import (MIB_PER_GIB, ScenarioError, _Fields, _Work, _as_tuple, _close, _concat, _cores, _fresh_names, _gib, _is_number, _listing, _pending, _plain, _round_half_up, _shown, _slug, _tidy)  # noqa: F401
 
 MAX_COUNT = 100_000          # nodes or jobs one edit may add
 MAX_FACTOR = 100.0
+MAX_WEIGHT = 1e12            # a job-mix weight (weights are relative; renormalised)
 WHATIF_LABEL = "fragviz.io/what-if"
 
 
@@ -105,8 +110,9 @@ class AddNodes:
         return None if f.failed else cls(count, model, gpus, cpu, mem, pool)
 
     def apply_to(self, work: _Work, fail) -> None:
+        work.room("nodes", self.count, fail, "count")
         prefix = "whatif-" + (_slug(self.pool or self.gpu_model) or "cpu")
-        names = _fresh_names(prefix, self.count, set(work.nodes["name"]))
+        names = _fresh_names(prefix, self.count, work.nodes["name"])
         labels = {WHATIF_LABEL: "added"}
         if self.gpu_count:
             labels |= {"nvidia.com/gpu.product": self.gpu_model, "nvidia.com/gpu.count": str(self.gpu_count)}
@@ -218,6 +224,7 @@ class ScaleNamespace:
             extra = _round_half_up(n * (self.factor - 1))
             if extra == 0:
                 return
+            work.room("pods", extra, fail, "factor")
             source = workload.sort_values("name", kind="stable")
             picks = source.iloc[np.arange(extra) % n].copy()
             taken = set(pods.loc[in_ns, "name"])
@@ -268,8 +275,8 @@ class AddJobs:
         return None if f.failed else cls(name, count, gpus, milli, cpu, mem, spec, namespace)
 
     def apply_to(self, work: _Work, fail) -> None:
-        taken = set(work.pods.loc[work.pods["namespace"] == self.namespace, "name"])
-        names = _fresh_names(self.name, self.count, taken)
+        work.room("pods", self.count, fail, "count")
+        names = _fresh_names(self.name, self.count, work.pods.loc[work.pods["namespace"] == self.namespace, "name"])
         rows = pd.DataFrame({"name": names, "namespace": self.namespace, "owner_kind": "Job", "node": "",
                              "cpu_milli": int(self.cpu_milli), "memory_mib": float(self.memory_mib),
                              "gpu_count": int(self.gpu_count), "gpu_milli": int(self.gpu_milli) if self.gpu_count else 0,
@@ -315,15 +322,16 @@ class JobMix:
                                f"memory_gib: 64, weight: 1}}], got {_shown(value)}")
             return None
         rows = []
-        for i, raw in enumerate(value, start=1):
-            f = fields.mapping(raw, tuple(MIX_FIELDS.values()), row=i)
+        for i, item in enumerate(value, start=1):
+            f = fields.mapping(item, tuple(MIX_FIELDS.values()), row=i)
             if f is None:
                 continue
             gpus, milli = f.gpu_request()
             row = {"cpu_milli": f.milli("cpu", "CPU cores of the job", maximum=ABSURD["cpu_milli"]),
                    "memory_mib": f.mib("memory_gib", "memory of the job in GiB", maximum=ABSURD["memory_mib"]),
                    "gpu_count": gpus, "gpu_milli": milli, "gpu_spec": f.gpu_models(),
-                   "weight": f.number("weight", "the job's share of the mix (any non-negative number)")}
+                   "weight": f.number("weight", "the job's share of the mix (any non-negative number)",
+                                      maximum=MAX_WEIGHT)}
             rows.append(row)
         if fields.failed:
             return None
@@ -369,14 +377,17 @@ class Scenario:
     def apply(self, snapshot: Snapshot, file: str | None = None) -> Snapshot:
         """A new Snapshot with every edit applied in order; ``snapshot`` is left unchanged."""
         where = file or f"scenario '{self.name}'"
-        self.validate(where)
-        work = _Work(snapshot.nodes.copy(), snapshot.pods.copy(), snapshot.taken_at)
-        for number, edit in enumerate(self.edits, start=1):
-            def fail(name, message, number=number, kind=edit.KIND):
-                raise ScenarioError(message, file=where, edit=number, kind=kind, field=name)
-            edit.apply_to(work, fail)
-        nodes, pods = work.nodes.reset_index(drop=True), work.pods.reset_index(drop=True)
-        return Snapshot.build(nodes, pods, taken_at=snapshot.taken_at, source=f"{snapshot.source} + scenario '{self.name}'")
+        ceiling = limits()
+        with reading(where):
+            self.validate(where, ceiling=ceiling)
+            work = _Work(snapshot.nodes.copy(), snapshot.pods.copy(), snapshot.taken_at, ceiling)
+            for number, edit in enumerate(self.edits, start=1):
+                def fail(name, message, number=number, kind=edit.KIND):
+                    raise ScenarioError(message, file=where, edit=number, kind=kind, field=name)
+                edit.apply_to(work, fail)
+            nodes, pods = work.nodes.reset_index(drop=True), work.pods.reset_index(drop=True)
+            return Snapshot.build(nodes, pods, taken_at=snapshot.taken_at,
+                                  source=f"{snapshot.source} + scenario '{self.name}'")
 
     def workload(self, default: pd.DataFrame) -> pd.DataFrame:
         """The target workload of the last JobMix edit, else ``default``."""
@@ -386,14 +397,14 @@ class Scenario:
         self.validate()
         return mixes[-1].workload()
 
-    def validate(self, file: str | None = None) -> None:
+    def validate(self, file: str | None = None, *, ceiling: Limits | None = None) -> None:
         """Raise ScenarioError listing every bad field (the checks of ``from_yaml``)."""
         where = file or f"scenario '{self.name}'"
         for number, edit in enumerate(self.edits, start=1):
             if not isinstance(edit, tuple(EDITS.values())):
                 raise ScenarioError(f"expected an edit ({', '.join(c.__name__ for c in EDITS.values())}), got {_shown(edit)}",
                                     file=where, edit=number)
-        Scenario.from_dict(self.to_dict(), where)
+        Scenario.from_dict(self.to_dict(), where, ceiling=ceiling)
 
     # -- YAML ------------------------------------------------------------------------------------
     def to_dict(self) -> dict:
@@ -407,19 +418,33 @@ class Scenario:
         return yaml.safe_dump(self.to_dict(), sort_keys=False, default_flow_style=None, allow_unicode=True, width=1000)
 
     @classmethod
-    def from_yaml(cls, text: str, file: str = "scenario.yaml") -> Scenario:
+    def load(cls, source, label: str | None = None) -> Scenario:
+        """A scenario file (path, bytes or an upload) read through :mod:`fragviz.sources.raw`:
+        a missing file, a directory or bytes that are not UTF-8 are named like any bad field."""
+        label = label or raw.label_of(source, "scenario.yaml")
         try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-            raise ScenarioError(f"invalid YAML{at}: {problem}; expected a mapping with name, description and edits",
-                                file=file) from None
-        return cls.from_dict(data, file)
+            text = read_yaml_text(source, label, ceiling=limits())
+        except InputError as exc:
+            raise ScenarioError(exc.message, file=label) from None
+        return cls.from_yaml(text, label)
 
     @classmethod
-    def from_dict(cls, data, file: str = "scenario.yaml") -> Scenario:
+    def from_yaml(cls, text: str | bytes, file: str = "scenario.yaml") -> Scenario:
+        """A scenario from its YAML (text, or bytes that must be UTF-8), within the YAML ceilings
+        of :mod:`fragviz.sources.yamlsafe` (size, aliases, nesting, 64-bit integers)."""
+        with reading(file):
+            ceiling = limits()
+            try:
+                if isinstance(text, (bytes, bytearray)):
+                    text = raw.decode_text(bytes(text), file)
+                data = parse_yaml(text, file, ceiling=ceiling)
+            except InputError as exc:
+                tail = "; expected a mapping with name, description and edits" if exc.message.startswith("invalid") else ""
+                raise ScenarioError(exc.message + tail, file=file) from None
+            return cls.from_dict(data, file, ceiling=ceiling)
+
+    @classmethod
+    def from_dict(cls, data, file: str = "scenario.yaml", *, ceiling: Limits | None = None) -> Scenario:
         if not isinstance(data, dict):
             got = "an empty file" if data is None else _shown(data)
             raise ScenarioError(f"expected a mapping at the top level (name: ..., edits: [...]), got {got}", file=file)
@@ -437,22 +462,46 @@ class Scenario:
             top.error("edits", f"expected a list of edits (- add_nodes: {{...}}), got {_shown(raw_edits)}")
             raw_edits = []
         problems = list(top.problems)
-        for number, raw in enumerate(raw_edits, start=1):
+        added = _Added(ceiling or limits())
+        for number, item in enumerate(raw_edits, start=1):
             fields = _Fields(file, number)
-            edit = _parse_edit(raw, fields)
+            edit = _parse_edit(item, fields)
+            added.check(edit, fields)
             problems += fields.problems
             edits.append(edit)
         collect(problems, file, "the scenario")
         return cls(name, tuple(edits), description)
 
 
-def _parse_edit(raw, fields: _Fields):
+class _Added:
+    """Nodes and pods the edits add, counted while parsing: past a scenario ceiling, the edit
+    that crosses it is refused by name before anything is built (the cluster's own nodes and
+    pods are checked when applying)."""
+
+    def __init__(self, ceiling: Limits):
+        self.ceiling = ceiling
+        self.nodes = 0
+        self.pods = 0
+
+    def check(self, edit, fields: _Fields) -> None:
+        what = "nodes" if isinstance(edit, AddNodes) else "pods" if isinstance(edit, AddJobs) else None
+        if what is None:
+            return
+        total = getattr(self, what) + edit.count
+        setattr(self, what, total)
+        cap = getattr(self.ceiling, f"max_scenario_{what}")
+        if total > cap and total - edit.count <= cap:
+            fields.error("count", f"the edits so far add {total:,} {what}, more than the {cap:,} a what-if "
+                                  f"scenario may have; {setting_hint(f'max_scenario_{what}')}")
+
+
+def _parse_edit(item, fields: _Fields):
     kinds = ", ".join(EDITS)
-    if not isinstance(raw, dict) or len(raw) != 1:
+    if not isinstance(item, dict) or len(item) != 1:
         fields.error(None, f"expected one edit as a mapping with a single kind ({kinds}), e.g. "
-                           f"'- cordon: {{pools: [a100]}}', got {_shown(raw)}")
+                           f"'- cordon: {{pools: [a100]}}', got {_shown(item)}")
         return None
-    (kind, value), = raw.items()
+    (kind, value), = item.items()
     if kind not in EDITS:
         fields.error(None, f"unknown edit kind {_shown(kind)}{_close([str(kind)], EDITS)}; expected one of {kinds}")
         return None

@@ -12,9 +12,16 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
+from ..limits import Limits, limits, setting_hint
 from ..model import ABSURD, GPU_MILLI, parse_gpu_spec
+from ..sources.k8s_items import CONTROL, control_characters
+from ..sources.yamlsafe import BigInt
 
 MIB_PER_GIB = 1024
+MAX_NAME = 253            # characters of a name (a Kubernetes object name is at most 253)
+MAX_DESCRIPTION = 10_000  # characters of a scenario's description
+# A description may hold tabs and line breaks; names may not (sources.k8s_items.CONTROL).
+_CONTROL_TEXT = re.compile(CONTROL.pattern.replace("\x00-\x1f", "\x00-\x08\x0b-\x1f"))
 
 
 class ScenarioError(InputError):
@@ -44,6 +51,18 @@ class _Work:
     nodes: pd.DataFrame
     pods: pd.DataFrame
     taken_at: pd.Timestamp
+    ceiling: Limits = None
+
+    def room(self, what: str, adding: int, fail, field: str) -> None:
+        """Refuse (``fail(field, ...)``) an edit that would take the cluster past the scenario
+        ceiling for ``what`` ("nodes" or "pods") before anything is built."""
+        ceiling = self.ceiling or limits()
+        name = f"max_scenario_{what}"
+        cap = getattr(ceiling, name)
+        now = len(self.nodes if what == "nodes" else self.pods)
+        if now + adding > cap:
+            fail(field, f"would make {now + adding:,} {what} ({now:,} + {adding:,}), more than the {cap:,} a "
+                        f"what-if scenario may have; {setting_hint(name)}")
 
 
 _REQUIRED = object()
@@ -95,6 +114,9 @@ class _Fields:
         if value is _REQUIRED:
             return None
         limit = f" {minimum:g}..{_bound(maximum)}" if maximum is not None else f" >= {minimum:g}"
+        if isinstance(value, BigInt):
+            self.error(key, f"{_shown(value)} is out of range; expected {what} as {noun}{limit}")
+            return None
         if not _is_number(value) or not math.isfinite(value):
             self.error(key, f"expected {what} as {noun}{limit}, got {_shown(value)}")
             return None
@@ -144,6 +166,10 @@ class _Fields:
         if required and text == "":
             self.error(key, f"is empty; expected {what}")
             return None
+        why = _bad_text(text, multiline=key == "description")
+        if why:
+            self.error(key, f"{_shown(text)} {why}; expected {what}")
+            return None
         return text
 
     def names(self, key, what) -> tuple[str, ...] | None:
@@ -155,7 +181,13 @@ class _Fields:
                 isinstance(v, (str, int)) and not isinstance(v, bool) and str(v).strip() for v in items):
             self.error(key, f"expected a list of {what}, e.g. [a, b], got {_shown(value)}")
             return None
-        return tuple(str(v).strip() for v in items)
+        names = tuple(str(v).strip() for v in items)
+        for name in names:
+            why = _bad_text(name)
+            if why:
+                self.error(key, f"{_shown(name)} {why}; expected a list of {what}")
+                return None
+        return names
 
     def gpu_request(self) -> tuple[int | None, int | None]:
         gpus = self.whole("gpus", "GPUs per pod", default=0, maximum=ABSURD["gpu_count"])
@@ -177,6 +209,15 @@ class _Fields:
             value = "|".join(v.strip() for v in value)
         text = self.value_text(value, "gpu_models", "GPU models as 'A100|H100' (empty = any)", required=False)
         return None if text is None else "|".join(parse_gpu_spec(text))
+
+
+def _bad_text(text: str, multiline: bool = False) -> str | None:
+    """Why ``text`` cannot be a name (or, ``multiline``, a description), or None."""
+    most = MAX_DESCRIPTION if multiline else MAX_NAME
+    if len(text) > most:
+        return f"is {len(text):,} characters long, more than {most:,}"
+    bad = control_characters(text, _CONTROL_TEXT if multiline else CONTROL)
+    return f"contains a control character ({bad})" if bad else None
 
 
 def _bound(x: float) -> str:
@@ -229,13 +270,18 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9.]+", "-", str(text).lower()).strip("-.")
 
 
-def _fresh_names(prefix: str, count: int, taken: set) -> list[str]:
-    names, i = [], 0
-    while len(names) < count:
-        i += 1
-        if f"{prefix}-{i}" not in taken:
-            names.append(f"{prefix}-{i}")
-    return names
+def _fresh_names(prefix: str, count: int, taken) -> list[str]:
+    """``count`` names ``<prefix>-<i>`` (i = 1, 2, ...) not among ``taken`` (names), skipping
+    taken ones; vectorised, so adding 10^5 names next to 10^6 others takes a fraction of a second."""
+    taken = pd.Series(taken, dtype="string")
+    clash = taken[taken.str.startswith(f"{prefix}-", na=False)].str.slice(len(prefix) + 1)
+    clash = clash[clash.str.fullmatch(r"[1-9][0-9]{0,17}", na=False)]
+    last = count + len(clash)          # 1..last holds at least ``count`` free numbers
+    used = clash.astype("int64[pyarrow]").to_numpy("int64") if len(clash) else np.zeros(0, dtype="int64")
+    free = np.ones(last + 1, dtype=bool)
+    free[0] = False
+    free[used[used <= last]] = False
+    return [f"{prefix}-{i}" for i in np.flatnonzero(free)[:count].tolist()]
 
 
 def _pending(pods: pd.DataFrame, taken_at: pd.Timestamp) -> pd.DataFrame:
@@ -247,6 +293,9 @@ def _concat(frame: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
         return frame
     if frame.empty:
         return rows.reset_index(drop=True)
+    # New text columns take the frame's string dtype, so the result stays vectorised (not object).
+    rows = rows.astype({c: frame[c].dtype for c in rows.columns
+                        if c in frame and isinstance(frame[c].dtype, pd.StringDtype)})
     return pd.concat([frame, rows], ignore_index=True)
 
 

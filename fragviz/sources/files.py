@@ -1,6 +1,7 @@
 """One file loader for every format fragviz reads, told apart by sniffing the nodes file.
 
-    fragviz snapshot JSON   nodes = snapshot.json (``"format": "fragviz-snapshot"`` near the top)
+    fragviz snapshot JSON   nodes = snapshot.json (``"format": "fragviz-snapshot"`` near the top;
+                            any JSON file may also be gzip-compressed, ``.json.gz``)
     kubectl JSON dumps      nodes = kubectl get nodes -o json, pods = kubectl get pods -A -o json,
                             pdbs = kubectl get pdb -A -o json (optional)
     openb CSVs              nodes = node list, pods = pod list (optional), placement (optional)
@@ -14,6 +15,8 @@ so a sweep's worker reads each file once).
 from __future__ import annotations
 
 import functools
+import gzip
+import zlib
 from typing import Literal
 
 import pandas as pd
@@ -21,6 +24,7 @@ import pandas as pd
 from ..errors import FragvizError
 from ..model import Snapshot
 from .native import FORMAT
+from .raw import GZIP_MAGIC
 
 FileFormat = Literal["native", "kubectl", "openb"]
 SNAPSHOT_MARK = f'"{FORMAT}"'   # '"fragviz-snapshot"'
@@ -28,19 +32,23 @@ _NO_PODS = b'{"items": []}'
 
 
 def _head(path, size: int = 200) -> str:
-    """The first ``size`` characters of ``path``; "" when it is not a readable file (the reader
-    of the format then names the file and what is wrong with it)."""
+    """The first ``size`` characters of ``path`` (of its content when gzip-compressed); "" when
+    it is not a readable file (the reader of the format then names the file and what is wrong)."""
     try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            return handle.read(size)
-    except OSError:
+        with open(path, "rb") as handle:
+            data = handle.read(size)
+        if data[:2] == GZIP_MAGIC:
+            with gzip.open(path, "rb") as handle:
+                data = handle.read(size)
+    except (OSError, EOFError, zlib.error):
         return ""
+    return data.decode("utf-8", errors="replace")
 
 
 def file_format(nodes) -> FileFormat:
-    """Which reader a nodes file needs: a ``.json`` file is a fragviz snapshot when it says so
-    near its top, else a kubectl dump; anything else is an openb CSV."""
-    if str(nodes).endswith(".json"):
+    """Which reader a nodes file needs: a ``.json`` (or ``.json.gz``) file is a fragviz snapshot
+    when it says so near its top, else a kubectl dump; anything else is an openb CSV."""
+    if str(nodes).endswith((".json", ".json.gz")):
         return "native" if SNAPSHOT_MARK in _head(nodes) else "kubectl"
     return "openb"
 

@@ -27,7 +27,8 @@ import pandas as pd
 from ..errors import InputError, collect
 from ..model import GPU_MILLI, NODE_COLUMNS, POD_COLUMNS, Snapshot, parse_devices
 from ..quantity import count, cpu_milli, memory_mib
-from .k8s_items import as_object, convert_items
+from .k8s_items import (as_list, as_object, build_snapshot, convert_items, flag, model_problems, object_list, string_map,
+                        text, whole)
 from .pdb import match_pdbs, overlap_note, read_pdbs
 
 POOL_LABELS = ("cloud.google.com/gke-nodepool", "eks.amazonaws.com/nodegroup", "karpenter.sh/nodepool",
@@ -35,8 +36,8 @@ POOL_LABELS = ("cloud.google.com/gke-nodepool", "eks.amazonaws.com/nodegroup", "
 TERMINAL_PHASES = ("Succeeded", "Failed")
 SAFE_TO_EVICT = "cluster-autoscaler.kubernetes.io/safe-to-evict"
 MIRROR = "kubernetes.io/config.mirror"
-_MIG_PROFILE = re.compile(r"(\d+)g\.")
-_DEVICE_INDEX = re.compile(r"^\d+(-\d+)*$")
+_MIG_PROFILE = re.compile(r"(?<![0-9])([0-9]{1,2})g\.")
+_DEVICE_INDEX = re.compile(r"^[0-9]{1,4}(-[0-9]{1,4}){0,63}$")     # ASCII digits, at most 64 devices
 
 
 @dataclass(frozen=True)
@@ -89,11 +90,12 @@ class GpuResources:
         return (name in self.whole or name in self.shared or name in (self.cores, self.memory)
                 or (bool(self.mig_prefix) and name.startswith(self.mig_prefix)))
 
-    def mig_size(self, name: str) -> int:
+    def mig_size(self, name: str, field: str | None = None) -> int:
         """Slices of one device in the MIG resource ``name`` (``nvidia.com/mig-3g.40gb`` -> 3)."""
         match = _MIG_PROFILE.search(name[len(self.mig_prefix):])
         if not match:
-            raise InputError(f"unrecognised MIG resource '{name}' (expected a profile like {self.mig_prefix}1g.10gb)")
+            raise InputError(f"unrecognised MIG resource '{name[:80]}' (expected a profile like "
+                             f"{self.mig_prefix}1g.10gb)", field=field)
         return int(match[1])
 
 
@@ -101,15 +103,6 @@ GPU_RESOURCES = GpuResources()
 
 
 # -- small accessors -----------------------------------------------------------------------
-
-def _list(value, field: str | None = None) -> list:
-    """``value`` if it is a list, ``[]`` if missing; with a ``field``, any other type is an error."""
-    if isinstance(value, list):
-        return value
-    if field is not None and value is not None:
-        raise InputError(f"expected a list, got {type(value).__name__} {value!r:.40}", field=field)
-    return []
-
 
 def _parts(obj: dict) -> tuple[dict, dict, dict]:
     """(metadata, spec, status) of an API object."""
@@ -136,7 +129,7 @@ def node_row(obj: dict, gpu: GpuResources = GPU_RESOURCES) -> dict:
     (``key:effect`` without a value).
     """
     meta, spec, status = _parts(obj)
-    labels = {str(k): str(v) for k, v in as_object(meta.get("labels"), "metadata.labels").items()}
+    labels = dict(string_map(meta.get("labels"), "metadata.labels"))
     resources = _node_resources(status)
     gpu_count = node_gpu_count(resources, labels, gpu)
     model = next((labels[key] for key in gpu.model_labels if labels.get(key)), "")
@@ -144,17 +137,17 @@ def node_row(obj: dict, gpu: GpuResources = GPU_RESOURCES) -> dict:
     if not pool:
         pool = f"{model or 'gpu'}-{gpu_count}gpu" if gpu_count else "cpu-only"
     return {
-        "name": str(meta.get("name") or ""),
+        "name": text(meta.get("name"), "metadata.name"),
         "pool": pool,
         "gpu_model": model,
         "cpu_milli": cpu_milli(*_required(resources, "cpu")),
         "memory_mib": memory_mib(*_required(resources, "memory")),
         "gpu_count": gpu_count,
-        "schedulable": not spec.get("unschedulable", False),
-        "ready": any(as_object(c).get("type") == "Ready" and as_object(c).get("status") == "True"
-                     for c in _list(status.get("conditions"))),
+        "schedulable": not flag(spec.get("unschedulable"), "spec.unschedulable"),
+        "ready": any(c.get("type") == "Ready" and c.get("status") == "True"
+                     for c in object_list(status.get("conditions"), "status.conditions")),
         "labels": labels,
-        "taints": [taint_text(t) for t in _list(spec.get("taints"), "spec.taints")],
+        "taints": [taint_text(t, f"spec.taints[{i}]") for i, t in enumerate(object_list(spec.get("taints"), "spec.taints"))],
     }
 
 
@@ -184,7 +177,7 @@ def node_gpu_count(resources: dict[str, tuple], labels: dict[str, str], gpu: Gpu
         return count(*resources[name]) if name in resources else 0
 
     whole = sum(value(name) for name in gpu.whole) or value(gpu.annotation_count)
-    slices = sum(count(*resources[name]) * gpu.mig_size(name)
+    slices = sum(count(*resources[name]) * gpu.mig_size(name, resources[name][1])
                  for name in resources if gpu.mig_prefix and name.startswith(gpu.mig_prefix))
     shares = sum(value(name) for name in gpu.shared)
     if not slices and not shares:
@@ -203,12 +196,11 @@ def shared_replicas(labels: dict[str, str], gpu: GpuResources = GPU_RESOURCES) -
     return replicas
 
 
-def taint_text(taint: dict) -> str:
+def taint_text(taint: dict, field: str = "taint") -> str:
     """A taint as ``key=value:effect`` (``key:effect`` when it has no value)."""
-    taint = as_object(taint)
-    key = str(taint.get("key", ""))
-    value = taint.get("value")
-    return f"{key}={value}:{taint.get('effect', '')}" if value else f"{key}:{taint.get('effect', '')}"
+    taint = as_object(taint, field)
+    key, value, effect = (text(taint.get(name), f"{field}.{name}") for name in ("key", "value", "effect"))
+    return f"{key}={value}:{effect}" if value else f"{key}:{effect}"
 
 
 def taint_object(text: str) -> dict:
@@ -231,17 +223,17 @@ def pod_row(obj: dict, gpu: GpuResources = GPU_RESOURCES, *, replicas: int | Non
     asks for GPUs; otherwise the model assigns devices.
     """
     meta, spec, status = _parts(obj)
-    node = str(spec.get("nodeName") or "")
-    phase = str(status.get("phase") or ("Running" if node else "Pending"))
+    node = text(spec.get("nodeName"), "spec.nodeName")
+    phase = text(status.get("phase"), "status.phase") or ("Running" if node else "Pending")
     if phase in TERMINAL_PHASES:
         return None
-    annotations = {str(k): str(v) for k, v in as_object(meta.get("annotations"), "metadata.annotations").items()}
+    annotations = dict(string_map(meta.get("annotations"), "metadata.annotations"))
     requests = effective_requests(spec, gpu)
     gpu_count, gpu_milli = pod_gpu(requests, annotations, gpu, replicas or gpu.default_replicas)
     owner = controller_kind(meta)
     return {
-        "name": str(meta.get("name") or ""),
-        "namespace": str(meta.get("namespace") or "default"),
+        "name": text(meta.get("name"), "metadata.name"),
+        "namespace": text(meta.get("namespace"), "metadata.namespace") or "default",
         "owner_kind": owner,
         "node": node,
         "cpu_milli": requests.get("cpu", 0),
@@ -249,10 +241,10 @@ def pod_row(obj: dict, gpu: GpuResources = GPU_RESOURCES, *, replicas: int | Non
         "gpu_count": gpu_count,
         "gpu_milli": gpu_milli,
         "gpu_spec": gpu_spec(spec, annotations, gpu),
-        "priority": spec.get("priority") or 0,
-        "qos": str(status.get("qosClass") or ""),
+        "priority": whole(spec.get("priority"), "spec.priority", -math.inf, math.inf),   # range: the model's
+        "qos": text(status.get("qosClass"), "status.qosClass"),
         "phase": phase,
-        "created": meta.get("creationTimestamp"),
+        "created": text(meta.get("creationTimestamp"), "metadata.creationTimestamp") or None,   # parsed by the model
         "movable": movable(owner, spec, annotations),
         "devices": device_index(annotations, gpu) if node and gpu_count else "",
     }
@@ -301,11 +293,11 @@ def effective_requests(spec: dict, gpu: GpuResources = GPU_RESOURCES) -> dict:
     overhead is added.
     """
     total: dict = {}
-    for i, container in enumerate(_list(spec.get("containers"), "spec.containers")):
+    for i, container in enumerate(as_list(spec.get("containers"), "spec.containers")):
         total = _add(total, container_requests(container, f"spec.containers[{i}]", gpu))
     sidecars: dict = {}
     init_peak: dict = {}
-    for i, container in enumerate(_list(spec.get("initContainers"), "spec.initContainers")):
+    for i, container in enumerate(as_list(spec.get("initContainers"), "spec.initContainers")):
         requests = container_requests(container, f"spec.initContainers[{i}]", gpu)
         if as_object(container).get("restartPolicy") == "Always":
             sidecars = _add(sidecars, requests)
@@ -384,17 +376,20 @@ def gpu_spec(spec: dict, annotations: dict, gpu: GpuResources = GPU_RESOURCES) -
     """
     if annotations.get(gpu.annotation_model):
         return annotations[gpu.annotation_model]
-    selector = as_object(spec.get("nodeSelector"))
+    selector = string_map(spec.get("nodeSelector"), "spec.nodeSelector")
     for key in gpu.model_labels:
         if selector.get(key):
-            return str(selector[key])
-    required = as_object(as_object(as_object(spec.get("affinity")).get("nodeAffinity")).get(
-        "requiredDuringSchedulingIgnoredDuringExecution"))
+            return selector[key]
+    where = "spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution"
+    affinity = as_object(as_object(spec.get("affinity"), "spec.affinity").get("nodeAffinity"), "spec.affinity.nodeAffinity")
+    required = as_object(affinity.get("requiredDuringSchedulingIgnoredDuringExecution"), where)
     models: list[str] = []
-    for term in _list(required.get("nodeSelectorTerms")):
-        values = [str(v) for expr in _list(as_object(term).get("matchExpressions"))
-                  if as_object(expr).get("key") in gpu.model_labels and as_object(expr).get("operator") == "In"
-                  for v in _list(as_object(expr).get("values"))]
+    for t, term in enumerate(object_list(required.get("nodeSelectorTerms"), f"{where}.nodeSelectorTerms")):
+        field = f"{where}.nodeSelectorTerms[{t}].matchExpressions"
+        values = [text(v, f"{field}[{e}].values[{i}]")
+                  for e, expr in enumerate(object_list(term.get("matchExpressions"), field))
+                  if expr.get("key") in gpu.model_labels and expr.get("operator") == "In"
+                  for i, v in enumerate(as_list(expr.get("values"), f"{field}[{e}].values"))]
         if not values:
             return ""
         models += [v for v in values if v not in models]
@@ -403,9 +398,10 @@ def gpu_spec(spec: dict, annotations: dict, gpu: GpuResources = GPU_RESOURCES) -
 
 def controller_kind(meta: dict) -> str:
     """Kind of the pod's controlling owner (``ownerReferences[].controller``), ``""`` if none."""
-    for ref in _list(as_object(meta).get("ownerReferences")):
-        if as_object(ref).get("controller"):
-            return str(ref.get("kind") or "")
+    field = "metadata.ownerReferences"
+    for i, ref in enumerate(object_list(as_object(meta).get("ownerReferences"), field)):
+        if flag(ref.get("controller"), f"{field}[{i}].controller"):
+            return text(ref.get("kind"), f"{field}[{i}].kind")
     return ""
 
 
@@ -417,14 +413,14 @@ def movable(owner_kind: str, spec: dict, annotations: dict) -> bool:
     ``cluster-autoscaler.kubernetes.io/safe-to-evict: "false"``. The annotation ``"true"``
     overrides the missing controller and local storage, as in the autoscaler.
     """
+    local = any("emptyDir" in v or "hostPath" in v for v in object_list(spec.get("volumes"), "spec.volumes"))
     if owner_kind == "DaemonSet" or MIRROR in annotations:
         return False
-    flag = annotations.get(SAFE_TO_EVICT, "").strip().lower()
-    if flag == "false":
+    safe = annotations.get(SAFE_TO_EVICT, "").strip().lower()
+    if safe == "false":
         return False
-    if flag == "true":
+    if safe == "true":
         return True
-    local = any("emptyDir" in as_object(v) or "hostPath" in as_object(v) for v in _list(spec.get("volumes"), "spec.volumes"))
     return bool(owner_kind) and not local
 
 
@@ -459,11 +455,13 @@ def snapshot_from_objects(nodes: list[dict], pods: list[dict], pdbs: list[dict] 
     budgets = read_pdbs(pdbs, file_pdbs, problems) if pdbs is not None else []
     if not nodes and not problems:
         problems.append(InputError("no Node objects (expected the output of `kubectl get nodes -o json`)", file=file_nodes))
-    collect(problems, None, "the Kubernetes objects")
     skipped = sum(1 for row in pod_rows.values() if row is None)
     pod_rows = {i: row for i, row in pod_rows.items() if row is not None}
     node_frame = _frame(node_rows, NODE_COLUMNS, file_nodes)
     pod_frame = _frame(pod_rows, POD_COLUMNS, file_pods)
+    if problems:        # the model's checks of the objects that converted join the list: all at once
+        problems += model_problems(node_frame, pod_frame, nodes_failed=len(node_rows) < len(nodes))
+    collect(problems, None, "the Kubernetes objects")
     remarks = [f"{skipped} terminal pod{'s' if skipped != 1 else ''} skipped"] if skipped else []
     if pdbs is not None:
         pod_frame["labels"] = [row["labels"] for row in pod_rows.values()]
@@ -480,13 +478,12 @@ def snapshot_from_objects(nodes: list[dict], pods: list[dict], pdbs: list[dict] 
         label = f"{source}: {files}" if files else source
     if remarks:
         label += f" ({'; '.join(remarks)})"
-    return Snapshot.build(node_frame, pod_frame, taken_at, source=label)
+    return build_snapshot(node_frame, pod_frame, taken_at, label, file_nodes)
 
 
 def pod_labels(obj: dict) -> dict[str, str]:
     """A Pod's ``metadata.labels`` (for PodDisruptionBudget selectors; the model keeps no pod labels)."""
-    labels = as_object(as_object(obj.get("metadata"), "metadata").get("labels"), "metadata.labels")
-    return {str(k): str(v) for k, v in labels.items()}
+    return dict(string_map(as_object(obj.get("metadata"), "metadata").get("labels"), "metadata.labels"))
 
 
 def _replicas_or_default(labels: dict, gpu: GpuResources) -> int:
@@ -497,7 +494,8 @@ def _replicas_or_default(labels: dict, gpu: GpuResources) -> int:
 
 
 def _node_name(obj) -> str:
-    return str(as_object(as_object(obj).get("spec")).get("nodeName") or "")
+    name = as_object(as_object(obj).get("spec")).get("nodeName")
+    return name if isinstance(name, str) else ""
 
 
 def _frame(rows: dict, columns: dict, file: str | None) -> pd.DataFrame:

@@ -5,15 +5,18 @@ Each dump is a path, bytes, or a file-like object with ``.read()`` (and optional
 ``.name``, as Streamlit's UploadedFile). A List (``kind: List`` from kubectl, ``NodeList`` /
 ``PodList`` / ``PodDisruptionBudgetList`` from the API) or a single object is accepted. The
 conversion itself lives in :mod:`fragviz.sources.k8s_objects` and :mod:`fragviz.sources.pdb`.
+Each dump is read through :mod:`fragviz.sources.raw` (size, gzip, encoding, JSON nesting depth,
+missing file or directory named); any exception no check foresaw still ends as an InputError
+naming the file (:mod:`fragviz.sources.guard`).
 """
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 from ..errors import InputError, collect
 from ..model import Snapshot
+from . import raw
+from .guard import reading
+from .k8s_items import describe
 from .k8s_objects import GPU_RESOURCES, GpuResources, snapshot_from_objects
 
 EXPECTED = {
@@ -44,39 +47,42 @@ def load(nodes, pods, taken_at=None, *, pdbs=None, notes: list[str] | None = Non
     collect(problems, None, "the kubectl dumps")
     (node_items, node_file), (pod_items, pod_file) = read["Node"], read["Pod"]
     pdb_items, pdb_file = read.get("PodDisruptionBudget", (None, None))
-    return snapshot_from_objects(node_items, pod_items, pdb_items, taken_at=taken_at, source="kubectl",
-                                 file_nodes=node_file, file_pods=pod_file, file_pdbs=pdb_file, notes=notes, gpu=gpu)
+    with reading(", ".join(f for f in (node_file, pod_file, pdb_file) if f)):
+        return snapshot_from_objects(node_items, pod_items, pdb_items, taken_at=taken_at, source="kubectl",
+                                     file_nodes=node_file, file_pods=pod_file, file_pdbs=pdb_file, notes=notes,
+                                     gpu=gpu)
 
 
 def read_items(source, kind: str) -> tuple[list[dict], str]:
     """(objects, file label) from one dump expected to hold ``kind`` objects (Node, Pod or
     PodDisruptionBudget)."""
     label = source_label(source, LABELS[kind])
-    doc = read_json(source, label)
-    expected = EXPECTED[kind]
-    if not isinstance(doc, dict):
-        raise InputError(f"{expected}; got a JSON {type(doc).__name__}", file=label)
-    if doc.get("kind") == kind:
-        items = [doc]
-    elif "items" in doc:
-        items = doc["items"] if doc["items"] is not None else []
-        if not isinstance(items, list):
-            raise InputError(f"'items' is not a list; {expected}", file=label, field="items")
-    else:
-        raise InputError(f"{expected}; got {_describe(doc)}", file=label)
-    for number, item in enumerate(items, start=1):
-        found = item_kind(item)
-        if found != kind:
-            raise InputError(f"item {number} is {_a(found)}; {expected}", file=label, row=number)
-    return items, label
+    with reading(label):
+        doc = raw.load_json(source, label)
+        expected = EXPECTED[kind]
+        if not isinstance(doc, dict):
+            raise InputError(f"{expected}; got a JSON {_json_type(doc)}", file=label)
+        if doc.get("kind") == kind:
+            items = [doc]
+        elif "items" in doc:
+            items = doc["items"] if doc["items"] is not None else []
+            if not isinstance(items, list):
+                raise InputError(f"'items' is not a list (got {describe(items)}); {expected}", file=label,
+                                 field="items")
+        else:
+            raise InputError(f"{expected}; got {_describe(doc)}", file=label)
+        problems = [InputError(f"item {number} is {_a(found)}; {expected}", file=label, row=number)
+                    for number, found in enumerate(map(item_kind, items), start=1) if found != kind]
+        collect(problems, label, f"the {LABELS[kind]}")
+        return items, label
 
 
 def item_kind(item) -> str:
     """An item's ``kind``; when missing (API lists omit it), guessed from its shape."""
     if not isinstance(item, dict):
-        return f"JSON {type(item).__name__}"
+        return f"JSON {_json_type(item)}"
     if item.get("kind"):
-        return str(item["kind"])
+        return item["kind"] if isinstance(item["kind"], str) else f"object whose kind is {describe(item['kind'])}"
     spec = item.get("spec") if isinstance(item.get("spec"), dict) else {}
     status = item.get("status") if isinstance(item.get("status"), dict) else {}
     if "containers" in spec:
@@ -93,34 +99,21 @@ def _a(kind: str) -> str:
 
 
 def _describe(doc: dict) -> str:
-    return f"kind '{doc['kind']}'" if doc.get("kind") else "a JSON object without 'kind' or 'items'"
+    kind = doc.get("kind")
+    if not kind:
+        return "a JSON object without 'kind' or 'items'"
+    return f"kind '{kind}'" if isinstance(kind, str) and len(kind) <= 60 else f"kind {describe(kind)}"
+
+
+def _json_type(value) -> str:
+    return "null" if value is None else type(value).__name__
 
 
 def source_label(source, default: str) -> str:
     """The file name shown in messages: ``.name`` or the path's name, else ``default``."""
-    name = getattr(source, "name", None)
-    if name:
-        return Path(str(name)).name
-    if isinstance(source, (str, Path)):
-        return Path(source).name
-    return default
+    return raw.label_of(source, default)
 
 
 def read_json(source, label: str):
-    """Parse JSON from a path, bytes/str, or a file-like object (rewound first if it can be)."""
-    try:
-        if hasattr(source, "read"):
-            if hasattr(source, "seek"):
-                source.seek(0)
-            text = source.read()
-        elif isinstance(source, (bytes, bytearray)):
-            text = bytes(source)
-        else:
-            text = Path(source).read_bytes()
-        return json.loads(text)
-    except FileNotFoundError as exc:
-        raise InputError("file not found", file=label) from exc
-    except IsADirectoryError as exc:
-        raise InputError("is a directory, expected a JSON file", file=label) from exc
-    except (ValueError, UnicodeDecodeError) as exc:  # json.JSONDecodeError is a ValueError
-        raise InputError(f"not valid JSON ({exc})", file=label) from exc
+    """JSON from a path, bytes, or a file-like object, through :func:`fragviz.sources.raw.load_json`."""
+    return raw.load_json(source, label)

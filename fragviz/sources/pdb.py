@@ -24,7 +24,7 @@ import pandas as pd
 
 from ..errors import InputError, collect
 from ..model import NO_PDB
-from .k8s_items import as_object, convert_items
+from .k8s_items import INT32, as_object, control_characters, convert_items, describe
 
 OPERATORS = ("In", "NotIn", "Exists", "DoesNotExist")
 
@@ -74,16 +74,18 @@ def parse_pdb(obj: dict) -> Budget:
     spec = as_object(obj.get("spec"), "spec")
     status = as_object(obj.get("status"), "status")
     name = meta.get("name")
-    if not isinstance(name, str) or not name:
-        raise InputError(f"expected the PodDisruptionBudget's name, got {name!r:.40}", field="metadata.name")
+    if not isinstance(name, str) or not name or control_characters(name):
+        raise InputError(f"expected the PodDisruptionBudget's name (printable text), got {describe(name)}",
+                         field="metadata.name")
     namespace = meta.get("namespace", "default")
-    if not isinstance(namespace, str) or not namespace:
-        raise InputError(f"expected a namespace, got {namespace!r:.40}", field="metadata.namespace")
+    if not isinstance(namespace, str) or not namespace or control_characters(namespace):
+        raise InputError(f"expected a namespace (printable text), got {describe(namespace)}", field="metadata.namespace")
     allowed = status.get("disruptionsAllowed", 0)
     if allowed is None:
         allowed = 0
-    if isinstance(allowed, bool) or not isinstance(allowed, int) or allowed < 0:
-        raise InputError(f"expected a whole number >= 0, got {allowed!r:.40}", field="status.disruptionsAllowed")
+    if isinstance(allowed, bool) or not isinstance(allowed, int) or not 0 <= allowed <= INT32[1]:
+        raise InputError(f"expected a whole number >= 0 (at most {INT32[1]}), got {describe(allowed)}",
+                         field="status.disruptionsAllowed")
     return Budget(namespace, name, parse_selector(spec.get("selector")), allowed)
 
 
