@@ -221,8 +221,7 @@ def cmd_report(args) -> int:
         snapshot, history, queries, warnings = report_data(args)
         for warning in warnings:
             say(f"warning: {warning}")
-        sections = args.sections.split(",") if args.sections else None
-        options = {"sections": sections} if sections else {}
+        options = {"sections": args.sections} if args.sections else {}
         report = build_report(snapshot, history, scenario=scenario, queries=queries,
                               rebalance_moves=None if args.rebalance_moves < 0 else args.rebalance_moves,
                               progress=lambda message, fraction: say(f"{100 * fraction:3.0f} % {message}"), **options)
@@ -242,8 +241,18 @@ def cmd_report(args) -> int:
 def read_scenario(name: str):
     """The what-if scenario of ``--scenario`` (read through sources.raw: missing, non-UTF-8 named)."""
     from .planning.scenario import Scenario
-    from .sources.raw import read_text
-    return Scenario.from_yaml(read_text(name, str(name)), file=str(name))
+    return Scenario.load(name)
+
+
+def report_sections(text: str) -> list[str]:
+    """``--sections summary,forecast`` as a list of known section names (argparse type)."""
+    from .report.content import SECTIONS
+    wanted = [part.strip() for part in text.split(",") if part.strip()]
+    unknown = [part for part in wanted if part not in SECTIONS]
+    if unknown or not wanted:
+        got = f"unknown {', '.join(map(repr, unknown))}" if unknown else "no section"
+        raise argparse.ArgumentTypeError(f"{got}; expected some of {','.join(SECTIONS)}")
+    return wanted
 
 
 def add_report_parser(sub) -> None:
@@ -254,7 +263,7 @@ def add_report_parser(sub) -> None:
                         help="; ".join(f"{w.name}: {w.label}" for w in WRITERS.values()))
     report.add_argument("--out", required=True, metavar="PATH", help="written atomically: temp file, then rename")
     report.add_argument("--scenario", metavar="YAML", help="a what-if scenario compared with the cluster as it is")
-    report.add_argument("--sections", help="comma-separated: summary,fragmentation,pools_teams,forecast,whatif,"
+    report.add_argument("--sections", type=report_sections, help="comma-separated: summary,fragmentation,pools_teams,forecast,whatif,"
                                            "recommendations,methods (default: all)")
     report.add_argument("--rebalance-moves", type=whole_in(-1, 10**7), default=50, help="pod-move budget of the rebalancing plan "
                                                                          "(default 50; -1: no plan)")

@@ -129,7 +129,7 @@ class Snapshot:
             problems.append(InputError(f"{shown_cell(taken_at)} {why}" if why.startswith("is ") else
                                        f"{why}, got {shown_cell(taken_at)}", file=file, field="taken_at"))
         _raise(problems, "the snapshot")
-        pods = assign_devices(nodes, pods, pod_file)
+        pods = assign_devices(nodes, pods, pod_file, node_file)
         return cls(nodes.reset_index(drop=True), pods.reset_index(drop=True), taken, source)
 
     # -- derived views (computed once per snapshot) -------------------------------------
@@ -318,7 +318,8 @@ def _controls(text: str) -> str:
     return ", ".join(dict.fromkeys(f"U+{ord(ch):04X}" for ch in _CONTROL.findall(text)))
 
 
-def assign_devices(nodes: pd.DataFrame, pods: pd.DataFrame, file: str | None) -> pd.DataFrame:
+def assign_devices(nodes: pd.DataFrame, pods: pd.DataFrame, file: str | None,
+                   node_file: str | None = None) -> pd.DataFrame:
     """Give every placed GPU pod its devices; keep what the source said, fill in the rest.
 
     Pods with explicit devices are applied first. The others follow in (created, namespace,
@@ -333,7 +334,7 @@ def assign_devices(nodes: pd.DataFrame, pods: pd.DataFrame, file: str | None) ->
     problems: list[InputError] = []
     placed_gpu = ((pods["node"] != "") & (pods["gpu_count"] > 0)).to_numpy()
     explicit = placed_gpu & (pods["devices"] != "").to_numpy()
-    problems += _apply_explicit(pods[explicit], node_index, gpu_count, free, file)
+    problems += _apply_explicit(pods[explicit], node_index, gpu_count, free, file, node_file)
     implicit = pods[placed_gpu & ~explicit].sort_values(["created", "namespace", "name"], na_position="last")
     chosen_text = {}
     rows = node_index.get_indexer(implicit["node"])
@@ -343,7 +344,8 @@ def assign_devices(nodes: pd.DataFrame, pods: pd.DataFrame, file: str | None) ->
         chosen = choose_devices(devices, int(count), int(milli))
         if chosen is None:
             problems.append(InputError(
-                f"node '{node}' has no free device(s) for pod '{ns}/{name}' ({count} x {milli} milli)",
+                f"node '{node}' has no free device(s) for pod '{ns}/{name}' ({count} x {milli} milli; "
+                f"{_gpus_of(node, gpu_count[row], node_file)})",
                 file=file, row=row_number(idx), field="node"))
             continue
         devices[chosen] -= milli
@@ -352,13 +354,19 @@ def assign_devices(nodes: pd.DataFrame, pods: pd.DataFrame, file: str | None) ->
         pods.loc[list(chosen_text), "devices"] = list(chosen_text.values())
     for row in np.flatnonzero((free < 0).any(axis=1)):
         problems.append(InputError(f"GPU devices of node '{node_index[row]}' are over-subscribed "
-                                   f"(free milli per device {free[row, :gpu_count[row]].tolist()})", file=file, field="devices"))
+                                   f"(free milli per device {free[row, :gpu_count[row]].tolist()}; "
+                                   f"{_gpus_of(node_index[row], gpu_count[row], node_file)})", file=file, field="devices"))
     collect(problems, file, "GPU device assignment")
     return pods
 
 
+def _gpus_of(node, count, node_file: str | None) -> str:
+    """Where a node's GPU count comes from, for a device problem reported against the pods."""
+    return f"{node_file or 'the nodes'} gives {shown_cell(node)} {int(count)} GPU(s)"
+
+
 def _apply_explicit(pods: pd.DataFrame, node_index: pd.Index, gpu_count: np.ndarray, free: np.ndarray,
-                    file: str | None) -> list[InputError]:
+                    file: str | None, node_file: str | None = None) -> list[InputError]:
     """Subtract the devices the source named (``0-1-2``) from ``free``; list malformed ones."""
     problems = []
     if pods.empty:
@@ -374,7 +382,7 @@ def _apply_explicit(pods: pd.DataFrame, node_index: pd.Index, gpu_count: np.ndar
         if devs is None or len(devs) != count or len(set(devs)) != len(devs) or not all(0 <= d < gpu_count[row] for d in devs):
             problems.append(InputError(
                 f"devices {shown_cell(text)} do not match {count} distinct device(s) of node {shown_cell(node)} "
-                f"(0..{gpu_count[row] - 1})",
+                f"(0..{gpu_count[row] - 1}; {_gpus_of(node, gpu_count[row], node_file)})",
                 file=file, row=row_number(idx), field="devices"))
             continue
         free[row, devs] -= milli

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from ..errors import FragvizError
 from ..model import Snapshot
 from ..report.write import save
@@ -40,10 +39,8 @@ def cmd_pack(args) -> int:
     before = snapshot
     if args.scenario:
         from ..planning.scenario import Scenario
-        from ..sources.raw import read_text
-        path = Path(args.scenario)
-        scenario = Scenario.from_yaml(read_text(path, str(path)), file=str(path))
-        snapshot = scenario.apply(snapshot, file=str(path))
+        scenario = Scenario.load(args.scenario)
+        snapshot = scenario.apply(snapshot)
         before = snapshot
     objective = args.objective
     if args.target_shape and objective == "allocate":

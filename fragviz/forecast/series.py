@@ -176,9 +176,9 @@ def regularise(y: pd.Series, step: pd.Timedelta | str | None = None, name: str =
     original_name = y.name
     file = y.attrs.get("file")
     if not isinstance(y.index, pd.DatetimeIndex):
-        raise InputError(f"{label}expected a series indexed by time, got a {type(y.index).__name__}")
+        raise InputError(f"{label}expected a series indexed by time, got a {type(y.index).__name__}", file=file)
     if y.index.hasnans:
-        raise InputError(f"{label}{int(y.index.isna().sum())} missing timestamp(s); expected a time for every value")
+        raise InputError(f"{label}{int(y.index.isna().sum())} missing timestamp(s); expected a time for every value", file=file)
     values = pd.to_numeric(pd.Series(y.to_numpy(), dtype="object"), errors="coerce").to_numpy("float64")
     index = utc_index(y.index)
     notes: list[str] = []
@@ -195,7 +195,7 @@ def regularise(y: pd.Series, step: pd.Timedelta | str | None = None, name: str =
         y = y.groupby(level=0).mean()
         notes.append(f"{_count(duplicates, 'duplicate timestamp')} averaged")
     if len(y) < 2:
-        raise InputError(f"{label}only one distinct timestamp; a forecast needs at least two")
+        raise InputError(f"{label}only one distinct timestamp; a forecast needs at least two", file=file)
 
     if step is None:
         step, note = infer_step(y.index)
@@ -203,7 +203,7 @@ def regularise(y: pd.Series, step: pd.Timedelta | str | None = None, name: str =
     else:
         step = pd.Timedelta(step)
         if step <= pd.Timedelta(0):
-            raise InputError(f"{label}step {step} is not positive; expected a positive time step")
+            raise InputError(f"{label}step {step} is not positive; expected a positive time step", file=file)
 
     origin = _grid_origin(y.index[0], step)
     positions = np.floor((y.index - origin) / step + 0.5).astype("int64")   # halves round up, never to even
@@ -222,7 +222,7 @@ def regularise(y: pd.Series, step: pd.Timedelta | str | None = None, name: str =
     y = y.reindex(grid)
     known = np.flatnonzero(y.notna().to_numpy())
     if len(known) == 0:
-        raise InputError(f"{label}every value is missing; expected numbers")
+        raise InputError(f"{label}every value is missing; expected numbers", file=file)
     first, last = known[0], known[-1]
     if first > 0 or last < len(y) - 1:
         trimmed = []
@@ -233,7 +233,7 @@ def regularise(y: pd.Series, step: pd.Timedelta | str | None = None, name: str =
         notes.append(f"{' and '.join(trimmed)} trimmed (nothing to interpolate from)")
         y = y.iloc[first:last + 1]
     if len(y) < 2:
-        raise InputError(f"{label}only one value is left after removing missing ones; a forecast needs at least two")
+        raise InputError(f"{label}only one value is left after removing missing ones; a forecast needs at least two", file=file)
 
     notes += _fill_gaps(y, step)
     y = y.interpolate(method="linear")

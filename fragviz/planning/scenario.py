@@ -369,6 +369,7 @@ class Scenario:
     name: str
     edits: tuple[Edit, ...] = field(default=())
     description: str = ""
+    file: str = field(default="", compare=False)  # where it was read from, named in its errors
 
     def __post_init__(self):
         object.__setattr__(self, "edits", tuple(self.edits))
@@ -376,7 +377,7 @@ class Scenario:
     # -- applying ------------------------------------------------------------------------------
     def apply(self, snapshot: Snapshot, file: str | None = None) -> Snapshot:
         """A new Snapshot with every edit applied in order; ``snapshot`` is left unchanged."""
-        where = file or f"scenario '{self.name}'"
+        where = file or self.file or f"scenario '{self.name}'"
         ceiling = limits()
         with reading(where):
             self.validate(where, ceiling=ceiling)
@@ -399,7 +400,7 @@ class Scenario:
 
     def validate(self, file: str | None = None, *, ceiling: Limits | None = None) -> None:
         """Raise ScenarioError listing every bad field (the checks of ``from_yaml``)."""
-        where = file or f"scenario '{self.name}'"
+        where = file or self.file or f"scenario '{self.name}'"
         for number, edit in enumerate(self.edits, start=1):
             if not isinstance(edit, tuple(EDITS.values())):
                 raise ScenarioError(f"expected an edit ({', '.join(c.__name__ for c in EDITS.values())}), got {_shown(edit)}",
@@ -470,7 +471,7 @@ class Scenario:
             problems += fields.problems
             edits.append(edit)
         collect(problems, file, "the scenario")
-        return cls(name, tuple(edits), description)
+        return cls(name, tuple(edits), description, file=file)
 
 
 class _Added:

@@ -101,10 +101,12 @@ def apply_placement(pods: pd.DataFrame, placement: pd.DataFrame) -> pd.DataFrame
     problems = []
     by_name = pd.Index(pods["name"])
     if by_name.has_duplicates:
-        raise InputError("pod names are not unique, so a placement by name is ambiguous", file=label)
+        raise InputError(f"pod names in {_file_of(pods, 'the pod list')} are not unique, so a placement by name "
+                         "is ambiguous", file=label)
     pos = by_name.get_indexer(placement["pod"])
     for row in (pos < 0).nonzero()[0]:
-        problems.append(InputError(f"unknown pod '{placement['pod'].iloc[row]}'", file=label, row=row + 1, field="pod"))
+        problems.append(InputError(f"pod '{placement['pod'].iloc[row]}' is not in {_file_of(pods, 'the pod list')}",
+                                   file=label, row=row + 1, field="pod"))
     dup = placement["pod"].duplicated()
     for row in dup.to_numpy().nonzero()[0]:
         problems.append(InputError(f"pod '{placement['pod'].iloc[row]}' is placed twice", file=label, row=row + 1, field="pod"))
@@ -135,9 +137,16 @@ def load(nodes, pods=None, placement=None, taken_at=None) -> Snapshot:
 def check_placement_nodes(placement: pd.DataFrame, nodes: pd.DataFrame) -> None:
     known = set(nodes["name"].astype(str))
     label = placement.attrs.get("file")
-    collect([InputError(f"pod '{pod}' is placed on unknown node '{node}'", file=label, row=row, field="node")
+    nodes_file = _file_of(nodes, "the node list")
+    collect([InputError(f"pod '{pod}' is placed on node '{node}', which {nodes_file} does not list", file=label,
+                        row=row, field="node")
              for row, (pod, node) in enumerate(zip(placement["pod"], placement["node"].astype(str)), start=1)
              if node not in known], label, "the placement")
+
+
+def _file_of(frame: pd.DataFrame, default: str) -> str:
+    """The file a frame was read from, for messages about another file that refers to it."""
+    return frame.attrs.get("file") or default
 
 
 def _label(frame: pd.DataFrame, label: str) -> pd.DataFrame:

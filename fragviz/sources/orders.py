@@ -114,6 +114,10 @@ def order_rows(trace: pd.DataFrame, names: list[str], file: str | None = None) -
 def order_pods(trace: pd.DataFrame, names: list[str], file: str | None = None) -> pd.DataFrame:
     """The pods named in a pods file: ``<pod>`` rows of ``trace`` and clones ``<pod>-tuned-<i>``
     copying the named pod (all pending)."""
+    repeated = pd.Index(names)[pd.Index(names).duplicated()]
+    if len(repeated):
+        raise InputError(f"pod {_quoted(repeated[0])} is listed more than once ({len(repeated)} repeated name(s)); "
+                         "expected each pod once", file=file)
     pods = trace.iloc[order_rows(trace, names, file)].copy()
     pods["name"] = names
     return pods.reset_index(drop=True)
