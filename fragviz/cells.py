@@ -9,6 +9,8 @@ together with its range checks.
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
+
 import numpy as np
 import pandas as pd
 from pandas.errors import OutOfBoundsDatetime
@@ -74,7 +76,7 @@ def _coerce_numbers(series: pd.Series, col: str, dtype: str, file, problems) -> 
         ints, huge = _whole_numbers(series, floats, missing)
     _report_numbers(series, missing, huge, col, f"a whole number within 64 bits (-2^63 .. {2**63 - 1})", file, problems)
     bad = missing | huge
-    fractional = ~bad & (floats != np.floor(np.where(bad, 0.0, floats)))
+    fractional = ~bad & ((floats != np.floor(np.where(bad, 0.0, floats))) | _underflows(series, floats, bad))
     _report(series, fractional, col, "expected a whole number", file, problems)
     return pd.Series(np.where(bad, 0, ints), index=series.index, dtype="int64"), bad | fractional
 
@@ -92,15 +94,36 @@ def _whole_numbers(series: pd.Series, floats: np.ndarray, missing: np.ndarray) -
     return ints, huge
 
 
+_ZERO = r"\s*[+-]?(?:0+\.?0*|\.0+)(?:[eE][+-]?[0-9]+)?\s*"
+
+
+def _underflows(series: pd.Series, floats: np.ndarray, bad: np.ndarray) -> np.ndarray:
+    """Text cells that became 0.0 although they spell a non-zero number (``1e-400``): a fraction."""
+    zero = ~bad & (floats == 0)
+    if not zero.any() or series.dtype.kind in "biuf":
+        return np.zeros(len(series), dtype=bool)
+    text = series[zero].astype(str)
+    out = np.zeros(len(series), dtype=bool)
+    out[np.flatnonzero(zero)] = ~text.str.fullmatch(_ZERO).to_numpy(dtype=bool)
+    return out
+
+
 def _exact_int(value) -> int | None:
-    """The exact integer a cell spells (an int, or ASCII digits with an optional sign), else None."""
+    """The exact integer a cell spells (an int, or ASCII decimal text such as ``-12`` or
+    ``6.891258866565001e+16`` within 40 digits and an exponent of 30), else None."""
     if isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)):
         return int(value)
     text = value.strip() if isinstance(value, str) else ""
-    digits = text[1:] if text[:1] in "+-" else text
-    if text and len(digits) <= 30 and digits.isascii() and digits.isdigit():
-        return int(text)
-    return None
+    if not text or len(text) > 60 or not text.isascii():
+        return None
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        return None
+    sign, digits, exponent = number.as_tuple()
+    if not number.is_finite() or len(digits) > 40 or not -30 <= exponent <= 30 or number != number.to_integral_value():
+        return None
+    return int(number)
 
 
 def _report_numbers(series, missing, huge, col, expected, file, problems) -> None:
