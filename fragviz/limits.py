@@ -28,7 +28,7 @@ class Limits:
     max_yaml_aliases: int = 100        # YAML alias (*name) uses in one document
     max_series_points: int = 5_000_000  # points of one series after regularising to its step
     max_scenario_nodes: int = 200_000  # nodes of a cluster after applying a what-if scenario
-    max_scenario_pods: int = 2_000_000  # pods of a cluster after applying a what-if scenario
+    max_scenario_pods: int = 1_000_000  # pods of a cluster after applying a what-if scenario
     max_prometheus_mb: int = 512       # one Prometheus response body
     prometheus_deadline_s: int = 120   # one Prometheus query, all retries and reads included
     max_yaml_kb: int = 256             # one YAML file (what-if scenario, PromQL catalog): parsed in pure Python
