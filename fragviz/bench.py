@@ -17,7 +17,6 @@ roll-ups by pool, GPU model and team), and separately how long building the Snap
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
 import time
@@ -269,7 +268,7 @@ def main(argv=None) -> int:
 def build_parser():
     from .commands import boundary
     from .commands.args import demo_nodes
-    parser = argparse.ArgumentParser(prog="python -m fragviz.bench")
+    parser = boundary.OneLineParser(prog="python -m fragviz.bench")
     sub = parser.add_subparsers(dest="what", required=True)
     analytics = sub.add_parser("analytics", help="full analytics (node state from pods, fragmentation, stranded, "
                                                  "jobs that fit, roll-ups) on a demo snapshot")

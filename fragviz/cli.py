@@ -301,7 +301,7 @@ def add_live_options(parser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="fragviz", description="GPU fragmentation and capacity planning.")
+    parser = boundary.OneLineParser(prog="fragviz", description="GPU fragmentation and capacity planning.")
     sub = parser.add_subparsers(dest="command", required=True)
     frag = sub.add_parser("frag", help="fragmentation, stranded GPUs and jobs that fit for one snapshot")
     frag.add_argument("--nodes", required=True, help="openb node CSV, kubectl nodes JSON or a fragviz snapshot JSON")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -29,6 +30,17 @@ def need_binary(path: str) -> str:
     found = shutil.which(path) or (path if Path(path).exists() else None)
     need(found is not None, f"{path} is not installed (the README's test command installs it)")
     return found
+
+
+@pytest.fixture(autouse=True)
+def keep_main_module():
+    """Streamlit's AppTest runs its script as ``__main__`` and leaves it there; put the real one
+    back after each test, or later multiprocessing "spawn" children (a dask LocalCluster's
+    workers) start by running that script and exit."""
+    main = sys.modules.get("__main__")
+    yield
+    if main is not None:
+        sys.modules["__main__"] = main
 
 
 @pytest.fixture(scope="session")

@@ -32,6 +32,14 @@ from ..errors import FragvizError, one_line, printable
 EXIT_INTERRUPTED, EXIT_TERMINATED = 130, 128 + signal.SIGTERM
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """An ArgumentParser whose usage errors are one line (exit 2), like every other error here;
+    ``--help`` still prints the whole usage. Subcommand parsers inherit the class."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {printable(message)} (see {self.prog} --help)\n")
+
+
 class Terminated(BaseException):
     """SIGTERM arrived. A BaseException like KeyboardInterrupt, so ``except Exception`` blocks do
     not swallow it and ``finally`` blocks (temporary files) run on the way out."""

@@ -106,8 +106,9 @@ def order_rows(trace: pd.DataFrame, names: list[str], file: str | None = None) -
     row_of = {name: i for i, name in enumerate(trace["name"].astype(str))}
     rows = np.array([row_of.get(base_name(name), -1) for name in names], dtype=np.int64)
     if (rows < 0).any():
-        raise InputError(f"pod {_quoted(names[int(np.flatnonzero(rows < 0)[0])])} of the order file is not in the trace",
-                         file=file)
+        trace_file = trace.attrs.get("file") or "the trace"
+        raise InputError(f"pod {_quoted(names[int(np.flatnonzero(rows < 0)[0])])} of the order file is not in "
+                         f"{trace_file}", file=file)
     return rows
 
 
