@@ -484,3 +484,13 @@ def test_items_of_the_wrong_kind_in_the_pdb_list(kubeconfig, server):
     message = error_of(make_source(kubeconfig).snapshot)
     assert message == (f"GET {server.url}{PDBS}: malformed response: item 2 of the PodDisruptionBudgetList is a Pod, "
                        "not a PodDisruptionBudget")
+
+
+def test_bad_kubeconfig_is_a_settings_error_exit_2_one_line(tmp_path, capsys):
+    """A kubeconfig that is missing or lacks the context is a bad option (exit 2), not an unreachable
+    cluster (exit 3); one line naming it."""
+    from fragviz import cli
+    missing = tmp_path / "no-such-kubeconfig"
+    assert cli.main(["summary", "--source", "kubernetes", "--kubeconfig", str(missing), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and str(missing) in err[0] and "Traceback" not in err[0]

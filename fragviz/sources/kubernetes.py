@@ -43,7 +43,7 @@ import pandas as pd
 import urllib3
 
 from .. import __version__
-from ..errors import SourceError
+from ..errors import SettingsError, SourceError
 from ..model import Snapshot
 from .k8s_objects import GPU_RESOURCES, GpuResources, snapshot_from_objects
 from .kubectl import item_kind
@@ -76,12 +76,12 @@ class KubernetesSettings:
 
     def __post_init__(self):
         if not isinstance(self.page_size, int) or self.page_size < 1:
-            raise SourceError(f"page size {self.page_size!r}: expected a whole number >= 1")
+            raise SettingsError(f"page size {self.page_size!r}: expected a whole number >= 1")
         for name in ("connect_timeout", "read_timeout"):
             if not getattr(self, name) > 0:
-                raise SourceError(f"{name} {getattr(self, name)!r}: expected seconds > 0")
+                raise SettingsError(f"{name} {getattr(self, name)!r}: expected seconds > 0")
         if not isinstance(self.retries, int) or self.retries < 0 or self.backoff_s < 0:
-            raise SourceError(f"retries {self.retries!r} / backoff {self.backoff_s!r}: expected whole retries >= 0 "
+            raise SettingsError(f"retries {self.retries!r} / backoff {self.backoff_s!r}: expected whole retries >= 0 "
                               "and backoff seconds >= 0")
 
     @classmethod
@@ -91,7 +91,7 @@ class KubernetesSettings:
         environ = os.environ if environ is None else environ
         flag = str(environ.get("FRAGVIZ_KUBE_IN_CLUSTER", "")).strip().lower()
         if flag not in TRUE + FALSE:
-            raise SourceError(f"FRAGVIZ_KUBE_IN_CLUSTER='{flag}': expected true or false")
+            raise SettingsError(f"FRAGVIZ_KUBE_IN_CLUSTER='{flag}': expected true or false")
         values = {"kubeconfig": environ.get("FRAGVIZ_KUBECONFIG") or None,
                   "context": environ.get("FRAGVIZ_KUBE_CONTEXT") or None,
                   "in_cluster": flag in TRUE}
@@ -136,8 +136,8 @@ def list_contexts(kubeconfig: str | None = None) -> tuple[list[str], str | None]
 
 def _kubeconfig_error(path: str, exc: Exception) -> SourceError:
     if "No configuration found" in str(exc):
-        return SourceError(f"no kubeconfig found at {path}; {KUBECONFIG_HELP}")
-    return SourceError(f"cannot read the kubeconfig {path} ({_first_line(exc)}); {KUBECONFIG_HELP}")
+        return SettingsError(f"no kubeconfig found at {path}; {KUBECONFIG_HELP}")
+    return SettingsError(f"cannot read the kubeconfig {path} ({_first_line(exc)}); {KUBECONFIG_HELP}")
 
 
 # -- the requests ----------------------------------------------------------------------------
@@ -202,14 +202,14 @@ class KubernetesSource:
         names, current = list_contexts(path)
         context = self.settings.context or current
         if context is None:
-            raise SourceError(f"the kubeconfig {path} has no current-context; choose one of: {', '.join(names) or '(none)'}")
+            raise SettingsError(f"the kubeconfig {path} has no current-context; choose one of: {', '.join(names) or '(none)'}")
         if context not in names:
-            raise SourceError(f"no context '{context}' in the kubeconfig {path}; its contexts: {', '.join(names) or '(none)'}")
+            raise SettingsError(f"no context '{context}' in the kubeconfig {path}; its contexts: {', '.join(names) or '(none)'}")
         try:
             api = config.new_client_from_config(config_file=path, context=context, persist_config=False,
                                                 client_configuration=configuration)
         except Exception as exc:  # ConfigException, OSError, exec plugin failures
-            raise SourceError(f"cannot load context '{context}' from the kubeconfig {path} ({_first_line(exc)})") from exc
+            raise SettingsError(f"cannot load context '{context}' from the kubeconfig {path} ({_first_line(exc)})") from exc
         return context, api
 
     def close(self) -> None:
