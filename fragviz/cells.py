@@ -164,12 +164,15 @@ def time_problem(stamp) -> str | None:
     return f"is out of range; expected a time between {TIME_MIN} and {TIME_MAX}"
 
 
+_RELATIVE = {"now", "today", "tomorrow", "yesterday"}   # pandas reads them as the clock's time: not data
+
+
 def parse_time(value) -> tuple[pd.Timestamp | None, str | None]:
     """A cell as a supported UTC time: ``(stamp, None)`` (NaT for an empty cell) or ``(None, why not)``."""
     if value is None or value is pd.NaT or value is pd.NA or value == "" or \
             (isinstance(value, float) and np.isnan(value)):
         return pd.NaT, None
-    if isinstance(value, (bool, np.bool_)):
+    if isinstance(value, (bool, np.bool_)) or (isinstance(value, str) and value.strip().lower() in _RELATIVE):
         return None, "expected an ISO-8601 time"
     try:
         stamp = utc(value)

@@ -422,9 +422,11 @@ def test_thirty_large_add_nodes_are_refused_before_anything_is_built(tmp_path, c
     error = scenario_error(tmp_path, text, snapshot=cluster)
     assert (error.edit, error.field) == (3, "count") and "300,000 nodes" in error.message
     assert "FRAGVIZ_LIMIT_MAX_SCENARIO_NODES" in error.message
-    text = "name: x\nedits:\n" + "  - add_jobs: {name: j, count: 100000, cpu: 1, memory_gib: 1}\n" * 21
+    from fragviz.limits import limits
+    crossing = limits().max_scenario_pods // 100_000 + 1    # the edit whose pods alone cross the ceiling (checked while parsing)
+    text = "name: x\nedits:\n" + "  - add_jobs: {name: j, count: 100000, cpu: 1, memory_gib: 1}\n" * 30
     error = scenario_error(tmp_path, text, snapshot=cluster)
-    assert (error.edit, error.field) == (21, "count") and "FRAGVIZ_LIMIT_MAX_SCENARIO_PODS" in error.message
+    assert (error.edit, error.field) == (crossing, "count") and "FRAGVIZ_LIMIT_MAX_SCENARIO_PODS" in error.message
 
 
 def test_the_cluster_size_after_applying_is_checked_before_each_edit(tmp_path, cluster, monkeypatch):

@@ -437,3 +437,11 @@ def test_hostile_files_through_the_cli(tmp_path, name, text, command):
     out = fragviz(*command, cwd=tmp_path)
     assert out.returncode == 2, out.stderr
     assert name in out.stderr and "Traceback" not in out.stderr
+
+
+@pytest.mark.parametrize("word", ["now", "today", " Tomorrow ", "yesterday"])
+def test_relative_time_words_are_not_times(word):
+    """pandas reads 'now' as the clock's time; a data file's time cell must be a real time."""
+    from fragviz.cells import parse_time
+    stamp, why = parse_time(word)
+    assert stamp is None and "ISO-8601" in why
