@@ -32,15 +32,20 @@ def need_binary(path: str) -> str:
     return found
 
 
+REAL_MAIN = sys.modules.get("__main__")    # pytest's own, taken before any test runs
+
+
 @pytest.fixture(autouse=True)
 def keep_main_module():
-    """Streamlit's AppTest runs its script as ``__main__`` and leaves it there; put the real one
-    back after each test, or later multiprocessing "spawn" children (a dask LocalCluster's
-    workers) start by running that script and exit."""
-    main = sys.modules.get("__main__")
+    """Streamlit's AppTest runs its script as ``__main__`` and leaves it there; put pytest's own
+    back around every test, or later multiprocessing "spawn" children (a dask LocalCluster's
+    workers) start by running that script and exit. Taken once at import, not per test: a
+    module-scoped fixture that runs an AppTest replaces it before a per-test fixture starts."""
+    if REAL_MAIN is not None:
+        sys.modules["__main__"] = REAL_MAIN
     yield
-    if main is not None:
-        sys.modules["__main__"] = main
+    if REAL_MAIN is not None:
+        sys.modules["__main__"] = REAL_MAIN
 
 
 @pytest.fixture(scope="session")
