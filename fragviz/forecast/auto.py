@@ -60,8 +60,8 @@ class Auto(Forecaster):
     candidate: what it is, MAE, relMAE against same time yesterday on the validation origins,
     weight, seconds), ``validation_note_`` (a sentence) and ``models_`` (the fitted candidates)."""
 
-    name = "auto"
-    label = "Automatic (weighted by validation error)"
+    name = "weighted"
+    label = "Weighted average (by validation error)"
 
     def __init__(self, season: int | None = None, candidates=None, validation_days: float = 7.0,
                  power: float = 2.0, keep_within: float = 0.3, shrink: float = 0.5):
@@ -81,8 +81,8 @@ class Auto(Forecaster):
                 spec = (spec, spec, {}, spec.replace("_", " "))
             label, name, params = spec[:3]
             about = spec[3] if len(spec) > 3 else name.replace("_", " ")
-            if name == "auto":
-                raise ValueError("auto cannot be its own candidate")
+            if name in ("auto", self.name):
+                raise ValueError(f"{name} cannot be a candidate of {self.name}")
             if n >= make_model(name, season=m, **params).min_history(m):
                 out.append((label, name, dict(params), about))
         if not out:

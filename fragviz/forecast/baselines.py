@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from .base import Forecaster
@@ -107,3 +109,55 @@ class EWMA(Forecaster):
             level = float(weights_cache[n] @ dese)
             out[i] = level + profile[np.arange(p, p + horizon) % period]
         return out
+
+
+class WindowMedian(Forecaster):
+    """The median of the last ``window_days`` days, flat (a spike at the origin does not move it)."""
+
+    name = "window_median"
+    label = "Median of the last day"
+
+    def __init__(self, season: int | None = None, window_days: float = 1.0):
+        self.season = season
+        self.window_days = window_days
+
+    def min_history(self, season):
+        return max(2, round(self.window_days * season) // 2)
+
+    def _point_many(self, values, tdays, origins, horizon):
+        width = max(1, round(float(self.window_days) * self.season_))
+        medians = [np.median(values[max(0, p - width):p]) for p in np.asarray(origins)]
+        return np.repeat(np.asarray(medians, dtype=float)[:, None], horizon, axis=1)
+
+
+class SameTimeMedian(Forecaster):
+    """The median of the values at the same time of day on the last ``seasons`` days (every
+    ``lag_days`` days), repeated day after day over the horizon: a daily profile that neither
+    one odd day nor a spike at the origin can move. Fewer days while the history is short; the
+    last value before there is a whole day."""
+
+    name = "same_time_median"
+    label = "Median of the same time on the last 3 days"
+
+    def __init__(self, season: int | None = None, seasons: int = 3, lag_days: int = 1):
+        self.season = season
+        self.seasons = seasons
+        self.lag_days = lag_days
+
+    def min_history(self, season):
+        return (int(self.lag_days) + 1) * season
+
+    def _point_many(self, values, tdays, origins, horizon):
+        lag = max(1, int(self.lag_days) * self.season_)
+        origins = np.asarray(origins)
+        h = np.arange(1, horizon + 1)[None, :]
+        target = origins[:, None] + h - 1                      # the position forecast
+        latest = target - lag * np.ceil(h / lag).astype(np.int64)   # same time, last known period
+        days = np.stack([latest - k * lag for k in range(max(1, int(self.seasons)))])
+        stack = np.where(days >= 0, values[np.maximum(days, 0)], np.nan)
+        known = (days >= 0).any(axis=0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)   # all-NaN where no period is known yet
+            median = np.nanmedian(stack, axis=0)
+        last = np.repeat(values[origins - 1][:, None], horizon, axis=1)
+        return np.where(known, median, last)

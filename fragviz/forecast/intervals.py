@@ -32,9 +32,13 @@ def _smooth(x: np.ndarray, width: int) -> np.ndarray:
 class ConformalIntervals:
     """Quantile offsets around a point forecast, calibrated on out-of-sample residuals."""
 
-    def __init__(self, levels=LEVELS, min_points: int = 50):
+    def __init__(self, levels=LEVELS, min_points: int = 50, widen: dict | float = 1.0):
         self.levels = tuple(levels)
         self.min_points = min_points
+        self.widen = widen   # offsets multiplied by this (a number, or one per level)
+
+    def _widen(self, q: float) -> float:
+        return float(self.widen.get(q, 1.0)) if isinstance(self.widen, dict) else float(self.widen)
 
     def fit(self, residuals: np.ndarray, fallback_scale: float = 1.0) -> ConformalIntervals:
         """``residuals``: (origins, horizon) of ``truth - forecast`` with NaN where unknown;
@@ -47,7 +51,7 @@ class ConformalIntervals:
         if self.n_points_ < self.min_points:
             self.scale_ = fallback * np.sqrt(np.arange(1, horizon + 1))
             self.side_scale_ = None
-            self.offsets_ = {q: _Z[q] for q in self.levels}
+            self.offsets_ = {q: _Z[q] * self._widen(q) for q in self.levels}
             self.method_ = "gaussian random-walk fallback"
             return self
         known = counts > 0
@@ -70,7 +74,7 @@ class ConformalIntervals:
             n = len(scores)
             # finite-sample conformal level: a little wider than the plain empirical quantile
             level = min(1.0, q * (n + 1) / n) if q > 0.5 else max(0.0, (q * (n + 1) - 1) / n)
-            offsets[q] = float(np.quantile(scores, level))
+            offsets[q] = float(np.quantile(scores, level)) * self._widen(q)
         self.offsets_ = offsets
         self.method_ = f"conformal on {n} out-of-sample residuals"
         return self

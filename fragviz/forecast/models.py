@@ -28,12 +28,16 @@ from __future__ import annotations
 
 from .auto import DEFAULT_CANDIDATES, Auto, inverse_error_weights
 from .base import COLUMNS, QUANTILES, Forecaster, check_series, infer_season, inner_plan, truth_matrix
-from .baselines import EWMA, LastValue, SeasonalNaive
+from .baselines import EWMA, LastValue, SameTimeMedian, SeasonalNaive, WindowMedian
 from .direct import HGB, Linear, _Direct
+from .select import Select
+from .statistical import AutoThetaModel, ETSModel, MSTLModel, Theta
 
 # The registry: a model is a Forecaster subclass with its ``name``, ``label`` and ``min_history``;
 # adding one is its module plus its class in this line.
-MODELS: dict[str, type[Forecaster]] = {cls.name: cls for cls in (LastValue, SeasonalNaive, EWMA, Linear, HGB, Auto)}
+MODELS: dict[str, type[Forecaster]] = {cls.name: cls for cls in (
+    LastValue, WindowMedian, SameTimeMedian, SeasonalNaive, EWMA, Theta, AutoThetaModel, MSTLModel, ETSModel, Linear, HGB,
+    Select, Auto)}
 
 
 def make_model(name: str, **params) -> Forecaster:
