@@ -1,9 +1,22 @@
 """fragviz dashboard: navigation and the sidebar. Run with `streamlit run app.py`."""
 
+import threading
+
 import streamlit as st
 
 from fragviz import __version__
 from fragviz.app import ui
+from fragviz.forecast.statistical import warm_up
+
+
+@st.cache_resource(show_spinner=False)
+def warm_up_forecasting() -> threading.Thread:
+    """Once per server: load the forecasting library in the background (1-3 s on a cold start), so
+    the first forecast does not wait for it."""
+    thread = threading.Thread(target=warm_up, name="fragviz-warm-up", daemon=True)
+    thread.start()
+    return thread
+
 
 st.set_page_config(page_title="fragviz · GPU capacity", page_icon=":material/grid_view:", layout="wide")
 
@@ -18,6 +31,7 @@ PAGES = [
 ]
 page = st.navigation(PAGES)
 
+warm_up_forecasting()
 ui.ensure_data()
 with st.sidebar:
     snap = ui.snapshot()

@@ -37,8 +37,9 @@ left, middle, right = st.columns([3, 1.3, 1.7])
 label = left.selectbox("Series", labels, key="fc_series")
 horizon = middle.select_slider("Horizon", list(forecast_view.HORIZONS), value="30 days", key="fc_horizon")
 model = right.selectbox("Model", list(forecast_view.model_labels()), format_func=forecast_view.model_label,
-                        key="fc_model", help="Automatic weights every model by its error at rolling origins over the "
-                                             "last days of the history (see 'Why this model').")
+                        key="fc_model", help="Automatic blends the candidate models by their day-ahead errors over the "
+                                             "last five days of the history and falls back to a robust baseline when the "
+                                             "blend did worse (see 'Why this model').")
 info = choices[label]
 
 changes: list = []
@@ -99,8 +100,11 @@ if run.notes:
 explained = forecast_view.auto_explanation(run.model)
 with st.expander("Why this model", expanded=False):
     if explained is not None:
-        st.caption("Each candidate forecast the last days of the history from rolling origins inside it; the automatic "
-                   "model averages them, weighted by that error (smaller error, larger weight).")
+        st.caption("Each candidate forecast a full day from the same time of day on each of the last days of the history "
+                   "(seeing only the data before each origin). The automatic model averages those within 50 % of the "
+                   "best, weighted by 1/error²; if that blend did worse than the best robust baseline (last value, "
+                   "median of the last day, median of the same time on the last 3 days) by more than 30 %, the baseline "
+                   "forecasts instead. " + ui.markdown_text(str(getattr(run.model, "validation_note_", "")))))
         st.dataframe(explained, width="stretch")
     else:
         st.caption(f"{forecast_view.model_label(model)} was chosen by hand. Run the backtest to compare it with the others.")
@@ -110,7 +114,7 @@ st.caption("Rolling origins at midnight: every model is refit on the data before
            "happened next. relMAE < 1 beats 'same time yesterday'; coverage80 should be near 80 %.")
 if st.button("Run backtest", icon=":material/science:", key="fc_backtest_go"):
     with ui.guarded("running the backtest"), \
-            st.status(f"Backtesting {len(forecast_view.MODELS)} models …", expanded=False) as status:
+            st.status(f"Backtesting {len(forecast_view.BACKTEST_MODELS)} models …", expanded=False) as status:
         table, origins = forecast_view.backtest_table(run.y, forecast_view.horizon_steps(run.y, forecast_view.HORIZONS[horizon]))
         status.update(label=f"Backtest done: {len(origins)} origins", state="complete")
         memo.remember("fc_backtest", inputs, table=table)
@@ -126,8 +130,10 @@ if backtest is not None:
                                     "coverage80": st.column_config.NumberColumn(format="%.2f"),
                                     "coverage95": st.column_config.NumberColumn(format="%.2f")})
 ui.explain("forecasts", "Series come from the History (demo or Prometheus: the PromQL is in each number's tooltip) "
-           "or an uploaded CSV, put on a regular grid first. Models: last value, same time yesterday, EWMA, a ridge "
-           "model of the change from the recent level on calendar and lag features (clipped to the training range), "
-           "gradient-boosted trees on the same target, and an automatic average weighted by rolling validation "
-           "error. Intervals come from the models' own out-of-sample errors (conformal calibration). The runway is "
+           "or an uploaded CSV, put on a regular grid first. Models: robust baselines (last value with spikes "
+           "removed, median of the last day, median of the same time on the last 3 days), same time yesterday / last "
+           "week, exponentially weighted levels, statsforecast's Theta and MSTL, a ridge model and gradient-boosted "
+           "trees of the change from the recent level on calendar and lag features, and the automatic blend of them "
+           "by day-ahead error with a safety rule. Intervals come from the forecast's own out-of-sample day-ahead "
+           "errors (conformal calibration, widened after misses). The runway is "
            "the first time the median (and the 90 % upper bound) reaches capacity after planned changes.")

@@ -28,7 +28,8 @@ def daily_sine(days: int, noise: float = 0.0, seed: int = 0) -> pd.Series:
 
 
 def test_registry_and_quantile_names():
-    assert set(MODELS) == {"last_value", "seasonal_naive", "ewma", "linear", "hgb", "auto"}
+    assert set(MODELS) == {"last_value", "window_median", "same_time_median", "seasonal_naive", "ewma", "theta",
+                           "auto_theta", "mstl", "ets", "linear", "hgb", "auto", "weighted"}
     assert COLUMNS == ("p2.5", "p10", "p50", "p90", "p97.5") and len(QUANTILES) == 5
     with pytest.raises(ValueError, match="unknown forecast model"):
         make_model("prophet")
@@ -123,15 +124,16 @@ def test_short_history_falls_back_gracefully():
         frame = make_model(name).fit(y).predict(DAY)
         assert np.isfinite(frame.to_numpy()).all(), name
         assert (np.diff(frame.to_numpy(), axis=1) >= 0).all()
-    auto = make_model("auto").fit(y)
-    assert auto.weights_.sum() == pytest.approx(1.0)
-    assert not {"linear", "hgb", "seasonal_naive"} & set(auto.weights_.index[auto.weights_ > 0])
+    for name in ("auto", "weighted"):
+        auto = make_model(name).fit(y)
+        assert auto.weights_.sum() == pytest.approx(1.0)
+        assert not {"linear", "hgb", "seasonal_naive", "same_time_yesterday"} & set(auto.weights_.index[auto.weights_ > 0])
     assert warn_short(y, DAY)
 
 
-def test_auto_explains_its_weights():
+def test_weighted_explains_its_weights():
     y = daily_sine(10, noise=1.0)
-    auto = make_model("auto").fit(y)
+    auto = make_model("weighted").fit(y)
     assert auto.weights_.sum() == pytest.approx(1.0) and (auto.weights_ >= 0).all()
     table = auto.validation_
     assert {"about", "mae", "rel_mae", "weight"} <= set(table.columns)
@@ -173,9 +175,9 @@ def test_conformal_intervals_follow_skewed_residuals():
         assert abs(below - q) < 0.04
 
 
-def test_auto_interval_shrinks_held_out_residuals_toward_the_final_weights():
+def test_weighted_interval_shrinks_held_out_residuals_toward_the_final_weights():
     y = daily_sine(12, noise=1.0, seed=5)
-    parts = {s: make_model("auto", shrink=s).fit(y) for s in (0.0, 0.5, 1.0)}
+    parts = {s: make_model("weighted", shrink=s).fit(y) for s in (0.0, 0.5, 1.0)}
     r = {s: m.inner_residuals_ for s, m in parts.items()}
     assert np.allclose(r[0.5], 0.5 * (r[0.0] + r[1.0]), equal_nan=True)
     assert all(m.weights_.equals(parts[0.0].weights_) for m in parts.values())  # the point forecast is unchanged

@@ -14,6 +14,7 @@ from streamlit.testing.v1 import AppTest
 from fragviz import cli
 from fragviz.app.ui import demo_data
 from fragviz.forecast.auto import Auto
+from fragviz.forecast.select import Select
 from fragviz.forecast.base import Forecaster
 from fragviz.forecast.models import MODELS
 from fragviz.forecast.series import history_series
@@ -144,7 +145,7 @@ def test_a_registered_forecaster_runs_from_the_cli(toy_forecaster, capsys):
     assert report["model"] == "day_mean" and len(report["forecast"]) == 6
     assert [row["p50"] for row in report["forecast"]] == pytest.approx([allocated.iloc[-24:].mean()] * 6)
     assert cli.main(["forecast", *demo, "--horizon", "6", "--model", "prophet"]) == 2
-    assert "choose one of last_value, seasonal_naive, ewma, linear, hgb, auto, day_mean" in capsys.readouterr().err
+    assert "choose one of last_value, window_median, same_time_median, seasonal_naive, ewma, theta, auto_theta, mstl, ets, linear, hgb, auto, weighted, day_mean" in capsys.readouterr().err
 
 
 def test_auto_weighs_a_registered_forecaster_once_its_minimum_history_is_there(toy_forecaster):
@@ -154,12 +155,15 @@ def test_auto_weighs_a_registered_forecaster_once_its_minimum_history_is_there(t
     assert list(short.validation_.index) == ["last_value"]
     full = Auto(candidates=["last_value", "day_mean"]).fit(y)                   # 4 days
     assert list(full.validation_.index) == ["last_value", "day_mean"]
+    assert list(Select(candidates=["last_value", "day_mean"]).fit(y.iloc[:48]).validation_.index) == ["last_value"]
+    blend = Select(candidates=["last_value", "day_mean"]).fit(y)
+    assert list(blend.validation_.index) == ["last_value", "day_mean"] and blend.weights_.sum() == pytest.approx(1.0)
 
 
 def test_a_registered_forecaster_is_offered_and_drawn_on_the_forecast_page(toy_forecaster):
     at = app_page("pages/forecast.py")
     picker = at.selectbox(key="fc_model")
-    assert picker.options[0] == "Automatic (weighted by validation error)"
+    assert picker.options[0] == "Automatic (blend by recent day-ahead error)"
     assert "Mean of the last day (toy)" in picker.options
     picker.set_value("day_mean").run()
     assert not at.exception, at.exception

@@ -76,6 +76,10 @@ class Forecaster(BaseEstimator):
         for ``season`` steps a day."""
         return 2
 
+    def history_warnings(self) -> list[str]:
+        """Plain-English warnings after ``fit`` when the history is shorter than this model needs."""
+        return []
+
     # -- subclass hooks --------------------------------------------------------------------------
     def _fit_point(self, values: np.ndarray, tdays: np.ndarray) -> None:
         """Learn whatever the point forecast needs from the history ``values`` (stateless models: nothing)."""

@@ -32,3 +32,39 @@ def despike(values: np.ndarray, window: int = 9, threshold: float = 3.5, scale_w
     scale = scale.fillna(np.inf).clip(lower=max(floor * size, 1e-12))
     spike = (deviation > threshold * scale).to_numpy()
     return np.where(spike, median.to_numpy(), values)
+
+
+def hampel_window(season: int) -> int:
+    """The running-median window for ``season`` steps a day: two hours plus the value itself at
+    15-minute steps (9), never fewer than 5."""
+    return max(5, int(season) // 12 + 1)
+
+
+class CleanTail:
+    """The history as each origin sees it with spikes removed from its last ``width`` values only:
+    what happened at the origin cannot anchor a forecast, while the rest of the history (and its
+    recurring peaks, which a same-time-yesterday model rightly copies) stays as observed.
+
+    ``mode``: "tail" (default), "all" (every value despiked) or "none"."""
+
+    def __init__(self, values: np.ndarray, season: int, mode: str = "tail"):
+        if mode not in ("tail", "all", "none"):
+            raise ValueError(f"unknown cleaning '{mode}': use tail, all or none")
+        self.raw = np.asarray(values, dtype=float)
+        self.mode = mode
+        window = hampel_window(season)
+        self.width = window - 1
+        self.cleaned = self.raw if mode == "none" else despike(self.raw, window=window)
+
+    def history(self) -> np.ndarray:
+        """What models learn from: the raw values ("all": the despiked ones)."""
+        return self.cleaned if self.mode == "all" else self.raw
+
+    def at(self, origin: int) -> np.ndarray:
+        """``values[:origin]`` with its last ``width`` values cleaned ("none": as observed)."""
+        if self.mode != "tail":
+            return self.history()[:origin]
+        out = self.raw[:origin].copy()
+        start = max(0, origin - self.width)
+        out[start:] = self.cleaned[start:origin]
+        return out

@@ -32,13 +32,13 @@ def _smooth(x: np.ndarray, width: int) -> np.ndarray:
 class ConformalIntervals:
     """Quantile offsets around a point forecast, calibrated on out-of-sample residuals."""
 
-    def __init__(self, levels=LEVELS, min_points: int = 50, widen: dict | float = 1.0):
+    def __init__(self, levels=LEVELS, min_points: int = 50, adjusted: dict | None = None):
         self.levels = tuple(levels)
         self.min_points = min_points
-        self.widen = widen   # offsets multiplied by this (a number, or one per level)
+        self.adjusted = adjusted   # {level: the quantile level actually used for it} (adaptive_levels)
 
-    def _widen(self, q: float) -> float:
-        return float(self.widen.get(q, 1.0)) if isinstance(self.widen, dict) else float(self.widen)
+    def _level(self, q: float) -> float:
+        return float((self.adjusted or {}).get(q, q))
 
     def fit(self, residuals: np.ndarray, fallback_scale: float = 1.0) -> ConformalIntervals:
         """``residuals``: (origins, horizon) of ``truth - forecast`` with NaN where unknown;
@@ -51,7 +51,7 @@ class ConformalIntervals:
         if self.n_points_ < self.min_points:
             self.scale_ = fallback * np.sqrt(np.arange(1, horizon + 1))
             self.side_scale_ = None
-            self.offsets_ = {q: _Z[q] * self._widen(q) for q in self.levels}
+            self.offsets_ = {q: _Z[q] for q in self.levels}
             self.method_ = "gaussian random-walk fallback"
             return self
         known = counts > 0
@@ -72,9 +72,10 @@ class ConformalIntervals:
         for q in self.levels:
             scores = (r / self.side_scale_[1 if q > 0.5 else -1][None, :])[ok]
             n = len(scores)
+            a = self._level(q)
             # finite-sample conformal level: a little wider than the plain empirical quantile
-            level = min(1.0, q * (n + 1) / n) if q > 0.5 else max(0.0, (q * (n + 1) - 1) / n)
-            offsets[q] = float(np.quantile(scores, level)) * self._widen(q)
+            level = min(1.0, a * (n + 1) / n) if q > 0.5 else max(0.0, (a * (n + 1) - 1) / n)
+            offsets[q] = float(np.quantile(scores, level))
         self.offsets_ = offsets
         self.method_ = f"conformal on {n} out-of-sample residuals"
         return self
@@ -102,3 +103,36 @@ class ConformalIntervals:
         for q in sorted(hi):
             out[q] = inner = np.maximum(out[q], inner)
         return out
+
+
+def adaptive_levels(days: np.ndarray, gain: float | dict, levels=LEVELS, fallback_scale: float = 1.0,
+                    min_days: int = 2) -> dict[float, float]:
+    """Quantile levels corrected by the misses of the intervals on past days (adaptive conformal,
+    one batch step): ``days`` are residuals (truth - forecast), one row per day, oldest first. Each
+    day from the ``min_days``-th on is covered by intervals calibrated on the days before it only;
+    when a bound at level ``q`` was crossed on a fraction ``F`` of those points instead of ``q``, the
+    level used is ``q + gain * (q - F)``. Stationary errors give ``F`` close to ``q`` and leave the
+    level alone; errors that grow or change shape widen the interval. ``gain``: one number, or one
+    per level (a missing level: 0); 0: no correction."""
+    days = np.atleast_2d(np.asarray(days, dtype=float))
+    gains = {q: float(gain.get(q, 0.0)) if isinstance(gain, dict) else float(gain) for q in levels}
+    if max(gains.values()) <= 0 or len(days) <= min_days:
+        return {q: q for q in levels}
+    below = {q: [] for q in levels}
+    for j in range(min_days, len(days)):
+        past = ConformalIntervals(levels).fit(days[:j], fallback_scale)
+        bounds = past.bounds(np.zeros(days.shape[1]))
+        ok = ~np.isnan(days[j])
+        if ok.any():
+            for q in levels:
+                below[q].append(float(np.mean(days[j][ok] < bounds[q][ok])))
+    if not below[levels[0]]:
+        return {q: q for q in levels}
+    out = {q: float(np.clip(q + gains[q] * (q - np.mean(below[q])), 0.001, 0.999)) for q in levels}
+    lo = sorted(q for q in levels if q < 0.5)
+    hi = sorted(q for q in levels if q > 0.5)
+    for a, b in zip(lo, lo[1:]):        # outer levels stay outside inner ones
+        out[a] = min(out[a], out[b])
+    for a, b in zip(hi, hi[1:]):
+        out[b] = max(out[b], out[a])
+    return out

@@ -130,13 +130,15 @@ def run_forecast(info: SeriesInfo, horizon: int | str | pd.Timedelta, model: str
         found = runway(forecast, info.capacity, changes, now=y.index[-1], last_value=float(y.iloc[-1]), upper=upper)
     season = getattr(fitted, "season_", None)
     return ForecastRun(info, y, model, fitted, forecast, found, time.perf_counter() - start, notes,
-                       warn_short(y, steps, season), name, actual)
+                       warn_short(y, steps, season) + fitted.history_warnings(), name, actual)
 
 
 def chosen_model(model, requested: str) -> str:
-    """The model that forecast: ``requested``, or for ``auto`` the chosen one (its ``chosen_``,
-    else the candidate with the largest weight)."""
+    """The model that forecast: ``requested``, or for ``auto`` the chosen one(s) (its ``chosen_``,
+    joined with " + " when it is the median of several; else the candidate with the largest weight)."""
     chosen = getattr(model, "chosen_", None)
+    if isinstance(chosen, (list, tuple)):
+        chosen = " + ".join(map(str, chosen)) or None
     if chosen is None:
         weights = getattr(model, "weights_", None)
         if weights is not None and len(weights):

@@ -1,26 +1,34 @@
-"""``auto``: pick, at each forecast, the candidates with the lowest day-ahead error over the last
-days of the training data, with a safety rule and intervals from its own out-of-sample errors.
+"""``auto``: a blend of candidate models weighted by their recent day-ahead errors, with a
+safety rule and intervals from its own out-of-sample errors.
 
 How one fit works (``Select``):
 
-1. The history is cleaned of spikes (``despike``: a causal Hampel filter), so an outlier at the
-   origin cannot anchor any candidate. Errors are always measured against the raw values.
-2. Every candidate forecasts a full day from origins at the same time of day on each of the
-   last ``window_days + interval_days`` days (each origin sees only the data before it).
-3. Selection (``choose``): each candidate's score is its mean absolute day-ahead error over the
-   ``window_days`` most recent origins. Only *robust baselines* (last value of the cleaned
-   series, median of the last day, median of the same time on the last three days) and
-   candidates scoring at least as well as the best robust baseline are eligible; the forecast
-   is the per-step median of the ``top_k`` best eligible ones.
-4. Intervals: the same rule, applied at each of the ``interval_days`` older origins with only
-   the errors known then, gives the selector's own out-of-sample day-ahead errors. They are
-   calibrated per horizon step (``intervals.ConformalIntervals``) and widened by ``widen``, a
-   correction learned across series (see docs/forecast_eval.md: chosen on the development half
-   of the shared series only).
+1. The last values before each origin are cleaned of spikes (``despike.CleanTail``: a causal
+   Hampel filter), so an outlier at the origin cannot anchor any candidate; the rest of the
+   history stays as observed. Errors are always measured against the raw values.
+2. Every candidate forecasts a full day from origins at the same time of day on each of the last
+   ``window_days + interval_days`` days (each origin sees only the data before it).
+3. Blend (``blend_weights``): each candidate's score is its mean absolute day-ahead error over the
+   ``window_days`` most recent origins; candidates within ``keep_within`` of the best score are
+   averaged with weights proportional to score^-2 (``top_k`` instead keeps the k best, equally).
+4. Safety rule: the same blend, rebuilt at each of the last ``window_days`` origins from the
+   errors known before it, gives the blend's own out-of-sample error. When that is more than
+   ``guard`` worse than the best *robust baseline*'s error on the same days (last value of the
+   cleaned series, median of the last day, median of the same time on the last three days), the
+   forecast is that robust baseline instead.
+5. Intervals: the forecast actually used, rebuilt the same way at the ``interval_days`` older
+   origins, gives out-of-sample day-ahead errors; they are calibrated per horizon step
+   (``intervals.ConformalIntervals``) at quantile levels corrected by the misses such intervals
+   made on those days (``intervals.adaptive_levels``, gains ``adapt``).
 
-After ``fit``: ``validation_`` (one row per candidate: what it is, MAE and relMAE over the
-selection window, whether it is a robust baseline, eligible, used), ``chosen_`` (the
-candidates used), ``weights_`` (1/k on each of them), ``validation_note_`` (a sentence).
+Every default (the candidates, the window, ``keep_within``, ``guard``, the interval days and gains)
+was chosen on the development half of the shared series only (``scripts/forecast_dev.py``,
+docs/forecast_eval.md).
+
+After ``fit``: ``validation_`` (one row per candidate: what it is, MAE and relMAE over the window,
+whether it is a robust baseline, its weight), ``chosen_`` (the candidates used, largest weight
+first), ``weights_``, ``guarded_`` (True when the safety rule replaced the blend),
+``validation_note_`` (a sentence).
 """
 
 from __future__ import annotations
@@ -32,8 +40,8 @@ import numpy as np
 import pandas as pd
 
 from .base import Forecaster, truth_matrix
-from .despike import despike
-from .intervals import ConformalIntervals
+from .despike import CleanTail
+from .intervals import ConformalIntervals, adaptive_levels
 
 # (label, registered model, parameters, what it is, robust baseline?)
 DEFAULT_CANDIDATES = (
@@ -41,40 +49,47 @@ DEFAULT_CANDIDATES = (
     ("median_day", "window_median", {}, "the median of the last 24 hours, flat", True),
     ("median_3_days", "same_time_median", {}, "the median of the same time on the last 3 days", True),
     ("same_time_yesterday", "seasonal_naive", {}, "same time yesterday", False),
-    ("mean_7_days", "seasonal_naive", {"seasons": 7}, "the mean of the same time on the last 7 days", False),
-    ("median_3_weeks", "same_time_median", {"lag_days": 7}, "the median of the same time on the last 3 weeks", False),
-    ("ewma", "ewma", {}, "an exponentially weighted level (half-life about 2 h), flat", False),
-    ("theta", "theta", {}, "statsforecast Theta with a daily season, last 7 days", False),
-    ("mstl", "mstl", {}, "statsforecast MSTL: daily season + AutoETS trend, last 7 days", False),
+    ("same_time_last_week", "seasonal_naive", {"lag_days": 7}, "same time last week", False),
+    ("mean_7_days_level", "seasonal_naive", {"seasons": 7, "anchor": True},
+     "the mean of the same time on the last 7 days, moved to the current daily level", False),
+    ("mean_3_weeks_level", "seasonal_naive", {"lag_days": 7, "seasons": 3, "anchor": True},
+     "the mean of the same time on the last 3 weeks, moved to the current daily level", False),
+    ("ewma_slow", "ewma", {"alpha": 0.03}, "an exponentially weighted level, half-life about 6 h", False),
+    ("ewma", "ewma", {"alpha": 0.1}, "an exponentially weighted level, half-life about 2 h", False),
+    ("ewma_fast", "ewma", {"alpha": 0.3}, "an exponentially weighted level, half-life about 30 min", False),
+    ("ewma_daily", "ewma", {"seasonal": True}, "an exponentially weighted level plus the mean daily profile", False),
+    ("theta", "theta", {}, "statsforecast Theta with a daily season, on the last 7 days", False),
     ("linear", "linear", {}, "ridge regression on calendar, level and lag features", False),
     ("hgb", "hgb", {}, "gradient-boosted trees on calendar, level and lag features", False),
 )
-
-# Interval widening per level, learned on the development half of the shared series (see
-# scripts/forecast_eval.py --calibrate): the quantile offsets of the selector's own errors are
-# multiplied by these.
-DEFAULT_WIDEN = {0.1: 1.0, 0.9: 1.0, 0.025: 1.0, 0.975: 1.0}
+ADAPT = {0.1: 1.0, 0.9: 1.0, 0.025: 2.0, 0.975: 2.0}     # adaptive-level gains of the 80 % and 95 % bounds
 
 
-def choose(scores: np.ndarray, robust: np.ndarray, top_k: int = 3) -> np.ndarray:
-    """Indices of the candidates to use, best first: the ``top_k`` lowest ``scores`` among the
-    robust baselines and the candidates scoring at least as well as the best robust baseline.
-    NaN scores are never chosen; all NaN: the first robust baseline."""
+def blend_weights(scores: np.ndarray, keep_within: float = 0.5, top_k: int | None = None,
+                  usable: np.ndarray | None = None) -> np.ndarray | None:
+    """Weights of the candidates (sum 1) from their recent ``scores`` (NaN: unknown): proportional
+    to score^-2 over those within ``keep_within`` (a fraction) of the best, or 1/k over the
+    ``top_k`` best. ``usable`` masks candidates that have no forecast where the weights are used.
+    None when no candidate has a score."""
     scores = np.asarray(scores, dtype=float)
-    robust = np.asarray(robust, dtype=bool)
-    known = ~np.isnan(scores)
-    if not known.any():
-        return np.array([int(np.flatnonzero(robust)[0]) if robust.any() else 0])
-    base = scores[robust & known]
-    bar = base.min() if len(base) else np.inf
-    eligible = known & (robust | (scores <= bar))
-    order = np.flatnonzero(eligible)[np.argsort(scores[eligible], kind="stable")]
-    return order[:max(1, int(top_k))]
+    ok = ~np.isnan(scores) & (np.ones(len(scores), bool) if usable is None else np.asarray(usable, bool))
+    if not ok.any():
+        return None
+    weights = np.zeros(len(scores))
+    if top_k:
+        order = np.flatnonzero(ok)[np.argsort(scores[ok], kind="stable")][:int(top_k)]
+        weights[order] = 1.0
+    else:
+        best = scores[ok].min()
+        keep = ok & (scores <= best * (1 + float(keep_within)))
+        weights[keep] = np.maximum(scores[keep], 1e-12 * max(best, 1e-300)) ** -2.0 if best > 0 else (scores[keep] == 0)
+    return weights / weights.sum()
 
 
-def combine(forecasts: np.ndarray, chosen: np.ndarray) -> np.ndarray:
-    """The per-step median of the chosen candidates' forecasts (candidates x steps)."""
-    return np.median(np.asarray(forecasts)[np.asarray(chosen)], axis=0)
+def blend(forecasts: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """The weighted average of the candidates' forecasts (candidates x steps); weight-0 rows may be NaN."""
+    used = np.asarray(weights) > 0
+    return np.asarray(weights)[used] @ np.asarray(forecasts)[used]
 
 
 def window_scores(errors: np.ndarray, upto: int, window: int) -> np.ndarray:
@@ -85,35 +100,62 @@ def window_scores(errors: np.ndarray, upto: int, window: int) -> np.ndarray:
         return np.nanmean(block, axis=1) if block.shape[1] else np.full(len(errors), np.nan)
 
 
-def selector_residuals(forecasts: np.ndarray, truth: np.ndarray, robust: np.ndarray, window: int,
-                       top_k: int, days: int) -> np.ndarray:
-    """The selector's own out-of-sample errors (truth - forecast) at origins ``0..days-1``
-    (newest first), each chosen from the errors of the ``window`` origins before it only.
-    ``forecasts``: (candidates, origins, steps); ``truth``: (origins, steps)."""
-    errors = np.nanmean(np.abs(truth[None] - forecasts), axis=2)
-    rows = []
-    for k in range(min(days, forecasts.shape[1] - 1)):
-        scores = window_scores(errors, k + 1, window)
-        if np.isnan(scores).all():
-            break
-        rows.append(truth[k] - combine(forecasts[:, k], choose(scores, robust, top_k)))
-    return np.array(rows) if rows else np.empty((0, truth.shape[1]))
+def day_errors(cube: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    """(candidates, origins) mean absolute error of each day-ahead forecast; NaN where unknown."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmean(np.abs(truth[None] - cube), axis=2)
+
+
+def blend_history(cube: np.ndarray, errors: np.ndarray, window: int, keep_within: float, top_k: int | None):
+    """The blend rebuilt at each origin (newest first) from the errors of the ``window`` origins
+    before it only: (origins, steps) forecasts, NaN rows where no score was known yet."""
+    out = np.full(cube.shape[1:], np.nan)
+    for k in range(cube.shape[1]):
+        usable = np.isfinite(cube[:, k]).all(axis=1)
+        weights = blend_weights(window_scores(errors, k + 1, window), keep_within, top_k, usable)
+        if weights is not None:
+            out[k] = blend(cube[:, k], weights)
+    return out
+
+
+def safety_check(history: np.ndarray, truth: np.ndarray, errors: np.ndarray, robust: np.ndarray, window: int,
+                 guard: float) -> int | None:
+    """The robust baseline to use instead of the blend, or None: the one with the lowest error over
+    the last ``window`` origins, when the blend's own out-of-sample error on the same origins
+    (``history``, from :func:`blend_history`) is more than ``guard`` (a fraction) above it."""
+    known = ~np.isnan(history[:window]).all(axis=1)
+    if not known.any() or not robust.any():
+        return None
+    days = np.flatnonzero(known)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        mine = float(np.nanmean(np.abs(truth[days] - history[days])))
+        theirs = np.nanmean(errors[:, days], axis=1)
+    theirs = np.where(robust, theirs, np.nan)
+    if np.isnan(theirs).all():
+        return None
+    best = int(np.nanargmin(theirs))
+    return best if mine > theirs[best] * (1 + float(guard)) else None
 
 
 class Select(Forecaster):
-    """Robust selection among candidate models by their recent day-ahead error (see the module)."""
+    """A blend of candidates by their recent day-ahead error, with a safety rule (see the module)."""
 
     name = "auto"
-    label = "Automatic (best recent day-ahead error)"
+    label = "Automatic (blend by recent day-ahead error)"
 
-    def __init__(self, season: int | None = None, candidates=None, window_days: int = 3, top_k: int = 3,
-                 interval_days: int = 7, widen: dict | None = None, clean: bool = True):
+    def __init__(self, season: int | None = None, candidates=None, window_days: int = 5, keep_within: float = 0.5,
+                 top_k: int | None = None, guard: float = 0.3, interval_days: int = 7, adapt=None,
+                 clean: str = "tail"):
         self.season = season
         self.candidates = candidates
         self.window_days = window_days
+        self.keep_within = keep_within
         self.top_k = top_k
+        self.guard = guard
         self.interval_days = interval_days
-        self.widen = widen
+        self.adapt = adapt
         self.clean = clean
 
     def min_history(self, season):
@@ -140,14 +182,16 @@ class Select(Forecaster):
         origins = n - k * m
         return origins[origins >= m]
 
-    def candidate_forecasts(self, clean: np.ndarray, tdays: np.ndarray, origins: np.ndarray, horizon: int):
-        """(labels, robust mask, models fitted on all of ``clean``, (candidates, origins, horizon)
-        forecasts from ``origins``). A candidate with too little history before an origin gets NaN
-        there; learned models are fitted once on the data before the oldest origin."""
+    def candidate_forecasts(self, data: CleanTail, tdays: np.ndarray, origins: np.ndarray, horizon: int):
+        """(labels, robust mask, models fitted on the whole history, (candidates, origins, horizon)
+        forecasts from ``origins``). Each origin's forecast sees the history before it with its
+        last values cleaned (``CleanTail``). A candidate with too little history before an origin
+        gets NaN there; learned models are fitted once on the data before the oldest origin."""
         from .features import extend_days
         from .models import make_model   # the registry imports this module
         m = self.season_
-        n = len(clean)
+        history = data.history()
+        n = len(history)
         days = extend_days(tdays, horizon)
         labels, robust, models, cube, seconds = [], [], {}, [], {}
         for label, name, params, about, is_robust in self._specs():
@@ -163,69 +207,107 @@ class Select(Forecaster):
                 inner = make_model(name, season=m, **params)
                 inner.season_ = m
                 cut = int(origins[ok].min())
-                inner._fit_point(clean[:cut], tdays[:cut])
-                block[ok] = inner._point_many(clean, days, origins[ok], horizon)
-            model._fit_point(clean, tdays)
+                inner._fit_point(history[:cut], tdays[:cut])
+                for i in np.flatnonzero(ok):
+                    p = int(origins[i])
+                    block[i] = inner._point_many(data.at(p), days, np.array([p]), horizon)[0]
+            model._fit_point(history, tdays)
             models[label] = model
             labels.append(label)
             robust.append(is_robust)
             cube.append(block)
             seconds[label] = time.perf_counter() - start
             self.about_[label] = about
-        return labels, np.array(robust), models, np.array(cube), seconds
+        return labels, np.array(robust, dtype=bool), models, np.array(cube).reshape(len(labels), len(origins), horizon), seconds
 
     def _fit_point(self, values, tdays):
         m = max(1, self.season_)
         n = len(values)
         H = m
+        window = int(self.window_days)
         self.about_ = {}
-        clean = despike(values) if self.clean else np.asarray(values, dtype=float)
-        self.clean_values_ = clean
+        data = CleanTail(values, m, self.clean)
         origins = self.inner_origins(n)
-        labels, robust, self.models_, cube, seconds = self.candidate_forecasts(clean, tdays, origins, H)
+        labels, robust, self.models_, cube, seconds = self.candidate_forecasts(data, tdays, origins, H)
         truth = truth_matrix(values, origins, H)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            errors = np.nanmean(np.abs(truth[None] - cube), axis=2) if len(origins) else np.empty((len(labels), 0))
-        scores = window_scores(errors, 0, int(self.window_days))
-        chosen = choose(scores, robust, self.top_k)
-        self.chosen_ = [labels[i] for i in chosen]
+        errors = day_errors(cube, truth) if len(origins) else np.empty((len(labels), 0))
+        scores = window_scores(errors, 0, window)
+        weights = blend_weights(scores, self.keep_within, self.top_k)
+        history = (blend_history(cube, errors, window, self.keep_within, self.top_k) if len(origins)
+                   else np.empty((0, H)))
+        self.guarded_ = False
+        fallback = safety_check(history, truth, errors, robust, window, self.guard) if len(origins) else None
+        if weights is None:                       # no day-ahead check possible yet: the cleaned last value
+            weights = np.where(np.arange(len(labels)) == int(np.flatnonzero(robust)[0]), 1.0, 0.0)
+            used = np.full_like(truth, np.nan)
+        elif fallback is not None:
+            self.guarded_ = True
+            weights = np.where(np.arange(len(labels)) == fallback, 1.0, 0.0)
+            used = cube[fallback]
+        else:
+            used = history
+        residuals = (truth - used)[:int(self.interval_days)] if len(origins) else np.empty((0, H))
+        self.residuals_ = residuals[~np.isnan(residuals).all(axis=1)] if len(residuals) else residuals
+        order = np.argsort(-weights, kind="stable")
+        self.chosen_ = [labels[i] for i in order if weights[i] > 0]
         self.labels_ = labels
-        self.residuals_ = (selector_residuals(cube, truth, robust, int(self.window_days), self.top_k,
-                                              int(self.interval_days)) if len(origins) else np.empty((0, H)))
-        # relMAE against same time yesterday over the selection window
-        used = origins[:int(self.window_days)]
-        lag = used[:, None] + np.arange(H)[None, :] - m
+        # relMAE against same time yesterday over the window
+        used_origins = origins[:window]
+        lag = used_origins[:, None] + np.arange(H)[None, :] - m
         naive = np.where(lag >= 0, values[np.clip(lag, 0, n - 1)], np.nan)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            naive_mae = float(np.nanmean(np.abs(truth[:len(used)] - naive))) if len(used) else np.nan
-        bar = np.nanmin(np.where(robust, scores, np.nan)) if (robust & ~np.isnan(scores)).any() else np.nan
-        table = pd.DataFrame({
-            "about": [self.about_[k] for k in labels],
-            "mae": scores,
-            "rel_mae": scores / naive_mae if naive_mae and np.isfinite(naive_mae) and naive_mae > 0 else np.nan,
-            "robust": robust,
-            "eligible": ~np.isnan(scores) & (robust | (scores <= bar)),
-            "weight": [1.0 / len(chosen) if i in set(chosen) else 0.0 for i in range(len(labels))],
-            "seconds": [seconds[k] for k in labels],
-        }, index=pd.Index(labels, name="model"))
-        self.validation_ = table
-        self.weights_ = table["weight"]
-        days = int(np.sum(~np.isnan(errors).all(axis=0)[:int(self.window_days)])) if len(origins) else 0
+            naive_mae = float(np.nanmean(np.abs(truth[:len(used_origins)] - naive))) if len(used_origins) else np.nan
+        rel = scores / naive_mae if np.isfinite(naive_mae) and naive_mae > 0 else np.full(len(labels), np.nan)
+        self.validation_ = pd.DataFrame({
+            "about": [self.about_[k] for k in labels], "mae": scores, "rel_mae": rel, "robust": robust,
+            "weight": weights, "seconds": [seconds[k] for k in labels]}, index=pd.Index(labels, name="model"))
+        self.weights_ = self.validation_["weight"]
+        days = int(np.sum(~np.isnan(errors[:, :window]).all(axis=0))) if len(origins) else 0
+        self.checked_days_ = days
+        self.missing_ = [label for label, *_ in self._specs() if label not in labels]
         if days == 0:
             self.validation_note_ = ("less than two days of history: no day-ahead check is possible yet, so the "
                                      "forecast is the last value (spikes removed)")
+        elif self.guarded_:
+            self.validation_note_ = (f"day-ahead forecasts from the same time of day on each of the last {days} "
+                                     f"day(s); the blend did worse than {labels[fallback]} ({self.about_[labels[fallback]]}) "
+                                     "on those days, so that robust baseline forecasts (safety rule)")
         else:
             self.validation_note_ = (f"day-ahead forecasts from the same time of day on each of the last {days} "
-                                     f"day(s) of the history; the forecast is the median of the {len(chosen)} best "
-                                     "eligible candidate(s)")
+                                     f"day(s); the forecast blends the {len(self.chosen_)} candidate(s) within "
+                                     f"{self.keep_within:.0%} of the best, weighted by 1/error²")
+
+    def history_warnings(self) -> list[str]:
+        """Plain-English warnings when the history is shorter than this model needs."""
+        out = []
+        want = int(self.window_days) + int(self.interval_days)
+        if self.checked_days_ < int(self.window_days):
+            out.append(f"The automatic model could check its candidates' day-ahead errors on {self.checked_days_} "
+                       f"day(s) only (it uses {int(self.window_days)}): the choice of model rests on little evidence.")
+        if len(self.residuals_) < int(self.interval_days) and self.checked_days_:
+            out.append(f"The interval rests on {len(self.residuals_)} day(s) of out-of-sample errors (it uses "
+                       f"{int(self.interval_days)}; {want + 1} days of history give all of them), so it may be too "
+                       "narrow or too wide.")
+        if self.missing_:
+            about = {label: text for label, _, _, text, _ in self._specs()}
+            out.append("Too little history for " + ", ".join(about[k] for k in self.missing_[:3]) +
+                       (f" and {len(self.missing_) - 3} more" if len(self.missing_) > 3 else "") +
+                       ": left out of the automatic model.")
+        return out
 
     def _point_many(self, values, tdays, origins, horizon):
-        clean = despike(values) if self.clean else values
-        forecasts = np.array([self.models_[k]._point_many(clean, tdays, origins, horizon) for k in self.chosen_])
-        return np.median(forecasts, axis=0)
+        data = CleanTail(values, self.season_, self.clean)
+        weights = self.weights_
+        out = []
+        for p in np.asarray(origins):
+            forecasts = np.array([self.models_[k]._point_many(data.at(int(p)), tdays, np.array([p]), horizon)[0]
+                                  for k in self.chosen_])
+            out.append(weights[self.chosen_].to_numpy() @ forecasts)
+        return np.array(out)
 
     def _calibrate(self, values, tdays, horizon=None):
-        self.intervals_ = ConformalIntervals(widen=self.widen or DEFAULT_WIDEN).fit(
-            self.residuals_, self._one_step_scale(values))
+        scale = self._one_step_scale(values)
+        self.levels_ = adaptive_levels(self.residuals_[::-1], ADAPT if self.adapt is None else self.adapt,
+                                       fallback_scale=scale)
+        self.intervals_ = ConformalIntervals(adjusted=self.levels_).fit(self.residuals_, scale)

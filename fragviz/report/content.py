@@ -372,8 +372,11 @@ def _forecast_section(ctx: _Context) -> Section:
                               "The history has no capacity series, so no runway.")
     section.paragraphs.append(
         f"Forecast of cluster GPU allocation (GPUs requested by placed pods) for the next 30 days from "
-        f"{len(run.y):,} points ({fmt.utc_time(run.y.index[0])} to {fmt.utc_time(run.y.index[-1])}), automatic model (models "
-        "weighted by their validation error), with calibrated 80 % and 95 % intervals.")
+        f"{len(run.y):,} points ({fmt.utc_time(run.y.index[0])} to {fmt.utc_time(run.y.index[-1])}), automatic model (a blend "
+        "of candidate models weighted by their day-ahead errors over the last five days, with a fall-back to a robust "
+        "baseline when the blend did worse), with 80 % and 95 % intervals from its own out-of-sample errors.")
+    if getattr(run.model, "validation_note_", None):
+        section.paragraphs.append(f"Model used: {run.chosen.replace('_', ' ')}; {run.model.validation_note_}.")
     section.paragraphs += run.warnings
     fig = charts.forecast_chart(run.y, run.forecast, run.info.unit or "GPUs",
                                 found.capacity_at if found is not None else None,

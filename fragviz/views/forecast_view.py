@@ -16,6 +16,9 @@ from ..model import History
 HORIZONS = {"6 hours": "6h", "12 hours": "12h", "1 day": "1D", "3 days": "3D", "7 days": "7D", "14 days": "14D",
             "30 days": "30D", "60 days": "60D", "90 days": "90D"}
 DEFAULT_MODEL = "auto"
+# what the Forecast page's backtest compares (the slow library models, AutoTheta and MSTL, are left out)
+BACKTEST_MODELS = ("auto", "last_value", "window_median", "same_time_median", "seasonal_naive", "ewma", "theta",
+                   "linear", "hgb")
 
 
 def model_label(name: str) -> str:
@@ -34,8 +37,9 @@ def model_labels() -> dict[str, str]:
 
 def backtest_table(y: pd.Series, steps: int, origins: int = 5, models=None) -> tuple[pd.DataFrame, list]:
     """Rolling-origin backtest at midnights (day-ahead and longer horizons are capped at 7 days so
-    that enough origins fit): one row per model (default: every registered one), best relMAE first."""
-    models = tuple(MODELS) if models is None else tuple(models)
+    that enough origins fit): one row per model (default: ``BACKTEST_MODELS`` that are registered), best
+    relMAE first."""
+    models = tuple(m for m in BACKTEST_MODELS if m in MODELS) if models is None else tuple(models)
     step = y.index[1] - y.index[0]
     horizon = max(1, min(steps, int(pd.Timedelta("7D") / step)))
     at = rolling_origins(y, horizon, origins)
@@ -48,7 +52,9 @@ def backtest_table(y: pd.Series, steps: int, origins: int = 5, models=None) -> t
 
 
 def auto_explanation(model) -> pd.DataFrame | None:
-    """The automatic model's candidates: validation error and weight (None for other models)."""
+    """The automatic model's candidates in plain words: what each is, its day-ahead error over the
+    validation window (MAE, and relative to same time yesterday), its weight and whether it is a
+    robust baseline; used ones first (None for other models)."""
     validation = getattr(model, "validation_", None)
     weights = getattr(model, "weights_", None)
     if validation is None or weights is None:
@@ -56,8 +62,14 @@ def auto_explanation(model) -> pd.DataFrame | None:
     frame = validation.copy()
     if "weight" not in frame:
         frame["weight"] = pd.Series(weights).reindex(frame.index).fillna(0.0)
-    frame.index = [model_label(m) for m in frame.index]
-    return frame.sort_values("weight", ascending=False)
+    names = frame["about"] if "about" in frame else pd.Series([model_label(m) for m in frame.index], index=frame.index)
+    out = pd.DataFrame({"candidate": names.to_numpy(),
+                        "day-ahead error (MAE)": frame["mae"].to_numpy(),
+                        "vs same time yesterday": frame["rel_mae"].to_numpy() if "rel_mae" in frame else float("nan"),
+                        "weight": frame["weight"].to_numpy()}, index=frame.index)
+    if "robust" in frame:
+        out["robust baseline"] = frame["robust"].to_numpy()
+    return out.sort_values(["weight", "day-ahead error (MAE)"], ascending=[False, True]).set_index("candidate")
 
 
 def cluster_runway(history: History | None, horizon: str = "30D") -> ForecastRun | None:
@@ -72,5 +84,5 @@ def cluster_runway(history: History | None, horizon: str = "30D") -> ForecastRun
     return run_forecast(info, horizon, "auto")
 
 
-__all__ = ["DEFAULT_MODEL", "HORIZONS", "MODELS", "ForecastRun", "auto_explanation", "backtest_table", "cluster_runway",
+__all__ = ["BACKTEST_MODELS", "DEFAULT_MODEL", "HORIZONS", "MODELS", "ForecastRun", "auto_explanation", "backtest_table", "cluster_runway",
            "horizon_steps", "model_label", "model_labels", "run_forecast"]
