@@ -104,7 +104,7 @@ with st.expander("Why this model", expanded=False):
                    "(seeing only the data before each origin). The automatic model averages those within 50 % of the "
                    "best, weighted by 1/error²; if that blend did worse than the best robust baseline (last value, "
                    "median of the last day, median of the same time on the last 3 days) by more than 30 %, the baseline "
-                   "forecasts instead. " + ui.markdown_text(str(getattr(run.model, "validation_note_", "")))))
+                   "forecasts instead. " + ui.markdown_text(str(getattr(run.model, "validation_note_", ""))))
         st.dataframe(explained, width="stretch")
     else:
         st.caption(f"{forecast_view.model_label(model)} was chosen by hand. Run the backtest to compare it with the others.")
