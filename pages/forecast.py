@@ -37,9 +37,9 @@ left, middle, right = st.columns([3, 1.3, 1.7])
 label = left.selectbox("Series", labels, key="fc_series")
 horizon = middle.select_slider("Horizon", list(forecast_view.HORIZONS), value="30 days", key="fc_horizon")
 model = right.selectbox("Model", list(forecast_view.model_labels()), format_func=forecast_view.model_label,
-                        key="fc_model", help="Automatic blends the candidate models by their day-ahead errors over the "
-                                             "last five days of the history and falls back to a robust baseline when the "
-                                             "blend did worse (see 'Why this model').")
+                        key="fc_model", help="Automatic takes the median of the candidate models with the lowest day-ahead "
+                                             "errors over the last seven days of the history, never one worse than a "
+                                             "robust baseline (see 'Why this model').")
 info = choices[label]
 
 changes: list = []
@@ -101,10 +101,11 @@ explained = forecast_view.auto_explanation(run.model)
 with st.expander("Why this model", expanded=False):
     if explained is not None:
         st.caption("Each candidate forecast a full day from the same time of day on each of the last days of the history "
-                   "(seeing only the data before each origin). The automatic model averages those within 50 % of the "
-                   "best, weighted by 1/error²; if that blend did worse than the best robust baseline (last value, "
-                   "median of the last day, median of the same time on the last 3 days) by more than 30 %, the baseline "
-                   "forecasts instead. " + ui.markdown_text(str(getattr(run.model, "validation_note_", ""))))
+                   "(seeing only the data before each origin). Only the robust baselines (last value with spikes removed, "
+                   "median of the last day, median of the same time on the last 3 days) and candidates at least as good "
+                   "as the best of them are eligible; the forecast is the median of the 3 best. If that rule did worse "
+                   "than the best robust baseline by more than 30 % on those days, the baseline forecasts instead. "
+                   + ui.markdown_text(str(getattr(run.model, "validation_note_", ""))))
         st.dataframe(explained, width="stretch")
     else:
         st.caption(f"{forecast_view.model_label(model)} was chosen by hand. Run the backtest to compare it with the others.")
@@ -133,7 +134,7 @@ ui.explain("forecasts", "Series come from the History (demo or Prometheus: the P
            "or an uploaded CSV, put on a regular grid first. Models: robust baselines (last value with spikes "
            "removed, median of the last day, median of the same time on the last 3 days), same time yesterday / last "
            "week, exponentially weighted levels, statsforecast's Theta and MSTL, a ridge model and gradient-boosted "
-           "trees of the change from the recent level on calendar and lag features, and the automatic blend of them "
-           "by day-ahead error with a safety rule. Intervals come from the forecast's own out-of-sample day-ahead "
+           "trees of the change from the recent level on calendar and lag features, and the automatic median of the best "
+           "three by recent day-ahead error, with a safety rule. Intervals come from the forecast's own out-of-sample day-ahead "
            "errors (conformal calibration, widened after misses). The runway is "
            "the first time the median (and the 90 % upper bound) reaches capacity after planned changes.")

@@ -212,9 +212,11 @@ def report(results: list[dict], timing: dict | None, models: tuple[str, ...]) ->
     lines += ["## All metrics", "",
               "| series | model | relMAE | MASE | sMAPE % | coverage 80 % | coverage 95 % | points | fit+predict s |",
               "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
-    for (s, m), row in tables.reset_index().set_index(["series", "model"]).loc[order].iterrows():
-        lines.append(f"| {s} | {m} | {row.relMAE:.3f} | {row.MASE:.3f} | {row.sMAPE:.2f} | {row.coverage80:.1%} | "
-                     f"{row.coverage95:.1%} | {row.n_points} | {row.fit_predict_s:.3f} |")
+    flat = tables.reset_index()
+    for s in order:
+        for row in flat[flat["series"] == s].itertuples(index=False):
+            lines.append(f"| {s} | {row.model} | {row.relMAE:.3f} | {row.MASE:.3f} | {row.sMAPE:.2f} | "
+                         f"{row.coverage80:.1%} | {row.coverage95:.1%} | {int(row.n_points)} | {row.fit_predict_s:.3f} |")
     if timing:
         lines += ["", "## Speed", "",
                   (f"`auto` fit + predict on one 60-day, 15-minute series ({timing['points']:,} points, the last 60 days "

@@ -151,7 +151,7 @@ def test_demo_allocation_with_its_capacity(capsys):
     (["--until", "2025-12-01"], "--until 2025-12-01T00:00:00+00:00: outside the data of series 'alloc'"),
     (["--until", "2026-02-01"], "outside the data"),
     (["--until", "soon"], "--until 'soon': expected an ISO 8601 time"),
-    (["--model", "prophet"], "--model 'prophet': unknown model; choose one of last_value, seasonal_naive"),
+    (["--model", "prophet"], "--model 'prophet': unknown model; choose one of last_value, window_median"),
     (["--horizon", "0"], "--horizon 0: expected a positive number of steps"),
     (["--horizon", "-3"], "--horizon -3: expected a positive number"),
     (["--add-capacity", "2026-02-01:+8"], "--add-capacity needs --capacity"),

@@ -15,6 +15,8 @@ errors both are half the mean absolute residual and the interval is the same as 
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 LEVELS = (0.025, 0.1, 0.9, 0.975)  # the non-median quantiles of models.QUANTILES
@@ -57,7 +59,8 @@ class ConformalIntervals:
         known = counts > 0
 
         def step_scale(x: np.ndarray) -> np.ndarray:  # smooth, non-decreasing mean of x per step
-            with np.errstate(invalid="ignore"):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)     # steps with no residual yet
                 mean = np.nanmean(x, axis=0)
             mean = np.interp(np.arange(horizon), np.flatnonzero(known), mean[known])
             return np.maximum.accumulate(_smooth(mean, max(1, horizon // 12)))

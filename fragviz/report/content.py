@@ -372,9 +372,9 @@ def _forecast_section(ctx: _Context) -> Section:
                               "The history has no capacity series, so no runway.")
     section.paragraphs.append(
         f"Forecast of cluster GPU allocation (GPUs requested by placed pods) for the next 30 days from "
-        f"{len(run.y):,} points ({fmt.utc_time(run.y.index[0])} to {fmt.utc_time(run.y.index[-1])}), automatic model (a blend "
-        "of candidate models weighted by their day-ahead errors over the last five days, with a fall-back to a robust "
-        "baseline when the blend did worse), with 80 % and 95 % intervals from its own out-of-sample errors.")
+        f"{len(run.y):,} points ({fmt.utc_time(run.y.index[0])} to {fmt.utc_time(run.y.index[-1])}), automatic model (the median "
+        "of the three candidate models with the lowest day-ahead errors over the last seven days, never one worse than "
+        "a robust baseline), with 80 % and 95 % intervals from its own out-of-sample errors.")
     if getattr(run.model, "validation_note_", None):
         section.paragraphs.append(f"Model used: {run.chosen.replace('_', ' ')}; {run.model.validation_note_}.")
     section.paragraphs += run.warnings
