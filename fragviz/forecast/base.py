@@ -67,6 +67,7 @@ class Forecaster(BaseEstimator):
 
     name = ""
     label = ""
+    calibration_per_day = 8     # rolling origins a day when the model calibrates its own interval
 
     def __init__(self, season: int | None = None):
         self.season = season
@@ -130,7 +131,7 @@ class Forecaster(BaseEstimator):
         None. A copy of this model is fitted on the data before the validation window, and again
         before each of ``refits`` equal parts of it (a learned model then is never more than a part
         of the window out of date)."""
-        plan = plan if plan is not None else inner_plan(len(values), self.season_)
+        plan = plan if plan is not None else inner_plan(len(values), self.season_, per_day=self.calibration_per_day)
         if plan is None:
             return None
         origins = plan[1]

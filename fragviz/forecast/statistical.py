@@ -44,7 +44,7 @@ class StatsForecastModel(Forecaster):
     name = "statsforecast"
     label = "statsforecast model"
     kind = "theta"
-
+    calibration_per_day = 1     # each origin is a library fit: one a day for the interval
     def __init__(self, season: int | None = None, window_days: float = 7.0):
         self.season = season
         self.window_days = window_days
