@@ -61,7 +61,7 @@ def fit() -> forecast_view.ForecastRun:
 inputs = (info.series, info.capacity, label, horizon, model, tuple(changes))
 with ui.guarded("forecasting this series", head="Could not forecast this series") as outcome:
     try:
-        run = memo.memo("fc_run", inputs, fit)
+        run = memo.memo("fc_run", inputs, lambda: memo.shared("fc_run", inputs, fit))
     except ValueError as exc:                            # the pipeline's own words about this series
         raise InputError(str(exc)) from exc
 if outcome.failed:

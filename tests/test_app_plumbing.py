@@ -89,6 +89,28 @@ def test_memo_compares_pandas_by_content_and_keeps_nothing_when_compute_fails():
     assert memo.latest("s", store)["value"] == "moved"                 # the last good value stays
 
 
+def test_shared_work_is_done_once_per_content_for_every_session_and_never_for_identities(demo):
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return object()
+
+    series = pd.Series([1.0, 2.0], index=pd.date_range("2026-01-01", periods=2, freq="h", tz="UTC"), name="a")
+    first = memo.shared("t_shared", (series, 30, "30D"), compute)
+    assert memo.shared("t_shared", (series.copy(), 30, "30D"), compute) is first        # another session, same data
+    assert len(calls) == 1
+    assert memo.shared("t_shared", (series + 1, 30, "30D"), compute) is not first       # other data
+    assert memo.shared("t_shared_other", (series, 30, "30D"), compute) is not first     # another name
+    assert len(calls) == 3
+    memo.shared("t_shared", (demo, 1), compute)
+    memo.shared("t_shared", (demo, 1), compute)            # a part compared by identity: never shared
+    assert len(calls) == 5
+    with pytest.raises(ValueError):
+        memo.shared("t_shared", (series * 3,), lambda: (_ for _ in ()).throw(ValueError("bad")))
+    assert memo.shared("t_shared", (series * 3,), lambda: "good") == "good"     # a failure is not kept
+
+
 def test_remember_and_recall_an_action_for_the_inputs_in_force(demo):
     store = {}
     assert memo.recall("plan", (demo, "settings"), store) is None and memo.latest("plan", store) is None

@@ -11,6 +11,10 @@ one rule says when two parts are the same:
   so their ``id`` cannot be reused by a newer object while it lives;
 - everything else (None, str, numbers, tuples, frozen dataclasses): by value.
 
+``shared(name, parts, compute)`` is the same for work that depends on the data's content only
+(a default forecast of a series): one value per process, shared read-only by every session that
+reads the same data, the last 32 kept.
+
 The result of an action the user started (a plan computed on a button press, a backtest) is
 kept with ``remember`` under the same kind of key and read back with ``recall``: it is shown only
 while the data and choices it was made from are in force; ``latest`` returns it whatever its key.
@@ -113,3 +117,26 @@ def memo(name: str, parts: tuple, compute: Callable[[], T], store: MutableMappin
     if record is None:
         record = remember(name, parts, store, value=compute())
     return record["value"]
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
+def _shared(name: str, digest: str, _compute: Callable[[], Any]) -> Any:
+    return _compute()
+
+
+def shared(name: str, parts: tuple, compute: Callable[[], T]) -> T:
+    """``compute()`` once per process for the content of ``parts`` (pandas by content, the rest by
+    value), shared by every session; parts compared by identity make it per call (no sharing)."""
+    k = key(parts)
+    if any(isinstance(p, Same) for p in _flat(k)):
+        return compute()
+    digest = hashlib.blake2b(repr(k).encode(), digest_size=16).hexdigest()
+    return _shared(name, digest, compute)
+
+
+def _flat(parts: tuple):
+    for p in parts:
+        if type(p) is tuple:
+            yield from _flat(p)
+        else:
+            yield p

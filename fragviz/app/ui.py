@@ -335,14 +335,17 @@ def runway_callout() -> None:
     """Headroom and runway of the cluster's GPU allocation (30-day automatic forecast), linked to
     the Forecast page; nothing when the data has no history."""
     from ..views import forecast_view
-    hist = history()
+    info = forecast_view.cluster_allocation(history())
+    if info is None:
+        return
 
     def compute():
         try:
-            return forecast_view.cluster_runway(hist)
+            return forecast_view.run_forecast(info, "30D", "auto")
         except ValueError:
             return None
-    run = memo.memo("overview_runway", (hist,), compute)
+    # the same history in every session: fitted once per server (issue: work once per data)
+    run = memo.shared("overview_runway", (info.series, info.capacity, "30D"), compute)
     if run is not None:
         runway_box(run, subject="GPU demand", link=True)
 

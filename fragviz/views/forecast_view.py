@@ -72,17 +72,23 @@ def auto_explanation(model) -> pd.DataFrame | None:
     return out.sort_values(["weight", "day-ahead error (MAE)"], ascending=[False, True]).set_index("candidate")
 
 
+def cluster_allocation(history: History | None):
+    """The series the Overview's runway forecasts: cluster GPU allocation with its capacity (a
+    ``SeriesInfo``), or None when the history has neither or fewer than 48 points."""
+    if history is None:
+        return None
+    info = history_series(history).get("cluster.gpu_allocated")
+    if info is None or info.capacity is None or info.series.dropna().shape[0] < 48:
+        return None
+    return info
+
+
 def cluster_runway(history: History | None, horizon: str = "30D") -> ForecastRun | None:
     """The Overview's headroom and runway: cluster GPU allocation against capacity (None when the
     history has neither)."""
-    if history is None:
-        return None
-    series = history_series(history)
-    info = series.get("cluster.gpu_allocated")
-    if info is None or info.capacity is None or info.series.dropna().shape[0] < 48:
-        return None
-    return run_forecast(info, horizon, "auto")
+    info = cluster_allocation(history)
+    return None if info is None else run_forecast(info, horizon, "auto")
 
 
-__all__ = ["BACKTEST_MODELS", "DEFAULT_MODEL", "HORIZONS", "MODELS", "ForecastRun", "auto_explanation", "backtest_table", "cluster_runway",
+__all__ = ["BACKTEST_MODELS", "DEFAULT_MODEL", "HORIZONS", "MODELS", "ForecastRun", "auto_explanation", "backtest_table", "cluster_allocation", "cluster_runway",
            "horizon_steps", "model_label", "model_labels", "run_forecast"]
