@@ -163,7 +163,7 @@ def test_auto_weighs_a_registered_forecaster_once_its_minimum_history_is_there(t
 def test_a_registered_forecaster_is_offered_and_drawn_on_the_forecast_page(toy_forecaster):
     at = app_page("pages/forecast.py")
     picker = at.selectbox(key="fc_model")
-    assert picker.options[0] == "Automatic (best recent day-ahead error)"
+    assert picker.options[0] == "Automatic (best recent models)"
     assert "Mean of the last day (toy)" in picker.options
     picker.set_value("day_mean").run()
     assert not at.exception, at.exception

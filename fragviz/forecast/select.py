@@ -162,7 +162,7 @@ class Select(Forecaster):
     """The median of the best candidates by recent day-ahead error, with a safety rule (see the module)."""
 
     name = "auto"
-    label = "Automatic (best recent day-ahead error)"
+    label = "Automatic (best recent models)"
 
     def __init__(self, season: int | None = None, candidates=None, window_days: int = 7, keep_within: float = 0.5,
                  top_k: int | None = 3, guard: float | None = 0.3, interval_days: int = 7, adapt=None,
