@@ -33,6 +33,21 @@ def forecast_page():
     return at
 
 
+def test_why_this_model_lists_every_candidate_in_plain_words(forecast_page):
+    at = forecast_page
+    table = next(d.value for d in at.dataframe if "day-ahead error (MAE)" in d.value.columns)
+    assert table.index.name == "candidate"
+    assert "the median of the last 24 hours, flat" in table.index                   # words, not internal names
+    assert not any("_" in name for name in table.index)
+    used = table[table["weight"] > 0]
+    assert used["weight"].sum() == pytest.approx(1.0) and len(used) in (1, 3)
+    bar = table.loc[table["robust baseline"], "day-ahead error (MAE)"].min()
+    assert (used["robust baseline"] | (used["day-ahead error (MAE)"] <= bar)).all()   # nothing worse than that
+    assert list(table["weight"]) == sorted(table["weight"], reverse=True)           # used ones first
+    caption = " ".join(c.value for c in at.caption).replace("\\", "")      # markdown escapes removed
+    assert "day-ahead forecasts from the same time of day" in caption
+
+
 def test_forecast_page_shows_now_the_forecast_and_the_runway(forecast_page):
     at = forecast_page
     _, history = demo_data()
