@@ -218,9 +218,10 @@ def main() -> None:
             "robust baselines + Theta + MSTL only (the issue's set)": {"last_value", "median_day", "median_3_days",
                                                                          "theta", "mstl"}}
     out += table("Candidates", [run(name, replace(base, candidates=frozenset(c))) for name, c in sets.items()], n)
-    safety = [("no safety rule", replace(base, guard=None)),
-              ("candidates must beat the best robust baseline (literal)", replace(base, guard=None, eligible_only=True))]
-    safety += [(f"blend replaced when its out-of-sample error is > {g:.0%} above the best robust baseline's",
+    safety = [("no safety rule (every candidate eligible, no second line)", replace(base, guard=None, eligible_only=False)),
+              ("eligibility only (nothing worse than the best robust baseline), no second line", replace(base, guard=None)),
+              ("second line only (at 30 %), every candidate eligible", replace(base, eligible_only=False))]
+    safety += [(f"both; second line when the rule's out-of-sample error is > {g:.0%} above the best robust baseline's",
                 replace(base, guard=g)) for g in (0.0, 0.1, 0.2, 0.3, 0.5)]
     safety += [("no tail cleaning", replace(base, mode="none"))]
     out += table("Safety and cleaning", [run(*r) for r in safety], n)
