@@ -8,7 +8,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from .base import Forecaster, inner_plan, truth_matrix
+from .base import Forecaster, inner_plan, naive_mae, truth_matrix
 from .intervals import ConformalIntervals
 
 # (label, registered model, parameters, what it is): the candidates ``auto`` weighs by default
@@ -120,9 +120,7 @@ class Auto(Forecaster):
             table["rel_mae"] = np.nan
         else:
             weights = self._weights(table["mae"])
-            lag = plan[1][:, None] + np.arange(H)[None, :] - m
-            naive = np.where(lag >= 0, values[np.clip(lag, 0, n - 1)], np.nan)
-            sn = float(np.nanmean(np.abs(truth - naive)))
+            sn = naive_mae(values, plan[1], truth, m)
             table["rel_mae"] = table["mae"] / sn if sn > 0 else np.nan
             combo = sum(weights[k] * forecasts[k] for k in forecasts if weights[k] > 0)
             shrink = float(np.clip(self.shrink, 0.0, 1.0))

@@ -8,6 +8,7 @@ class owns ``fit``/``predict`` and calibrates the intervals (see ``intervals.py`
 from __future__ import annotations
 
 import time
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -162,3 +163,15 @@ def truth_matrix(values: np.ndarray, origins: np.ndarray, horizon: int) -> np.nd
     ok = pos < len(values)
     out[ok] = values[pos[ok]]
     return out
+
+
+def naive_mae(values: np.ndarray, origins: np.ndarray, truth: np.ndarray, season: int) -> float:
+    """MAE of "same time yesterday" (the value one ``season`` earlier) on the points of ``truth``
+    (origins x steps, as :func:`truth_matrix`): the yardstick of relMAE. NaN without points."""
+    if not len(origins):
+        return float("nan")
+    lag = np.asarray(origins)[:, None] + np.arange(truth.shape[1])[None, :] - season
+    naive = np.where(lag >= 0, values[np.clip(lag, 0, len(values) - 1)], np.nan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)      # no point known: NaN
+        return float(np.nanmean(np.abs(truth - naive)))

@@ -8,20 +8,25 @@ rolling origins *inside* its own training data (see ``intervals.py``), so the in
 what the model actually achieved out of sample, not what it believes about itself.
 
 Models (``MODELS``):
-- ``last_value``: the last observed value, flat.
-- ``seasonal_naive``: the value one season ago (same time yesterday; ``lag_days=7`` for last week).
+- robust baselines: ``last_value``; ``window_median`` (median of the last day, flat);
+  ``same_time_median`` (median of the same time on the last 3 days).
+- ``seasonal_naive``: the value one season ago (same time yesterday; ``lag_days=7`` for last week;
+  ``seasons`` averages several, ``anchor`` moves them to the current level).
 - ``ewma``: an exponentially weighted level, flat; ``seasonal=True`` adds the mean daily profile.
+- statsforecast (``statistical.py``): ``theta``, ``auto_theta``, ``mstl`` (daily season + AutoETS
+  trend), ``ets`` (no season), refitted on the last 7 days before each origin.
 - ``linear``: ridge regression of the change from the last value on calendar Fourier terms
   (daily; weekly with 3 weeks of history), recent-level and same-time-yesterday / last-week
   features, with horizon-dependent coefficients (one direct model for all horizon steps).
   Features are clipped to their training range, so a level shift cannot make it extrapolate.
 - ``hgb``: histogram gradient boosting on the same change-from-level target, with absolute-error loss
   (the score is MAE, so the point forecast estimates the conditional median; ``loss`` to change).
-- ``auto``: weights the candidates above by their error at rolling origins in the last days of
-  the training data (``validation_``, ``weights_``) and averages their forecasts.
+- ``auto`` (``select.py``, the default): the median of the candidates with the lowest recent
+  day-ahead errors, never one worse than the best robust baseline, with a safety rule.
+- ``weighted`` (``auto.py``, the previous default): candidates weighted by 1/error².
 
-The models live in ``base.py`` (the base class), ``baselines.py``, ``direct.py`` and ``auto.py``;
-this module registers them by name.
+The models live in ``base.py`` (the base class), ``baselines.py``, ``statistical.py``, ``direct.py``,
+``select.py`` and ``auto.py``; this module registers them by name.
 """
 
 from __future__ import annotations

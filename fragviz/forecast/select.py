@@ -41,7 +41,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from .base import Forecaster, truth_matrix
+from .base import Forecaster, naive_mae, truth_matrix
 from .despike import CleanTail
 from .intervals import ConformalIntervals, adaptive_levels
 
@@ -84,7 +84,7 @@ def blend_weights(scores: np.ndarray, keep_within: float = 0.5, top_k: int | Non
     else:
         best = scores[ok].min()
         keep = ok & (scores <= best * (1 + float(keep_within)))
-        weights[keep] = np.maximum(scores[keep], 1e-12 * max(best, 1e-300)) ** -2.0 if best > 0 else (scores[keep] == 0)
+        weights[keep] = scores[keep] ** -2.0 if best > 0 else (scores[keep] == 0)   # a perfect one takes all
     return weights / weights.sum()
 
 
@@ -179,9 +179,6 @@ class Select(Forecaster):
         self.median = median
         self.eligible_only = eligible_only
 
-    def min_history(self, season):
-        return 2
-
     def _specs(self):
         out = []
         for spec in (self.candidates or DEFAULT_CANDIDATES):
@@ -273,38 +270,31 @@ class Select(Forecaster):
         self.residuals_ = residuals[~np.isnan(residuals).all(axis=1)] if len(residuals) else residuals
         order = np.argsort(-weights, kind="stable")
         self.chosen_ = [labels[i] for i in order if weights[i] > 0]
-        self.labels_ = labels
-        # relMAE against same time yesterday over the window
-        used_origins = origins[:window]
-        lag = used_origins[:, None] + np.arange(H)[None, :] - m
-        naive = np.where(lag >= 0, values[np.clip(lag, 0, n - 1)], np.nan)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            naive_mae = float(np.nanmean(np.abs(truth[:len(used_origins)] - naive))) if len(used_origins) else np.nan
-        rel = scores / naive_mae if np.isfinite(naive_mae) and naive_mae > 0 else np.full(len(labels), np.nan)
+        naive = naive_mae(values, origins[:window], truth[:window], m)    # relMAE's yardstick over the window
+        rel = scores / naive if np.isfinite(naive) and naive > 0 else np.full(len(labels), np.nan)
         self.validation_ = pd.DataFrame({
             "about": [self.about_[k] for k in labels], "mae": scores, "rel_mae": rel, "robust": robust,
             "weight": weights, "seconds": [seconds[k] for k in labels]}, index=pd.Index(labels, name="model"))
         self.weights_ = self.validation_["weight"]
-        days = int(np.sum(~np.isnan(errors[:, :window]).all(axis=0))) if len(origins) else 0
-        self.checked_days_ = days
+        self.checked_days_ = int(np.sum(~np.isnan(errors[:, :window]).all(axis=0))) if len(origins) else 0
         self.missing_ = [label for label, *_ in self._specs() if label not in labels]
+        self.validation_note_ = self._note(labels[fallback] if fallback is not None else None)
+
+    def _note(self, fallback: str | None) -> str:
+        """What the fit did, in a sentence (the page's "Why this model" and the CLI show it)."""
+        days = self.checked_days_
         if days == 0:
-            self.validation_note_ = ("less than two days of history: no day-ahead check is possible yet, so the "
-                                     "forecast is the last value (spikes removed)")
-        elif self.guarded_:
-            self.validation_note_ = (f"day-ahead forecasts from the same time of day on each of the last {days} "
-                                     f"day(s); the selection did worse than {self.about_[labels[fallback]]} on those "
-                                     "days, so that robust baseline forecasts (safety rule)")
-        elif self.top_k:
+            return ("less than two days of history: no day-ahead check is possible yet, so the forecast is the last "
+                    "value (spikes removed)")
+        seen = f"day-ahead forecasts from the same time of day on each of the last {days} day(s)"
+        if self.guarded_:
+            return (f"{seen}; the selection did worse than {self.about_[fallback]} on those days, so that robust "
+                    "baseline forecasts (safety rule)")
+        if self.top_k:
             how = "median" if self.median else "mean"
-            self.validation_note_ = (f"day-ahead forecasts from the same time of day on each of the last {days} "
-                                     f"day(s); the forecast is the {how} of the {len(self.chosen_)} best eligible "
-                                     "candidate(s)")
-        else:
-            self.validation_note_ = (f"day-ahead forecasts from the same time of day on each of the last {days} "
-                                     f"day(s); the forecast blends the {len(self.chosen_)} candidate(s) within "
-                                     f"{self.keep_within:.0%} of the best, weighted by 1/error²")
+            return f"{seen}; the forecast is the {how} of the {len(self.chosen_)} best eligible candidate(s)"
+        return (f"{seen}; the forecast blends the {len(self.chosen_)} candidate(s) within {self.keep_within:.0%} of "
+                "the best, weighted by 1/error²")
 
     def history_warnings(self) -> list[str]:
         """Plain-English warnings when the history is shorter than this model needs."""

@@ -41,9 +41,8 @@ def _library_model(kind: str, season: int, n: int):
 class StatsForecastModel(Forecaster):
     """One statsforecast model, refitted at each origin on the last ``window_days`` before it."""
 
-    name = "statsforecast"
+    name = "theta"              # which library model (see _library_model); each subclass registers one
     label = "statsforecast model"
-    kind = "theta"
     calibration_per_day = 1     # each origin is a library fit: one a day for the interval
     def __init__(self, season: int | None = None, window_days: float = 7.0):
         self.season = season
@@ -64,7 +63,7 @@ class StatsForecastModel(Forecaster):
                     raise ValueError("a constant or too short window")
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
-                    mean = _library_model(self.kind, m, len(window)).forecast(y=window, h=int(horizon))["mean"]
+                    mean = _library_model(self.name, m, len(window)).forecast(y=window, h=int(horizon))["mean"]
                 mean = np.asarray(mean, dtype=float)
                 if mean.shape != (horizon,) or not np.isfinite(mean).all():
                     raise ValueError("a forecast that is not finite")
@@ -78,25 +77,21 @@ class StatsForecastModel(Forecaster):
 class Theta(StatsForecastModel):
     name = "theta"
     label = "Theta (statsforecast)"
-    kind = "theta"
 
 
 class AutoThetaModel(StatsForecastModel):
     name = "auto_theta"
     label = "AutoTheta (statsforecast)"
-    kind = "auto_theta"
 
 
 class MSTLModel(StatsForecastModel):
     name = "mstl"
     label = "MSTL: daily season + ETS trend (statsforecast)"
-    kind = "mstl"
 
 
 class ETSModel(StatsForecastModel):
     name = "ets"
     label = "AutoETS, no season (statsforecast)"
-    kind = "ets"
 
     def min_history(self, season):
         return 8
