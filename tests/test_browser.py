@@ -135,9 +135,15 @@ def test_uploading_kubectl_dumps_replaces_the_data(server, page):
     wait_rendered(page, charts=False)
     page.get_by_text("kubectl JSON dumps").click()
     uploads = page.locator('[data-testid="stFileUploaderDropzoneInput"]')
+    # one file at a time, each shown by its uploader before the next: the rerun that follows an upload
+    # can otherwise swallow the second one under load (the button then stays disabled)
     uploads.nth(0).set_input_files(str(examples / "nodes.json"))
+    expect(page.get_by_text("nodes.json").first).to_be_visible(timeout=30_000)
     uploads.nth(1).set_input_files(str(examples / "pods.json"))
-    page.get_by_role("button", name="Load kubectl dumps").click()
+    expect(page.get_by_text("pods.json").first).to_be_visible(timeout=30_000)
+    load = page.get_by_role("button", name="Load kubectl dumps")
+    expect(load).to_be_enabled(timeout=60_000)
+    load.click()
     expect(page.locator('[data-testid="stMetricValue"]').first).to_have_text("24", timeout=30_000)
     expect(page.locator('[data-testid="stAlertContentSuccess"]')).to_contain_text("kubectl: nodes.json, pods.json")
     assert page.locator('[data-testid="stException"]').count() == 0
