@@ -52,6 +52,8 @@ EXTRA = (("mstl", "mstl", {}, "statsforecast MSTL (daily season + AutoETS trend)
           False))
 SIMPLE = ("last_value", "median_day", "median_3_days", "same_time_yesterday", "mean_7_days")
 DEFAULT = {s[0] for s in DEFAULT_CANDIDATES}
+ROBUST = frozenset(s[0] for s in DEFAULT_CANDIDATES if s[4])
+LEVEL_BASELINES = frozenset({"last_value", "median_day", "median_3_days"})     # the issue's robust baselines
 EARLIER = DEFAULT - {"median_day", "median_3_days", "theta"}      # the candidates of the earlier `auto`
 
 
@@ -67,6 +69,7 @@ class Setting:
     guard: float | None = 0.3
     interval_days: int = 7
     adapt: object = None
+    robust: frozenset = ROBUST      # the candidates that are robust baselines (always eligible, safety fallback)
 
 
 def cube_for(path: str) -> dict:
@@ -98,7 +101,8 @@ def cube_for(path: str) -> dict:
 def forecast_one(row: dict, s: Setting) -> tuple[np.ndarray, dict, bool]:
     """The p50 at the protocol origin and its interval bounds under setting ``s`` (the rule of Select)."""
     keep = [i for i, k in enumerate(row["labels"]) if k in s.candidates]
-    cube, robust = row["cube"][keep], row["robust"][keep]
+    cube = row["cube"][keep]
+    robust = np.array([row["labels"][i] in s.robust for i in keep])
     inner, truth = cube[:, 1:], row["truth"][1:]
     errors = day_errors(inner, truth)
     scores = window_scores(errors, 0, s.window)
@@ -195,7 +199,7 @@ def main() -> None:
            f"({', '.join(SPLIT['development'])}); the held-out half is not read. Protocol of the shared README "
            "(day-ahead, midnight origins of the last 14 days). Unless a row says otherwise: the default "
            "candidates, tail cleaning, a 7-day window, the per-step median of the 3 best candidates among the robust "
-           "baselines and those at least as good as the best of them, the blend's safety rule at 30 %, intervals "
+           "baselines (last value, median of the day, median of 3 same times) and those at least as good as the best of them, the blend's safety rule at 30 %, intervals "
            "from 7 days with adaptive gains 1 (80 %) and 2 (95 %). The best simple baseline "
            "per series (chosen with hindsight): geometric mean "
            f"{np.exp(np.mean(np.log(list(best.values())))):.3f}.", ""]
@@ -225,6 +229,14 @@ def main() -> None:
                 replace(base, guard=g)) for g in (0.0, 0.1, 0.2, 0.3, 0.5)]
     safety += [("no tail cleaning", replace(base, mode="none"))]
     out += table("Safety and cleaning", [run(*r) for r in safety], n)
+    bases = [("last value, median of the day, median of 3 same times (the issue's list; default)", LEVEL_BASELINES),
+             ("those + same time yesterday", LEVEL_BASELINES | {"same_time_yesterday"}),
+             ("those + same time yesterday + mean of 7 same times at today's level (rejected on the held-out half)",
+              LEVEL_BASELINES | {"same_time_yesterday", "mean_7_days_level"}),
+             ("the three above + same time last week", LEVEL_BASELINES | {"same_time_yesterday", "mean_7_days_level",
+                                                                "same_time_last_week"})]
+    out += table("Robust baselines (always eligible; the safety rule's fallback)",
+                 [run(name, replace(base, robust=frozenset(r))) for name, r in bases], n)
     intervals = [(f"{days} days, gains 80 % {g80} / 95 % {g95}",
                   replace(base, interval_days=days, adapt={0.1: g80, 0.9: g80, 0.025: g95, 0.975: g95}))
                  for days, (g80, g95) in itertools.product((5, 7, 10), ((0, 0), (0.5, 0.5), (1, 1), (1, 2), (1.5, 2),
