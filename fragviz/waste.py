@@ -39,6 +39,8 @@ from .model import GPU_MILLI
 
 WASTED = ("idle_unusable", "stranded", "fragmented", "allocated_idle")   # the parts of the waste, in precedence order
 PARTS = WASTED + ("idle_usable", "allocated_busy")                       # every GPU in exactly one of these
+IDLE_PARTS = ("idle_unusable", "stranded", "fragmented", "idle_usable")   # in precedence order
+ALLOCATED_PARTS = ("allocated_idle", "allocated_busy")
 GPU_FRAGMENT_CATEGORIES = ("q1_lack_both", "q2_lack_gpu", "q4_lack_cpu", "no_access")   # GPU shapes' fragment
 
 LABELS = {
@@ -58,7 +60,7 @@ HOW = {
     "stranded": ("Idle GPUs on the other nodes where no typical GPU pod fits the node's free CPU or memory: "
                  "the devices are free but the node's CPU or memory is gone."),
     "fragmented": ("On the remaining nodes, idle GPUs the target workload's GPU jobs cannot use (pieces of shared "
-                   "GPUs too small, wrong GPU model, too few free devices together): the ATC'23 fragmentation "
+                   "GPUs too small, wrong GPU model, too few free devices together, too little free CPU for some of them): the ATC'23 fragmentation "
                    "measure over the typical GPU pods, weighted by how common each is. CPU-only pods are left out, "
                    "so an empty node is never counted as fragmented."),
     "allocated_idle": "GPUs held by pods on devices whose mean utilisation over the last hour is below 5 %.",
@@ -107,6 +109,20 @@ class Waste:
     def how(key: str) -> str:
         """How the part ``key`` (or ``"total"``) is computed, in the words every surface uses."""
         return HOW[key]
+
+
+def explanation() -> str:
+    """The "how is this computed" text of the whole split (markdown), from the parts' own words."""
+    steps = "\n".join(f"{i}. **{LABELS[k]}**{' (not waste)' if k == 'idle_usable' else ''}: {HOW[k]}"
+                      for i, k in enumerate(IDLE_PARTS, start=1))
+    return ("Every GPU is counted once, in whole GPUs: the four wasted parts do not overlap and add up to **GPUs "
+            "wasted**; with the usable idle GPUs and the busy allocated ones they add up to all GPUs. A node's idle "
+            f"GPUs go to the first of these that applies:\n\n{steps}\n\n"
+            f"Allocated GPUs are **{LABELS['allocated_idle'].lower()}**: {HOW['allocated_idle']} The others are "
+            f"**{LABELS['allocated_busy'].lower()}**.\n\n"
+            "A shared GPU counts with its fractions (250 milli held and 750 free is 0.25 allocated and 0.75 idle). "
+            "The parts are summed over the cluster (or pool) and then rounded to whole GPUs so that they still add "
+            "up: idle and allocated first, then the parts of each (largest remainders round up).")
 
 
 def whole(parts: dict[str, float], total: int) -> dict[str, int]:
@@ -162,10 +178,6 @@ def node_split(analysis: Analysis, idle_allocated: pd.DataFrame | None = None) -
     split["idle_usable"] = np.where(rest, idle - fragmented, 0.0)
     split["allocated_busy"] = allocated - held_idle
     return split
-
-
-IDLE_PARTS = ("idle_unusable", "stranded", "fragmented", "idle_usable")
-ALLOCATED_PARTS = ("allocated_idle", "allocated_busy")
 
 
 def _whole_gpus(milli: pd.Series | dict) -> dict[str, int]:
