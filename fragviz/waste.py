@@ -36,6 +36,7 @@ import pandas as pd
 
 from .frag import Analysis
 from .model import GPU_MILLI
+from .utilisation import IDLE_THRESHOLD_PCT, IDLE_WINDOW
 
 WASTED = ("idle_unusable", "stranded", "fragmented", "allocated_idle")   # the parts of the waste, in precedence order
 PARTS = WASTED + ("idle_usable", "allocated_busy")                       # every GPU in exactly one of these
@@ -63,7 +64,8 @@ HOW = {
                    "GPUs too small, wrong GPU model, too few free devices together, too little free CPU for some of them): the ATC'23 fragmentation "
                    "measure over the typical GPU pods, weighted by how common each is. CPU-only pods are left out, "
                    "so an empty node is never counted as fragmented."),
-    "allocated_idle": "GPUs held by pods on devices whose mean utilisation over the last hour is below 5 %.",
+    "allocated_idle": (f"GPUs held by pods on devices whose mean utilisation over the last {IDLE_WINDOW} is below "
+                       f"{IDLE_THRESHOLD_PCT:g} % (a shared device counts the share its pods hold)."),
     "idle_usable": "Idle GPUs that none of the wasted parts covers: headroom new GPU jobs can use now.",
     "allocated_busy": "Allocated GPUs that are not allocated-but-idle (busy, or no utilisation data).",
 }

@@ -19,7 +19,7 @@ wasted, pools, where = memo.memo("overview", (analysis, idle, tuple(shapes)), la
     waste.waste_breakdown(analysis, idle), waste.by_group(analysis, "pool", idle),
     overview_view.where_jobs_fit(analysis, shapes)))
 cards = {k.key: k for k in kpis.with_queries(kpis.overview_kpis(analysis, memory_aware), ui.queries())}
-waste_cards = kpis.waste_kpis(wasted, provenance, metrics.gpus_fragmented(analysis))
+waste_cards = kpis.waste_kpis(wasted, provenance, metrics.gpus_fragmented(analysis), None if idle is None else len(idle))
 eight = next((s.name for s in shapes if s.gpu_count == 8), None)
 where_eight = overview_view.where_text(where, eight) if eight else "there is no 8-GPU job shape"
 jobs_card = replace(cards["jobs_8gpu"], note=overview_view.pools_text(where, eight) if eight else "",

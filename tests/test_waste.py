@@ -117,3 +117,17 @@ def test_demo_waste_adds_up(demo):
     assert idle_parts == round(metrics.gpus_idle(analysis)) and w.allocated_idle + w.allocated_busy == round(metrics.gpus_allocated(analysis))
     assert w.stranded <= round(metrics.gpus_stranded(analysis)) and w.idle_unusable <= round(metrics.gpus_unavailable(analysis))
     assert 0 < w.fragmented < metrics.gpus_fragmented(analysis)      # no CPU-only weight, no stranded or unusable node
+
+
+def test_cards_show_the_total_its_parts_and_an_unknown_part():
+    from fragviz import kpis
+    snap, analysis = cluster()
+    idle = utilisation.idle_allocated(snap, utilisation_history({"busy/0": 80, "busy/1": 90, "busy/2": 1, "busy/3": 0}))
+    cards = kpis.waste_kpis(waste.waste_breakdown(analysis, idle), "Utilisation: test.", 12.5, len(idle))
+    assert [c.label for c in cards] == ["GPUs wasted"] + [waste.LABELS[k] for k in waste.WASTED]
+    assert [c.text for c in cards] == ["11", "4", "4", "1", "2"] and cards[0].value == sum(c.value for c in cards[1:])
+    assert cards[0].note == "61.1 % of all 18 GPUs"
+    assert "2 devices are held idle" in cards[4].help and "Utilisation: test." in cards[4].help
+    assert "12.5 GPUs" in cards[3].help                       # why the Fragmentation page's figure is larger
+    unknown = kpis.waste_kpis(waste.waste_breakdown(analysis))
+    assert unknown[0].text == "9" and unknown[4].text == "n/a" and "allocated but idle unknown" in unknown[0].help
