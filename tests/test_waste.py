@@ -131,3 +131,15 @@ def test_cards_show_the_total_its_parts_and_an_unknown_part():
     assert "12.5 GPUs" in cards[3].help                       # why the Fragmentation page's figure is larger
     unknown = kpis.waste_kpis(waste.waste_breakdown(analysis))
     assert unknown[0].text == "9" and unknown[4].text == "n/a" and "allocated but idle unknown" in unknown[0].help
+
+
+def test_a_cluster_without_gpus_wastes_nothing_and_still_draws():
+    from fragviz.views import charts
+    snap = make_snapshot([{"name": "c", "gpu_count": 0, "gpu_model": ""}], [{"name": "p", "node": "c"}])
+    analysis = analyse(snap)
+    w = waste.waste_breakdown(analysis)
+    assert w.total == w.gpus_total == 0 and w.pct == 0
+    table = waste.by_group(analysis, "pool")
+    assert table.empty
+    assert len(charts.waste_bars(table, "pool").data) == 0
+    assert len(charts.waste_bars(pd.DataFrame([{"group": "All GPUs", **w.parts()}]), "group").data) == 0
