@@ -1,4 +1,4 @@
-"""The Overview overview through AppTest: one "GPUs wasted" figure that adds up, no ratio, jobs that
+"""The Overview page through AppTest: one "GPUs wasted" figure that adds up, no ratio, jobs that
 fit with where they fit."""
 
 from __future__ import annotations
