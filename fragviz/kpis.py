@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from . import format as fmt
 from . import metrics
 from .frag import Analysis
+from .waste import HOW, LABELS, SOURCES, WASTED, Waste
 
 
 @dataclass(frozen=True)
@@ -18,6 +19,7 @@ class Kpi:
     text: str          # formatted for display
     help: str          # how it is computed, from which source
     unit: str = ""     # the unit of ``value``
+    note: str = ""     # a short line under the value (a share, where)
 
 
 def card(metric: metrics.Metric, value: float, context: metrics.Context, note: str = "") -> Kpi:
@@ -53,3 +55,38 @@ def idle_allocated_kpi(idle, window: str, threshold_pct: float, provenance: str)
     if idle is None:      # shown as n/a
         return card(metric, float("nan"), context, provenance + " This data has no per-GPU utilisation (dcgm-exporter).")
     return card(metric, float(len(idle)), context, provenance)
+
+
+def waste_kpis(waste: Waste, idle_allocated_note: str = "", fragmented_atc: float | None = None,
+               idle_devices: int | None = None) -> list[Kpi]:
+    """The "GPUs wasted" card and one card per wasted part (:data:`fragviz.waste.WASTED`), in whole
+    GPUs; ``idle_allocated_note`` says where utilisation came from, ``fragmented_atc`` is the
+    Fragmentation page's measure (GPUs), quoted on the fragmented card to say why it differs;
+    ``idle_devices`` the number of devices held idle."""
+    known = {k: k != "allocated_idle" or waste.allocated_idle_known for k in WASTED}
+    parts = " + ".join(f"{LABELS[k].lower()} {getattr(waste, k):,}" if known[k] else f"{LABELS[k].lower()} unknown"
+                       for k in WASTED)
+    unknown = "" if waste.allocated_idle_known else " Allocated-but-idle GPUs are not included: this data has no " \
+                                                     "per-GPU utilisation (dcgm-exporter)."
+    total = Kpi("gpus_wasted", LABELS["total"], float(waste.total), f"{waste.total:,}",
+                f"{HOW['total']} Here: {parts} = {waste.total:,} of {waste.gpus_total:,} GPUs.{unknown} "
+                "Source: the snapshot's nodes and pods, and per-GPU utilisation where the data has it.", "GPUs",
+                f"{fmt.pct(waste.pct)} of all {waste.gpus_total:,} GPUs")
+    cards = [total]
+    for key in WASTED:
+        value = getattr(waste, key)
+        extra = ""
+        if key == "allocated_idle":
+            devices = "" if idle_devices is None else f"{idle_devices:,} devices are held idle. "
+            extra = devices + idle_allocated_note if waste.allocated_idle_known else \
+                "This data has no per-GPU utilisation (dcgm-exporter), so this part is unknown and not in the total."
+        elif key == "fragmented" and fragmented_atc is not None:
+            extra = (f"The Fragmentation page's figure ({fmt.gpus(fragmented_atc)} GPUs, the full ATC'23 measure) is "
+                     "larger: it also counts the weight of CPU-only pods and the GPUs of stranded and unusable nodes, "
+                     "which are their own parts here.")
+        cards.append(Kpi(f"wasted_{key}", LABELS[key], float(value) if known[key] else float("nan"),
+                         f"{value:,}" if known[key] else fmt.UNKNOWN,
+                         " ".join(filter(None, (HOW[key], SOURCES[key], extra.strip()))), "GPUs",
+                         fmt.pct(100 * value / waste.gpus_total if waste.gpus_total else 0) + " of all GPUs"
+                         if known[key] else ""))
+    return cards

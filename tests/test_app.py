@@ -29,9 +29,10 @@ def chart_types(at) -> set[str]:
 def test_overview_opens_on_the_demo(app):
     assert app.title[0].value == "Overview"
     labels = [m.label for m in app.metric]
-    for label in ("GPUs total", "GPUs allocated", "GPUs idle", "GPUs fragmented", "Fragmentation ratio",
-                  "GPUs stranded", "More 8-GPU jobs fit"):
+    for label in ("GPUs total", "GPUs allocated", "GPUs idle", "GPUs wasted", "Fragmented", "Stranded",
+                  "Idle on unusable nodes", "Allocated but idle", "More 8-GPU jobs fit"):
         assert label in labels
+    assert "Fragmentation ratio" not in labels                      # on the Fragmentation page, with its caveat
     assert all(m.proto.help for m in app.metric), "every KPI explains how it is computed"
     assert "bar" in chart_types(app) and len(app.get("plotly_chart")) >= 3
     total = next(m for m in app.metric if m.label == "GPUs total").value
@@ -54,10 +55,10 @@ def test_fragmentation_page(app):
 def test_memory_aware_switch_changes_the_measure(app):
     # the sidebar toggle is driven on the Overview page: AppTest drops the sidebar's
     # elements from its tree after switch_page (a real browser keeps them; see test_browser)
-    before = next(m.value for m in app.metric if m.label == "GPUs fragmented")
+    before = next(m.value for m in app.metric if m.label == "Fragmented")
     app.toggle[0].set_value(True).run()
     assert not app.exception
-    after = next(m.value for m in app.metric if m.label == "GPUs fragmented")
+    after = next(m.value for m in app.metric if m.label == "Fragmented")
     assert float(after.replace(",", "")) >= float(before.replace(",", ""))
 
 

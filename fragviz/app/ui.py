@@ -181,10 +181,11 @@ def analysis() -> Analysis:
                      lambda: analyse(snap, workload(), shapes, memory_aware=memory_aware))
 
 
-def idle_allocated_kpi() -> Kpi:
-    """The allocated-but-idle KPI for the session's data, saying where utilisation came from."""
-    hist = history()
-    idle = utilisation.idle_allocated(snapshot(), hist)
+def idle_allocated() -> tuple[pd.DataFrame | None, str]:
+    """The session's allocated-but-idle devices (:func:`fragviz.utilisation.idle_allocated`; None
+    without per-GPU utilisation) and a sentence saying where the utilisation came from."""
+    snap, hist = snapshot(), history()
+    idle = memo.shared("idle_allocated", (snap, hist), lambda: utilisation.idle_allocated(snap, hist))
     query = hist.queries.get("gpu_util_pct") if hist is not None else None
     if hist is None:
         provenance = "Needs per-GPU utilisation history (demo or Prometheus with dcgm-exporter)."
@@ -192,6 +193,12 @@ def idle_allocated_kpi() -> Kpi:
         provenance = f"Utilisation: dcgm-exporter via Prometheus, PromQL `{query}`."
     else:
         provenance = f"Utilisation: the history of {hist.source} (generated with the demo)."
+    return idle, provenance
+
+
+def idle_allocated_kpi() -> Kpi:
+    """The allocated-but-idle KPI for the session's data, saying where utilisation came from."""
+    idle, provenance = idle_allocated()
     return kpis.idle_allocated_kpi(idle, utilisation.IDLE_WINDOW, utilisation.IDLE_THRESHOLD_PCT, provenance)
 
 
@@ -212,7 +219,8 @@ def kpi_cards(kpis: list[Kpi], columns: int = 4) -> None:
     for start in range(0, len(kpis), columns):
         cols = st.columns(columns)
         for col, kpi in zip(cols, kpis[start:start + columns]):
-            col.metric(kpi.label, kpi.text, help=kpi.help, border=True)
+            col.metric(kpi.label, kpi.text, kpi.note or None, delta_color="off", delta_arrow="off",
+                       help=kpi.help, border=True)
 
 
 def explain(title: str, text: str) -> None:

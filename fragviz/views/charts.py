@@ -14,7 +14,11 @@ from ..placement.policies import POLICIES, policy_label
 
 FONT = "Inter, Segoe UI, Helvetica, Arial, sans-serif"
 COLORS = {"allocated": "#2f5d8a", "usable": "#9cc5a1", "fragmented": "#e8833a", "stranded": "#c0392b",
-          "pending": "#b9a3d6", "grid": "#e6e9ef", "text": "#2b2f36"}
+          "pending": "#b9a3d6", "grid": "#e6e9ef", "text": "#2b2f36", "unusable": "#7f8c9a", "allocated_idle": "#e2b33c"}
+# the parts of fragviz.waste.PARTS: wasted ones warm or grey, headroom green, busy GPUs blue
+WASTE_COLORS = {"idle_unusable": COLORS["unusable"], "stranded": COLORS["stranded"], "fragmented": COLORS["fragmented"],
+                "allocated_idle": COLORS["allocated_idle"], "idle_usable": COLORS["usable"],
+                "allocated_busy": COLORS["allocated"]}
 # idle (light) -> partly used (warm: the pieces that fragment) -> full (deep blue)
 ALLOC_SCALE = [[0.0, "#f4f6f8"], [0.001, "#fde3c2"], [0.5, "#f0a35a"], [0.999, "#d86a2b"], [1.0, "#2f5d8a"]]
 UTIL_SCALE = [[0.0, "#c0392b"], [0.05, "#e8833a"], [0.3, "#f3d37a"], [0.6, "#9cc5a1"], [1.0, "#3b7d4f"]]
@@ -173,6 +177,33 @@ def capacity_bars(table: pd.DataFrame, by: str) -> go.Figure:
     fig.update_layout(barmode="stack")
     fig.update_yaxes(title="GPUs")
     return _style(fig, height=340)
+
+
+def waste_bars(table: pd.DataFrame, by: str, height: int | None = None) -> go.Figure:
+    """Horizontal stacked bars, one per row of ``table`` (a :func:`fragviz.waste.by_group` table, or
+    the cluster as one row), in whole GPUs: the wasted parts first (left), then usable idle and
+    allocated-and-busy GPUs, one legend entry per part; hover gives the part's share of the row.
+    A part that is 0 everywhere is left out (e.g. allocated-but-idle without utilisation data)."""
+    from ..waste import LABELS, PARTS
+    fig = go.Figure()
+    rows = table[by].astype(str).tolist()
+    gpus = table[list(PARTS)].sum(axis=1).where(lambda g: g > 0, 1).to_numpy()
+    for part in PARTS:
+        values = table[part].to_numpy()
+        if not values.any():
+            continue
+        wasted = part not in ("idle_usable", "allocated_busy")
+        fig.add_bar(y=rows, x=values.tolist(), orientation="h", name=LABELS[part] + (" (wasted)" if wasted else ""),
+                    marker={"color": WASTE_COLORS[part], "line": {"color": "white", "width": 1}},
+                    text=[f"{v:,}" for v in values], textposition="inside", insidetextanchor="middle",
+                    customdata=100 * values / gpus,
+                    hovertemplate="%{y}<br>" + LABELS[part] + ": %{x:,} GPUs (%{customdata:.1f} %)<extra></extra>")
+    fig.update_layout(barmode="stack", uniformtext={"minsize": 10, "mode": "hide"})
+    fig.update_yaxes(autorange="reversed", showgrid=False)
+    fig.update_xaxes(title="GPUs (whole devices)")
+    fig = _style(fig, height=height or 130 + 44 * len(rows))
+    fig.update_layout(legend={"traceorder": "normal"})
+    return fig
 
 
 def team_bars(table: pd.DataFrame) -> go.Figure:
