@@ -40,7 +40,9 @@ def side_by_side(left_title: str, left, right_title: str, right, key: str, empty
 
 
 def delta_cards(rows: list[whatif_view.KpiDelta]) -> None:
-    for column, row in zip(st.columns(len(rows)), rows):
+    per_row = 3 if len(rows) > 5 else len(rows)             # six cards in one row cut their labels
+    columns = [c for start in range(0, len(rows), per_row) for c in st.columns(per_row)]
+    for column, row in zip(columns, rows):
         column.metric(row.label, row.value_text(), delta=row.delta_text(), border=True,
                       delta_color=row.delta_color if row.delta_text() != "no change" else "off",
                       delta_arrow="auto" if row.delta_text() != "no change" else "off", help=row.help_text())
@@ -247,7 +249,7 @@ else:
                f"**{ui.markdown_text(scenario.name)}** ({len(scenario.edits)} edit(s)). Both measured against the same "
                f"target workload{' (the scenario’s job mix)' if has_mix else ''} "
                f"and job shapes; fragmentation {'memory-aware' if memory_aware else 'as in ATC’23 (memory ignored)'}.")
-    delta_cards(whatif_view.kpi_deltas(comparison.table, shapes, comparison.analysis_before, comparison.analysis_after))
+    delta_cards(whatif_state.deltas("whatif_cmp_deltas", comparison, shapes))
     marks = whatif_view.cordoned_marks(comparison.before, comparison.after)
     if marks:
         st.markdown("\n".join(f"- :orange-badge[:material/block: Cordoned] {ui.markdown_text(m)}" for m in marks)
@@ -337,8 +339,7 @@ for text in whatif_view.plan_warnings(plan):
     st.warning(ui.markdown_text(text), icon=":material/warning:")
 ui.kpi_cards(whatif_plan_cards.plan_kpis(plan), columns=3)
 st.markdown("**Before vs after the plan**")
-delta_cards(whatif_view.kpi_deltas(plan.comparison.table, shapes, plan.comparison.analysis_before,
-                                   plan.comparison.analysis_after))
+delta_cards(whatif_state.deltas("whatif_plan_deltas", plan.comparison, shapes))
 side_by_side("Before the plan", plan.comparison.analysis_before, "After the plan", plan.comparison.analysis_after,
              "whatif_plan")
 with st.expander("All measures before and after the plan", icon=":material/table:"):

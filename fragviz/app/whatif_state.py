@@ -264,6 +264,13 @@ def comparison(scenario: Scenario, workload, shapes: list[JobShape], memory_awar
                      lambda: whatif_view.compare(snap, scenario.apply(snap), workload, shapes, memory_aware))
 
 
+def deltas(name: str, comparison: whatif_view.Comparison, shapes: list[JobShape]) -> list[whatif_view.KpiDelta]:
+    """The KPI cards of ``comparison`` and why each changed, computed once per comparison."""
+    return memo.memo(name, (comparison, tuple(shapes)),
+                     lambda: whatif_view.kpi_deltas(comparison.table, shapes, comparison.analysis_before,
+                                                    comparison.analysis_after))
+
+
 def keep_plan(plan: whatif_view.Plan, scenario: Scenario, shapes: list[JobShape]) -> None:
     """Remember the plan just computed, for the inputs it was computed from."""
     memo.remember("whatif_plan", _inputs(scenario, shapes, plan.settings), plan=plan)
