@@ -40,11 +40,16 @@ def side_by_side(left_title: str, left, right_title: str, right, key: str, empty
 
 
 def delta_cards(rows: list[whatif_view.KpiDelta]) -> None:
-    for column, row in zip(st.columns(len(rows)), rows):
+    per_row = 3 if len(rows) > 5 else len(rows)             # six cards in one row cut their labels
+    columns = [c for start in range(0, len(rows), per_row) for c in st.columns(per_row)]
+    for column, row in zip(columns, rows):
         column.metric(row.label, row.value_text(), delta=row.delta_text(), border=True,
                       delta_color=row.delta_color if row.delta_text() != "no change" else "off",
-                      delta_arrow="auto" if row.delta_text() != "no change" else "off",
-                      help=f"{row.how}\n\nValue: after; delta: after − before (before = {row.before:,.2f}).")
+                      delta_arrow="auto" if row.delta_text() != "no change" else "off", help=row.help_text())
+    whys = [row for row in rows if row.why]
+    if whys:
+        st.markdown("**Why these numbers changed**\n\n" + "\n".join(
+            f"- **{ui.markdown_text(row.label)}** ({row.delta_text()}): {ui.markdown_text(row.why)}" for row in whys))
 
 
 def impact_table(table, key: str) -> None:
@@ -67,6 +72,15 @@ def impact_table(table, key: str) -> None:
 
 # -- 1. the scenario ----------------------------------------------------------------------------
 
+for problem in whatif_state.url_errors():
+    ui.show_error(problem, "The link's scenario could not be read; starting from an empty scenario")
+opened = whatif_state.focus()
+if opened is not None and opened.warning:
+    st.warning(opened.warning, icon=":material/link_off:")
+elif opened is not None:
+    st.info(ui.markdown_text(opened.note) + " It is preselected in **Remove / cordon** below"
+            + (" and as the plan's pool." if opened.scope_pool else "."), icon=":material/link:")
+
 with st.expander("**Scenario** · the change to try", expanded=True, icon=":material/edit_note:"):
     build, listing = st.columns([3, 2], gap="large")
     with build:
@@ -78,7 +92,7 @@ with st.expander("**Scenario** · the change to try", expanded=True, icon=":mate
                                  help="A model of this snapshot, or type a new one (e.g. H200). The fields below start "
                                       "from the most common node of that model.")
             template = whatif_view.node_template(snap, model or "")
-            with st.form("whatif_add_nodes", border=False):
+            with st.form("whatif_add_nodes", border=False, enter_to_submit=False):
                 a, b, c = st.columns(3)
                 count = a.number_input("Nodes", 1, 10_000, 2, help="How many nodes to add.")
                 gpus = b.number_input("GPUs per node", 0, 64, template.gpu_count, help="0 = a CPU-only node.")
@@ -89,15 +103,19 @@ with st.expander("**Scenario** · the change to try", expanded=True, icon=":mate
                 if st.form_submit_button("Add nodes to the scenario", icon=":material/add:"):
                     whatif_state.add_edit(AddNodes(int(count), (model or "") if gpus else "", int(gpus),
                                                    round(cores * 1000), gib * 1024, pool.strip()))
-        with t_remove, st.form("whatif_remove", border=False):
+        with t_remove, st.form("whatif_remove", border=False, enter_to_submit=False):
             action = st.radio("Action", ["remove", "cordon"], horizontal=True,
                               format_func={"remove": "Remove (retire the nodes; their pods wait as pending)",
                                            "cordon": "Cordon (no new pods; running pods stay)"}.get)
-            pools = st.multiselect("Pools", options.pools, placeholder="every node of these pools")
-            nodes = st.multiselect("Nodes", options.nodes, placeholder="these nodes")
+            whatif_state.keep_valid(whatif_state.FOCUS_KEYS["pools"], options.pools)
+            whatif_state.keep_valid(whatif_state.FOCUS_KEYS["nodes"], options.nodes)
+            pools = st.multiselect("Pools", options.pools, placeholder="every node of these pools",
+                                   key=whatif_state.FOCUS_KEYS["pools"])
+            nodes = st.multiselect("Nodes", options.nodes, placeholder="these nodes",
+                                   key=whatif_state.FOCUS_KEYS["nodes"])
             if st.form_submit_button("Add to the scenario", icon=":material/add:"):
                 whatif_state.add_edit((RemoveNodes if action == "remove" else CordonNodes)(tuple(nodes), tuple(pools)))
-        with t_scale, st.form("whatif_scale", border=False):
+        with t_scale, st.form("whatif_scale", border=False, enter_to_submit=False):
             a, b = st.columns([2, 1])
             namespace = a.selectbox("Namespace (team)", options.namespaces)
             factor = b.number_input("Demand factor", 0.0, 100.0, 2.0, step=0.25, format="%.2f",
@@ -110,7 +128,7 @@ with st.expander("**Scenario** · the change to try", expanded=True, icon=":mate
             shape_name = st.selectbox("Job shape", names, key="whatif_job_shape",
                                       help="The job shapes of the Overview page; the fields below start from it.")
             shape = next(s for s in shapes if s.name == shape_name)
-            with st.form("whatif_add_jobs", border=False):
+            with st.form("whatif_add_jobs", border=False, enter_to_submit=False):
                 a, b, c = st.columns(3)
                 job = a.text_input("Job name", "batch", help="Pods are named <name>-1, <name>-2, …")
                 count = b.number_input("Pods", 1, 100_000, 4, help="How many pending pods of this shape to add.")
@@ -132,7 +150,7 @@ with st.expander("**Scenario** · the change to try", expanded=True, icon=":mate
         with t_mix:
             st.caption("Optional: measure fragmentation against another job mix (the shapes you expect to run, weights "
                        "in any unit). Starts from the target workload in force.")
-            with st.form("whatif_mix", border=False):
+            with st.form("whatif_mix", border=False, enter_to_submit=False):
                 edited = st.data_editor(ui.workload_to_mix(whatif_state.current().workload(ui.workload())),
                                         num_rows="dynamic", hide_index=True, width="stretch", key="whatif_mix_editor")
                 if st.form_submit_button("Use this job mix in the scenario", icon=":material/add:"):
@@ -158,7 +176,7 @@ with st.expander("**Scenario** · the change to try", expanded=True, icon=":mate
             button.button("", icon=":material/delete:", key=f"whatif_remove_{i}", on_click=whatif_state.on_remove_edit,
                           args=(i,), help="Remove this edit", type="tertiary")
 
-        st.markdown("**Saved scenarios** (this browser session)")
+        st.markdown("**Saved scenarios** (kept in this page's address: a reload keeps them)")
         saved = whatif_state.saved()
         whatif_state.keep_valid("whatif_saved_choice", list(saved))
         st.selectbox("Saved", list(saved), key="whatif_saved_choice", label_visibility="collapsed",
@@ -169,9 +187,21 @@ with st.expander("**Scenario** · the change to try", expanded=True, icon=":mate
         c.button("Load", on_click=whatif_state.on_load, icon=":material/upload:", disabled=not saved, width="stretch")
         d.button("Delete", on_click=whatif_state.on_delete, icon=":material/delete:", disabled=not saved,
                  width="stretch")
-        st.download_button("Download as YAML", scenario.to_yaml(), whatif_view.file_name(scenario),
-                           "application/x-yaml", icon=":material/download:", key="whatif_yaml",
-                           help="The scenario as a file, in cores and GiB; import it here or run it with the CLI.")
+        b, c = st.columns(2)
+        b.download_button("Download as YAML", scenario.to_yaml(), whatif_view.file_name(scenario),
+                          "application/x-yaml", icon=":material/download:", key="whatif_yaml", width="stretch",
+                          help="The scenario as a file, in cores and GiB; import it here or run it with the CLI.")
+        with c.popover("Copy link", icon=":material/link:", width="stretch"):
+            st.caption("A link that opens this scenario on the What-if page (copy it with the icon at its right). "
+                       "It carries the scenario itself, not your saved ones.")
+            st.code(whatif_state.share_link(), language=None, wrap_lines=True)
+        st.text_input("Open a shared link", key="whatif_link", on_change=whatif_state.on_import_link,
+                      placeholder="paste a What-if link here and press Enter",
+                      help="A link made with Copy link: its scenario is checked against the data in force and becomes "
+                           "the one being edited (it is also saved); a bad link changes nothing.")
+        failed_link = whatif_state.link_failure()
+        if failed_link:
+            ui.show_error(failed_link, "Could not open this link; the current scenario is kept")
         st.file_uploader("Import a scenario (YAML)", type=["yaml", "yml"], key="whatif_upload",
                          on_change=whatif_state.on_import,
                          help="A file written by Download as YAML or by hand (see the format in the expander below).")
@@ -219,7 +249,12 @@ else:
                f"**{ui.markdown_text(scenario.name)}** ({len(scenario.edits)} edit(s)). Both measured against the same "
                f"target workload{' (the scenario’s job mix)' if has_mix else ''} "
                f"and job shapes; fragmentation {'memory-aware' if memory_aware else 'as in ATC’23 (memory ignored)'}.")
-    delta_cards(whatif_view.kpi_deltas(comparison.table, shapes))
+    delta_cards(whatif_state.deltas("whatif_cmp_deltas", comparison, shapes))
+    marks = whatif_view.cordoned_marks(comparison.before, comparison.after)
+    if marks:
+        st.markdown("\n".join(f"- :orange-badge[:material/block: Cordoned] {ui.markdown_text(m)}" for m in marks)
+                    + "\n\nCordoned nodes keep their pods but take no new ones: their idle GPUs move to *Idle on "
+                      "unusable nodes* and no longer count in jobs that fit.")
     side_by_side("Baseline (today)", comparison.analysis_before, f"Scenario: {scenario.name}", comparison.analysis_after,
                  "whatif_cmp")
     impact_table(comparison.table, "whatif_impact")
@@ -304,7 +339,7 @@ for text in whatif_view.plan_warnings(plan):
     st.warning(ui.markdown_text(text), icon=":material/warning:")
 ui.kpi_cards(whatif_plan_cards.plan_kpis(plan), columns=3)
 st.markdown("**Before vs after the plan**")
-delta_cards(whatif_view.kpi_deltas(plan.comparison.table, shapes))
+delta_cards(whatif_state.deltas("whatif_plan_deltas", plan.comparison, shapes))
 side_by_side("Before the plan", plan.comparison.analysis_before, "After the plan", plan.comparison.analysis_after,
              "whatif_plan")
 with st.expander("All measures before and after the plan", icon=":material/table:"):

@@ -17,7 +17,7 @@ from .. import format as fmt
 from .. import metrics
 from ..frag import NOT_WORKLOAD_OWNERS, Analysis, JobShape, analyse
 from ..model import Snapshot
-from ..planning import outcome, solvers
+from ..planning import outcome, scenario_explain, solvers
 from ..planning.problem import PackProblem, PackResult
 from ..planning.scenario import Scenario, ScenarioError
 
@@ -72,6 +72,71 @@ def node_template(snapshot: Snapshot, gpu_model: str) -> NodeTemplate:
         ascending=False, kind="stable").index[0]
     gpus, cpu, mem, pool = common
     return NodeTemplate(int(gpus), float(cpu) / 1000, round(float(mem) / 1024, 1), str(pool))
+
+
+@dataclass(frozen=True)
+class Focus:
+    """What the page was opened for (``?pool=`` or ``?nodes=``, the Fragmentation page's link)."""
+
+    pool: str = ""                       # the pool to preselect ("" = none)
+    nodes: tuple[str, ...] = ()          # the nodes to preselect
+    scope_pool: str = ""                 # the pool a plan may be restricted to (the pool, or the nodes' one pool)
+    warning: str = ""                    # unknown names: said, and nothing is preselected
+
+    @property
+    def note(self) -> str:
+        if self.pool:
+            return f"Opened from Fragmentation: pool '{self.pool}'."
+        if self.nodes:
+            shown = ", ".join(self.nodes[:5]) + (f" and {len(self.nodes) - 5} more" if len(self.nodes) > 5 else "")
+            return f"Opened from Fragmentation: {len(self.nodes)} node(s) {shown}."
+        return ""
+
+
+def focus(choices: Choices, nodes_of_pool: dict[str, str], pool: str | None = None, nodes: str | None = None) -> Focus:
+    """The pool or nodes named by the page's query parameters, checked against the data in force:
+    an unknown pool or node gives a warning that names it and preselects nothing."""
+    pool = (pool or "").strip()
+    names = tuple(dict.fromkeys(n.strip() for n in (nodes or "").split(",") if n.strip()))
+    if pool:
+        if pool not in choices.pools:
+            return Focus(warning=f"The link names pool '{pool}', which the data in force does not have (pools: "
+                                 f"{', '.join(choices.pools) or 'none'}); nothing was preselected.")
+        return Focus(pool=pool, scope_pool=pool)
+    if names:
+        known = set(choices.nodes)
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            shown = ", ".join(f"'{n}'" for n in unknown[:5]) + (f" and {len(unknown) - 5} more" if len(unknown) > 5 else "")
+            return Focus(warning=f"The link names node(s) {shown} that the data in force does not have; nothing was "
+                                 "preselected.")
+        pools = {nodes_of_pool.get(n, "") for n in names}
+        return Focus(nodes=names, scope_pool=pools.pop() if len(pools) == 1 else "")
+    return Focus()
+
+
+def cordoned_marks(before: Snapshot, after: Snapshot) -> list[str]:
+    """The nodes the scenario makes unschedulable (present on both sides), per pool, in words:
+    a whole pool, or N of its nodes named."""
+    b = before.nodes.set_index("name")
+    a = after.nodes.set_index("name")
+    both = b.index.intersection(a.index, sort=False)
+    newly = both[(b.loc[both, "schedulable"].astype(bool) & ~a.loc[both, "schedulable"].astype(bool)).to_numpy()]
+    if newly.empty:
+        return []
+    out = []
+    chosen = a.loc[newly]
+    for pool, group in chosen.groupby("pool", sort=True):
+        size = int((a["pool"] == pool).sum())
+        gpus = int(group["gpu_count"].sum())
+        label = f"pool '{pool}'" if pool else "nodes without a pool"
+        if len(group) == size and pool:
+            out.append(f"{label}: all {size:,} nodes cordoned ({gpus:,} GPUs)")
+        else:
+            names = [str(n) for n in group.index]
+            shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+            out.append(f"{label}: {len(group):,} of {size:,} nodes cordoned ({gpus:,} GPUs): {shown}")
+    return out
 
 
 def empty_scenario(name: str = "my-scenario") -> Scenario:
@@ -155,6 +220,15 @@ def headline_shape(shapes: list[JobShape]) -> JobShape | None:
     return max(shapes, key=lambda s: (s.gpu_count * s.gpu_milli, s.cpu_milli), default=None)
 
 
+CARDS = metrics.DELTAS + ("gpus_unavailable",)      # the KPI row of baseline vs scenario (and of a plan)
+
+
+def whole(x: float, signed: bool = False) -> str:
+    """A count of GPUs (or jobs) as a card shows it: whole numbers; one decimal below 1 (a share
+    of one GPU), so that a small change never reads as 0."""
+    return fmt.gpus(x, 0 if abs(float(x)) >= 1 or float(x) == 0 else 1, signed=signed)
+
+
 @dataclass(frozen=True)
 class KpiDelta:
     label: str
@@ -166,29 +240,52 @@ class KpiDelta:
     how: str
     delta_color: str
     key: str = ""
+    why: str = ""                 # why it changed, from the data (scenario_explain); "" = not explained
 
     def value_text(self) -> str:
-        return fmt.fine(self.after, self.unit)
+        return whole(self.after) if self.unit in ("GPUs", "jobs", "pods", "nodes") else fmt.fine(self.after, self.unit)
 
     def delta_text(self) -> str:
-        return "no change" if abs(self.change) < 5e-4 else f"{fmt.change(self.change, self.unit)} vs {fmt.fine(self.before, self.unit)}"
+        if abs(self.change) < 5e-4:
+            return "no change"
+        if self.unit in ("GPUs", "jobs", "pods", "nodes"):
+            sign = "+" if self.change > 0 else "-"     # st.metric reads the direction from an ASCII sign
+            return f"{sign}{whole(abs(self.change))} vs {whole(self.before)}"
+        return f"{fmt.change(self.change, self.unit)} vs {fmt.fine(self.before, self.unit)}"
+
+    def help_text(self) -> str:
+        why = f"**Why it changed:** {self.why}\n\n" if self.why else ""
+        return (f"{why}{self.how}\n\nValue: after; delta: after − before (before = {self.before:,.2f}, after = "
+                f"{self.after:,.2f}).")
 
 
-def kpi_deltas(table: pd.DataFrame, shapes: list[JobShape]) -> list[KpiDelta]:
-    """The headline metrics of an impact table (:data:`fragviz.metrics.DELTAS`: GPUs allocated,
-    fragmented, stranded and pending GPUs) and the jobs of the largest shape that fit."""
-    chosen = metrics.pick(metrics.DELTAS)
+def kpi_deltas(table: pd.DataFrame, shapes: list[JobShape], before: Analysis | None = None,
+               after: Analysis | None = None) -> list[KpiDelta]:
+    """The headline metrics (:data:`CARDS`: GPUs allocated, fragmented, stranded, pending GPUs and
+    idle GPUs on unusable nodes) and the jobs of the largest shape that fit, from the impact table
+    or, for a metric it lacks, from the two analyses; with both analyses, each says why it changed
+    (:func:`fragviz.planning.scenario_explain.explain`)."""
+    chosen = metrics.pick(CARDS)
     shape = headline_shape(shapes)
     if shape is not None:
         chosen.append(metrics.job_metric(shape))
     rows = table.set_index("key")
+    whys = {}
+    if before is not None and after is not None:
+        whys = scenario_explain.explain(before, after, [m.key for m in chosen], shape, shapes)
+    context = None if before is None else metrics.Context.of(before)
     out = []
     for m in chosen:
-        if m.key not in rows.index:
+        if m.key in rows.index:
+            r = rows.loc[m.key]
+            values = (str(r["metric"]), float(r["before"]), float(r["after"]), float(r["change"]), str(r["unit"]),
+                      str(r["how"]))
+        elif before is not None and after is not None:
+            b, a = float(m.value(before)), float(m.value(after))
+            values = (m.label, b, a, round(a - b, 4), m.unit, m.explain(context))
+        else:
             continue
-        r = rows.loc[m.key]
-        out.append(KpiDelta(m.card_label, str(r["metric"]), float(r["before"]), float(r["after"]), float(r["change"]),
-                            str(r["unit"]), str(r["how"]), delta_color(m.key), m.key))
+        out.append(KpiDelta(m.card_label, *values, delta_color(m.key), m.key, whys.get(m.key, "")))
     return out
 
 
