@@ -18,6 +18,7 @@ import plotly.io as pio
 from plotly.offline import get_plotlyjs
 
 from .content import Report, ReportFigure, ReportTable, Section
+from .figure_fit import fit_labels
 from ..format import utc_time
 from .text import esc, is_step, kpi_tone
 
@@ -208,10 +209,11 @@ def _kpi(kpi) -> str:
 
 
 def _figure(fig: ReportFigure, ident: str, number: int) -> str:
-    data = script_json(pio.to_json(fig.figure, validate=False, pretty=False))
+    figure = fit_labels(fig.figure)
+    data = script_json(pio.to_json(figure, validate=False, pretty=False))
     config = script_json(json.dumps(PLOT_CONFIG))
     div = f"{ident}-plot"
-    height = fig.figure.layout.height
+    height = figure.layout.height
     style = f' style="height:{int(height)}px"' if isinstance(height, numbers.Number) else ""
     caption = f"<b>Figure {number}. {esc(fig.title)}.</b> {esc(fig.caption)}"
     return (f'<figure id="{ident}"><h3>{esc(fig.title)}</h3><div class="plot" id="{div}"{style}></div>'

@@ -39,6 +39,7 @@ from dataclasses import dataclass
 
 from ..errors import FragvizError
 from .content import Report, ReportFigure, ReportTable, Section
+from .figure_fit import fit_labels
 from .html import column_format
 from .pdf_style import CSS, PAGE_MARGIN_MM
 from ..format import utc_time
@@ -198,6 +199,17 @@ def figure_size_mm(width_px: int, height_px: int) -> tuple[float, float]:
     return width_mm, height_mm
 
 
+def figure_payloads(figures: list[ReportFigure]) -> list[tuple[dict, int, int]]:
+    """What the browser draws for each figure: (plotly figure dict with margins that hold its
+    labels, width px, height px)."""
+    out = []
+    for fig in figures:
+        width, _ = _figure_size(fig)
+        fitted = ReportFigure(fig.title, fit_labels(fig.figure, width), fig.caption)
+        out.append((fitted.figure.to_dict(), *_figure_size(fitted)))
+    return out
+
+
 def render_figures(figures: list[ReportFigure], progress: ProgressFn | None = None,
                    start: float = 0.0, end: float = 1.0) -> list[ChartImage]:
     """Each figure as a PNG sized for the page, in order. ``progress(message, fraction)`` is
@@ -205,9 +217,8 @@ def render_figures(figures: list[ReportFigure], progress: ProgressFn | None = No
     out: list[ChartImage] = []
     total = len(figures)
     pending = []
-    for fig in figures:
-        width, height = _figure_size(fig)
-        future, generation = _RENDERER.render(fig.figure.to_dict(), width, height)
+    for fig, (payload, width, height) in zip(figures, figure_payloads(figures)):
+        future, generation = _RENDERER.render(payload, width, height)
         pending.append((fig, width, height, future, generation))
     for i, (fig, width, height, future, generation) in enumerate(pending, start=1):
         try:
@@ -498,5 +509,6 @@ def _table(table: ReportTable, ident: str, number: int) -> str:
             f"<tbody>{body}</tbody></table>{note}</div>")
 
 
-__all__ = ["ChartImage", "PdfError", "TableFit", "close", "figure_size_mm", "fit_table", "prepare", "render_figures",
+__all__ = ["ChartImage", "PdfError", "TableFit", "close", "figure_payloads", "figure_size_mm", "fit_table", "prepare",
+           "render_figures",
            "to_pdf", "to_print_html"]
