@@ -37,6 +37,8 @@ header.cover { background: linear-gradient(120deg, #1f3b57, #2f5d8a); color: #ff
 header.cover .page { padding-bottom: 0; }
 header.cover h1 { margin: 0 0 4px; font-size: 30px; font-weight: 700; letter-spacing: -0.01em; }
 header.cover .subtitle { font-size: 16px; opacity: .92; }
+header.cover .bottom-line { font-size: 17px; max-width: 90ch; margin: 14px 0 0; padding: 10px 14px; border-radius: 8px;
+                            background: rgba(255, 255, 255, .14); }
 header.cover dl { display: flex; flex-wrap: wrap; gap: 6px 28px; margin: 18px 0 0; font-size: 13px; }
 header.cover dt { opacity: .75; margin: 0; }
 header.cover dd { margin: 0; font-weight: 600; }
@@ -157,8 +159,9 @@ def _cover(report: Report) -> str:
     meta = [("Data source", report.source), ("Snapshot", utc_time(report.snapshot_time)),
             ("Generated", utc_time(report.generated_at)), ("fragviz", report.version)]
     items = "".join(f"<div><dt>{esc(k)}</dt><dd>{esc(v)}</dd></div>" for k, v in meta)
+    bottom = (f'<p class="bottom-line"><b>Bottom line:</b> {esc(report.bottom_line)}</p>' if report.bottom_line else "")
     return (f'<header class="cover"><div class="page"><h1>{esc(report.title)}</h1>'
-            f'<div class="subtitle">{esc(report.subtitle)}</div><dl>{items}</dl></div></header>')
+            f'<div class="subtitle">{esc(report.subtitle)}</div>{bottom}<dl>{items}</dl></div></header>')
 
 
 def _toc(report: Report) -> str:

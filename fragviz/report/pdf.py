@@ -311,6 +311,7 @@ def _cover(report: Report, numbers: _Numbers) -> str:
     meta = [("Data source", report.source, "source"), ("Snapshot", utc_time(report.snapshot_time), "snapshot nowrap"),
             ("Generated", utc_time(report.generated_at), "nowrap"), ("fragviz version", report.version, "nowrap")]
     items = "".join(f'<div><dt>{esc(k)}</dt><dd class="{cls}">{esc(v)}</dd></div>' for k, v, cls in meta)
+    bottom = (f'<p class="bottom-line"><b>Bottom line:</b> {esc(report.bottom_line)}</p>' if report.bottom_line else "")
     toc = []
     for s, section in enumerate(report.sections, start=1):
         subs = []
@@ -322,7 +323,7 @@ def _cover(report: Report, numbers: _Numbers) -> str:
         sub = f'<ul>{"".join(subs)}</ul>' if subs else ""
         toc.append(f'<li><a href="#sec{s}"><span class="no">{s}</span>{esc(section.title)}</a>{sub}</li>')
     return (f'<section class="cover"><div class="band"><div class="kicker">fragviz · GPU capacity planning</div>'
-            f'<h1>{esc(report.title)}</h1><p class="subtitle">{esc(report.subtitle)}</p></div>'
+            f'<h1>{esc(report.title)}</h1><p class="subtitle">{esc(report.subtitle)}</p>{bottom}</div>'
             f'<dl class="meta">{items}</dl>'
             f'<nav class="toc"><h2>Contents</h2><ol>{"".join(toc)}</ol></nav></section>')
 
