@@ -186,7 +186,7 @@ def _section(section: Section, figure_no: list[int]) -> str:
         out.append('<div class="kpis">' + "".join(_kpi(k) for k in section.kpis) + "</div>")
     if section.paragraphs:
         paragraphs = "".join(_paragraph(p) for p in section.paragraphs)
-        out.append(f'<div class="lead">{paragraphs}</div>' if section.key == "summary" else paragraphs)
+        out.append(f'<div class="lead">{paragraphs}</div>' if section.key in ("summary", "executive") else paragraphs)
     for i, fig in enumerate(section.figures, start=1):
         figure_no[0] += 1
         out.append(_figure(fig, anchor(section, "fig", i), figure_no[0]))

@@ -315,6 +315,9 @@ def _cover(report: Report, numbers: _Numbers) -> str:
     toc = []
     for s, section in enumerate(report.sections, start=1):
         subs = []
+        if section.key in ("methods", "pod_lists"):       # appendices: their title only, so the cover stays one page
+            toc.append(f'<li><a href="#sec{s}"><span class="no">{s}</span>{esc(section.title)}</a></li>')
+            continue
         for i, fig in enumerate(section.figures, start=1):
             subs.append(f'<li><a href="#sec{s}-fig{i}">Figure {numbers.figures[(s, i)]}. {esc(fig.title)}</a></li>')
         for i, table in enumerate(section.tables, start=1):
@@ -336,7 +339,7 @@ def _section(section: Section, index: int, numbers: _Numbers, images) -> str:
         out.append(_kpis(section, numbers))
     if section.paragraphs:
         paragraphs = "".join(_paragraph(p) for p in section.paragraphs)
-        out.append(f'<div class="lead">{paragraphs}</div>' if section.key == "summary" else paragraphs)
+        out.append(f'<div class="lead">{paragraphs}</div>' if section.key in ("summary", "executive") else paragraphs)
     for i, fig in enumerate(section.figures, start=1):
         out.append(_figure(fig, f"sec{index}-fig{i}", numbers.figures[(index, i)], next(images, None)))
     for i, table in enumerate(section.tables, start=1):
