@@ -1,7 +1,7 @@
 import pandas as pd
 import streamlit as st
 
-from fragviz.app import ui
+from fragviz.app import memo, ui
 from fragviz.report import SECTIONS, build_report
 from fragviz.report.writers import WRITERS
 
@@ -12,7 +12,8 @@ st.caption("A capacity report for people who never open the dashboard: the same 
            "offline, with how each number was computed, from which data and when. The same report comes from "
            "`fragviz report` for a Monday cron job.")
 
-SECTION_LABELS = {"summary": "Summary (KPIs, runway)", "fragmentation": "Fragmentation heatmaps",
+SECTION_LABELS = {"executive": "Executive summary (the decision)", "pod_lists": "Appendix: pod lists",
+                  "summary": "Summary (KPIs, runway)", "fragmentation": "Fragmentation heatmaps",
                   "pools_teams": "Pools and teams", "forecast": "Forecast and runway",
                   "whatif": "What-if and rebalancing", "recommendations": "Recommendations",
                   "methods": "Methods appendix"}
@@ -21,14 +22,36 @@ left, right = st.columns([2, 1])
 sections = left.multiselect("Sections", list(SECTIONS), default=list(SECTIONS), format_func=SECTION_LABELS.get,
                             key="report_sections")
 fmt = right.radio("Format", list(WRITERS), format_func=lambda f: WRITERS[f].label, key="report_format")
+# The user's own inputs, read from the other pages' session keys: "whatif_saved" and "whatif_scenario"
+# (scenarios), "whatif_saved_choice" (the last one saved or loaded), the memo "whatif_plan" (the last
+# plan computed on What-if) and "fc_run" (the last forecast, whose runway carries planned changes).
 saved = {**st.session_state.get("whatif_saved", {})}
 current = st.session_state.get("whatif_scenario")
 if current is not None and current.edits:
     saved.setdefault(f"{current.name} (being edited)", current)
-choice = left.selectbox("What-if scenario to compare (from the What-if page)", ["none", *saved], key="report_scenario",
-                        help="The scenario's edits are applied to the cluster and compared with it as it is.")
-moves = right.number_input("Rebalancing plan: max pods moved", min_value=0, value=50, step=10, key="report_moves",
-                           help="The heuristic defragmentation plan the report proposes (0: no plan).")
+user_plan = memo.latest("whatif_plan")
+user_plan = user_plan["plan"] if user_plan is not None and user_plan["plan"].before is not None else None
+options = ["none", *saved]
+last_used = next((name for name in (user_plan.scenario if user_plan is not None else None,
+                                    st.session_state.get("whatif_saved_choice"),
+                                    f"{current.name} (being edited)" if current is not None else None)
+                  if name in saved), "none")
+choice = left.selectbox("What-if scenario to compare (from the What-if page)", options, index=options.index(last_used),
+                        key="report_scenario", help="The scenario's edits are applied to the cluster and compared with "
+                        "it as it is. Default: the one you used last on the What-if page.")
+scenario = saved.get(choice)
+plan_fits = user_plan is not None and user_plan.scenario == (scenario.name if scenario is not None else "")
+use_plan = plan_fits and right.toggle("Use my rebalancing plan from What-if", value=True, key="report_use_plan",
+                                      help=user_plan.title if plan_fits else None)
+moves = 0 if use_plan else right.number_input(
+    "Rebalancing plan: max pods moved", min_value=0, value=50, step=10, key="report_moves",
+    help="The heuristic defragmentation plan the report proposes (0: no plan). Compute a plan on the What-if page "
+         "to use your own instead.")
+forecast_run = memo.latest("fc_run")
+planned = tuple(forecast_run["value"].runway.changes) if forecast_run is not None and \
+    getattr(forecast_run["value"], "runway", None) is not None else ()
+if planned:
+    right.caption(f"Planned capacity changes from the Forecast page: {len(planned)} (applied to the runway).")
 
 if st.button("Build report", type="primary", icon=":material/description:", disabled=not sections, key="report_go"):
     bar = st.progress(0.0, text="Starting …")
@@ -37,7 +60,8 @@ if st.button("Build report", type="primary", icon=":material/description:", disa
             output = WRITERS[fmt]
             output.start()                       # e.g. the PDF's chart browser starts while the report is built
             report = build_report(ui.snapshot(), ui.history(), sections=sections,
-                                  scenario=saved.get(choice), rebalance_moves=int(moves) or None,
+                                  scenario=scenario, rebalance_moves=int(moves) or None,
+                                  plan=user_plan if use_plan else None, planned_changes=planned,
                                   workload=ui.workload(), shapes=ui.job_shapes(),
                                   memory_aware=bool(st.session_state.get("memory_aware", False)), queries=ui.queries(),
                                   progress=lambda message, fraction: bar.progress(min(fraction, 1.0) * 0.8, text=message))

@@ -158,7 +158,7 @@ def test_rebalancing_and_recommendations_cite_their_figures(report, analysis):
         assert recs["Recommendation"].str.contains(text, regex=False).any(), text
     idle = next(k for k in report.section("summary").kpis if k.key == "idle_allocated")
     if idle.value:
-        assert recs["Recommendation"].str.contains(f"{int(idle.value)} GPUs are allocated but idle", regex=False).any()
+        assert recs["Recommendation"].str.contains((f"{int(idle.value)} GPUs are allocated but idle" if int(idle.value) != 1 else "1 GPU is allocated but idle"), regex=False).any()
 
 
 def test_methods_say_how_when_and_from_what(report, data):

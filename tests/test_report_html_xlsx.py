@@ -160,7 +160,7 @@ def check_workbook(data: bytes, report) -> openpyxl.Workbook:
     wb = openpyxl.load_workbook(io.BytesIO(data))
     tables = report.tables()
     assert wb.sheetnames[0] == SUMMARY_SHEET
-    assert len(wb.sheetnames) == 1 + len(tables)
+    assert len(wb.sheetnames) == 1 + len(tables) + len(report.data)      # + the forecast series
     assert len({n.lower() for n in wb.sheetnames}) == len(wb.sheetnames)
     for name, (_, table) in zip(wb.sheetnames[1:], tables):
         assert len(name) <= 31 and not re.search(r"[\[\]:*?/\\]", name)

@@ -31,8 +31,9 @@ from ..frag import CATEGORIES, CATEGORY_LABELS, Analysis, JobShape, analyse, def
 from ..kpis import Kpi
 from ..model import GPU_MILLI, History, Snapshot, utc
 
-SECTIONS = ("summary", "fragmentation", "pools_teams", "forecast", "whatif", "recommendations", "methods")
-SECTION_TITLES = {"summary": "Summary", "fragmentation": "Fragmentation", "pools_teams": "Pools and teams",
+SECTIONS = ("executive", "summary", "fragmentation", "pools_teams", "forecast", "whatif", "recommendations", "methods",
+            "pod_lists")
+SECTION_TITLES = {"executive": "Executive summary", "pod_lists": "Appendix: pod lists", "summary": "Summary", "fragmentation": "Fragmentation", "pools_teams": "Pools and teams",
                   "forecast": "Forecast and runway", "whatif": "What-if and rebalancing",
                   "recommendations": "Recommendations", "methods": "Methods and data"}
 HEATMAP_NODES_PER_POOL = 150   # as the Fragmentation page's default "Nodes shown per group"
@@ -88,6 +89,8 @@ class Report:
     snapshot_time: pd.Timestamp
     version: str
     sections: list[Section]
+    bottom_line: str = ""          # the decision in one sentence, shown first in every format
+    data: list[ReportTable] = field(default_factory=list)   # series for spreadsheets only (not laid out)
 
     def section(self, key: str) -> Section | None:
         return next((s for s in self.sections if s.key == key), None)
@@ -124,12 +127,16 @@ class _Context:
     comparison: object = None        # whatif_view.Comparison | None
     idle_allocated: pd.DataFrame | None = None
     kpis: list[Kpi] = field(default_factory=list)
+    planned_changes: tuple = ()      # (timestamp, +/- GPUs) applied to the runway's capacity
+    plan_given: bool = False         # the plan is the user's own (computed on the What-if page)
+    bottom_line: str = ""
 
 
 def build_report(snapshot: Snapshot, history: History | None = None, *, sections: Iterable[str] = SECTIONS,
                  scenario=None, rebalance_moves: int | None = 50, workload: pd.DataFrame | None = None,
                  shapes: list[JobShape] | None = None, memory_aware: bool = False, queries: dict | None = None,
-                 now=None, progress: Callable[[str, float], None] | None = None) -> Report:
+                 now=None, progress: Callable[[str, float], None] | None = None, plan=None,
+                 planned_changes=()) -> Report:
     """The report on ``snapshot`` (and ``history`` for the forecast and GPU utilisation).
 
     ``sections``: keys of :data:`SECTIONS` to include, in that order. ``scenario``: a
@@ -139,7 +146,10 @@ def build_report(snapshot: Snapshot, history: History | None = None, *, sections
     and ``shapes``: the target workload and job shapes (default: the snapshot's typical pods and
     the default shapes, as on the dashboard). ``queries``: PromQL by catalog name (live
     Prometheus), shown with each KPI and in Methods. ``now``: the generation time (default: now,
-    UTC). ``progress(message, fraction)`` is called between steps (fractions 0.0 .. 1.0).
+    UTC). ``progress(message, fraction)`` is called between steps (fractions 0.0 .. 1.0). ``plan``: a
+    rebalancing plan the user already computed (a ``whatif_view.Plan`` of ``scenario``'s cluster, or of
+    the current one), used instead of planning one. ``planned_changes``: planned capacity changes
+    ``[(timestamp, +/- GPUs), ...]`` the runway applies (as on the Forecast page).
 
     A scenario that does not fit the snapshot raises its ScenarioError (nothing is built); a
     forecast or plan that cannot be computed leaves a note in its section instead.
@@ -160,22 +170,26 @@ def build_report(snapshot: Snapshot, history: History | None = None, *, sections
     analysis = analyse(snapshot, workload, shapes, memory_aware=memory_aware)
     generated = utc(now) if now is not None else pd.Timestamp.now(tz="UTC").floor("s")
     ctx = _Context(snapshot, history, analysis, workload, shapes, memory_aware, dict(queries or {}), generated,
-                   scenario, rebalance_moves)
+                   scenario, rebalance_moves, planned_changes=tuple(planned_changes or ()))
+    if plan is not None:
+        ctx.plan, ctx.plan_given = plan, True
+        ctx.rebalance_moves = plan.settings.max_moves
     ctx.kpis = kpis.with_queries(kpis.overview_kpis(analysis, memory_aware), ctx.queries)
     ctx.idle_allocated = utilisation.idle_allocated(snapshot, history)
     if ctx.idle_allocated is not None:
         ctx.kpis.append(_idle_allocated_kpi(ctx))
 
-    needs_forecast = {"summary", "forecast", "recommendations"} & set(wanted)
+    needs_forecast = {"executive", "summary", "forecast", "recommendations"} & set(wanted)
     if needs_forecast and history is not None:
         step("Forecasting GPU demand", 0.15)
         _forecast(ctx)
-    if {"whatif", "recommendations"} & set(wanted):
+    if {"executive", "whatif", "recommendations", "pod_lists"} & set(wanted):
         step("Comparing the scenario" if scenario is not None else "Planning a rebalancing", 0.4)
         _whatif(ctx)
 
-    builders = {"summary": _summary, "fragmentation": _fragmentation, "pools_teams": _pools_teams,
-                "forecast": _forecast_section, "whatif": _whatif_section, "recommendations": _recommendations,
+    from . import recommend
+    builders = {"executive": _executive, "pod_lists": _pod_lists, "summary": _summary, "fragmentation": _fragmentation, "pools_teams": _pools_teams,
+                "forecast": _forecast_section, "whatif": _whatif_section, "recommendations": recommend.recommendations,
                 "methods": _methods}
     out = []
     for i, key in enumerate(wanted):
@@ -186,7 +200,9 @@ def build_report(snapshot: Snapshot, history: History | None = None, *, sections
     info = snapshot.summary()
     subtitle = (f"{info['nodes']:,} nodes · {info['gpus']:,} GPUs · {info['pods']:,} pods · snapshot "
                 f"{fmt.utc_time(snapshot.taken_at)}" + (f" · scenario '{scenario.name}'" if scenario is not None else ""))
-    return Report("GPU capacity report", subtitle, generated, snapshot.source, snapshot.taken_at, __version__, out)
+    data = [_forecast_series(ctx.forecast)] if ctx.forecast is not None else []
+    return Report("GPU capacity report", subtitle, generated, snapshot.source, snapshot.taken_at, __version__, out,
+                  ctx.bottom_line, data)
 
 
 # -- shared computations -------------------------------------------------------------------------
@@ -205,7 +221,9 @@ def _idle_allocated_kpi(ctx: _Context) -> Kpi:
 def _forecast(ctx: _Context) -> None:
     from ..views import forecast_view
     try:
-        ctx.forecast = forecast_view.cluster_runway(ctx.history, FORECAST_HORIZON)
+        info = forecast_view.cluster_allocation(ctx.history)
+        ctx.forecast = None if info is None else forecast_view.run_forecast(info, FORECAST_HORIZON, "auto",
+                                                                          list(ctx.planned_changes))
     except (ValueError, FragvizError) as exc:
         ctx.forecast_error = str(exc)
     if ctx.forecast is None and not ctx.forecast_error:
@@ -222,7 +240,7 @@ def _whatif(ctx: _Context) -> None:
         ctx.plan_cluster = f"the cluster of scenario '{ctx.scenario.name}'"
     else:
         ctx.plan_cluster = "the current cluster"
-    if ctx.rebalance_moves is None:
+    if ctx.rebalance_moves is None or ctx.plan_given:
         return
     settings = whatif_view.PlanSettings(solver="heuristic", objective="defragment", max_moves=int(ctx.rebalance_moves),
                                         time_limit_s=REBALANCE_TIME_LIMIT_S, memory_aware=ctx.memory_aware)
@@ -332,13 +350,6 @@ def _pools_teams(ctx: _Context) -> Section:
                     "Per namespace. 'Fragmented GPUs next to its pods' splits each node's fragment between the teams "
                     "on it by their share of its GPU milli, so it sums to the fragment on nodes with GPU pods."),
     ]
-    if ctx.idle_allocated is not None and len(ctx.idle_allocated):
-        idle = ctx.idle_allocated.rename(columns={"node": "Node", "device": "GPU device", "namespace": "Team (namespace)",
-                                                  "pods": "Pods", "milli": "Allocated (milli-GPU)",
-                                                  "util_pct": "Mean utilisation (%)"})
-        tables.append(ReportTable("Allocated but idle GPUs", idle,
-                                  f"Devices held by pods whose mean utilisation over the last {utilisation.IDLE_WINDOW} "
-                                  f"is below {utilisation.IDLE_THRESHOLD_PCT:g} %."))
     figures = [
         ReportFigure("GPUs by pool", charts.capacity_bars(pools, "pool"),
                      "Allocated, idle-usable and idle-fragmented GPUs per pool; the red diamond marks stranded GPUs."),
@@ -358,6 +369,54 @@ def _pools_teams(ctx: _Context) -> Section:
             f"{r.namespace} {fmt.gpus(r.allocated)}" + (f" (+{fmt.gpus(r.pending)} pending)" if r.pending > 0 else "")
             for r in busy.head(5).itertuples()) + ".")
     return Section("pools_teams", SECTION_TITLES["pools_teams"], paragraphs, [], tables, figures)
+
+
+def _idle_table(ctx: _Context) -> ReportTable | None:
+    if ctx.idle_allocated is None or not len(ctx.idle_allocated):
+        return None
+    idle = ctx.idle_allocated.rename(columns={"node": "Node", "device": "GPU device", "namespace": "Team (namespace)",
+                                              "pods": "Pods", "milli": "Allocated (milli-GPU)",
+                                              "util_pct": "Mean utilisation (%)"})
+    return ReportTable("Allocated but idle GPUs", idle,
+                       f"Devices held by pods whose mean utilisation over the last {utilisation.IDLE_WINDOW} "
+                       f"is below {utilisation.IDLE_THRESHOLD_PCT:g} %.")
+
+
+def _moves_table(ctx: _Context) -> ReportTable | None:
+    if ctx.plan is None or not len(ctx.plan.moves):
+        return None
+    moves = ctx.plan.moves.rename(columns={"pod": "Pod", "namespace": "Team (namespace)", "from_node": "From node",
+                                           "from_devices": "From GPUs", "to_node": "To node", "to_devices": "To GPUs",
+                                           "gpus": "GPUs", "reason": "Reason"})
+    return ReportTable("Pod moves of the plan", moves, "Every pod the rebalancing plan moves, from which node to which.")
+
+
+def _pod_lists(ctx: _Context) -> Section:
+    tables = [t for t in (_moves_table(ctx), _idle_table(ctx)) if t is not None]
+    paragraphs = ["The pod-level lists behind the figures in the body of the report."] if tables else \
+        ["No pod-level lists: no rebalancing plan moves pods and no GPU is allocated but idle."]
+    return Section("pod_lists", SECTION_TITLES["pod_lists"], paragraphs, [], tables, [])
+
+
+def _executive(ctx: _Context) -> Section:
+    from .decision import decide
+    ctx.bottom_line, paragraphs, cards = decide(ctx)
+    return Section("executive", SECTION_TITLES["executive"], paragraphs, cards, [], [])
+
+
+def _forecast_series(run) -> ReportTable:
+    """The forecast as a table for spreadsheets: timestamp, quantiles and capacity."""
+    frame = run.forecast.copy()
+    columns = [c for c in ("p50", "p10", "p90", "p2.5", "p97.5") if c in frame.columns]
+    out = pd.DataFrame({"Timestamp (UTC)": frame.index.tz_convert("UTC").tz_localize(None)})
+    names = {"p50": "Median (p50, GPUs)", "p10": "p10 (GPUs)", "p90": "p90 (GPUs)", "p2.5": "p2.5 (GPUs)",
+             "p97.5": "p97.5 (GPUs)"}
+    for c in columns:
+        out[names[c]] = frame[c].to_numpy(float)
+    if run.runway is not None:
+        out["Capacity (GPUs)"] = run.runway.capacity_at.to_numpy(float)
+    return ReportTable("Forecast series", out, "Cluster GPU allocation forecast, one row per step, with capacity "
+                       "after planned changes.")
 
 
 def _forecast_section(ctx: _Context) -> Section:
@@ -420,98 +479,31 @@ def _whatif_section(ctx: _Context) -> Section:
         section.paragraphs.append(f"No rebalancing plan: {ctx.plan_error or 'the planner found none'}.")
     else:
         s = plan.summary
+        who = ("your plan from the What-if page (" + plan.settings.describe() + ")" if ctx.plan_given else
+               f"the heuristic planner minimises fragmentation and partly used nodes with at most {ctx.rebalance_moves} "
+               "pod moves")
         section.paragraphs.append(
-            f"Rebalancing {ctx.plan_cluster}: the heuristic planner minimises fragmentation and partly used nodes with "
-            f"at most {ctx.rebalance_moves} pod moves. It moves {s['pods_moved']:,} pods ({fmt.gpus(s['gpus_moved'])} GPUs), "
+            f"Rebalancing {ctx.plan_cluster}: {who}. It moves {s['pods_moved']:,} pods ({fmt.gpus(s['gpus_moved'])} GPUs), "
             f"places {s['pods_placed']:,} pending pods and frees {s['nodes_freed_count']:,} GPU nodes; fragmented GPUs "
             f"go from {fmt.gpus(s['fragmented_gpus_before'])} to {fmt.gpus(s['fragmented_gpus_after'])} and stranded GPUs from "
             f"{fmt.gpus(s['stranded_gpus_before'])} to {fmt.gpus(s['stranded_gpus_after'])}. fragviz never moves pods itself; the "
             "plan is a proposal (the What-if page exports it as a reviewable kubectl script).")
         section.tables.append(ReportTable("Rebalancing: before vs after the plan", _impact(plan.comparison.table),
                                           "Before = " + ctx.plan_cluster + "; After = the same cluster after the plan."))
-        freed = _freed_by_pool(plan)
+        from .recommend import freed_by_pool
+        freed = freed_by_pool(plan)
         if len(freed):
             section.tables.append(ReportTable("Nodes the plan frees", freed,
                                               "GPU nodes that ran GPU work before and no workload pod after: they can "
                                               "be scaled down or given to large jobs."))
         if len(plan.moves):
-            moves = plan.moves.rename(columns={"pod": "Pod", "namespace": "Team (namespace)", "from_node": "From node",
-                                               "from_devices": "From GPUs", "to_node": "To node", "to_devices": "To GPUs",
-                                               "gpus": "GPUs", "reason": "Reason"})
-            section.tables.append(ReportTable("Pod moves of the plan", moves))
+            section.paragraphs.append(f"The {len(plan.moves):,} pod moves are listed in the appendix "
+                                      "(Appendix: pod lists).")
     return section
 
 
 def _impact(table: pd.DataFrame) -> pd.DataFrame:
     return table.rename(columns=IMPACT_COLUMNS)
-
-
-def _freed_by_pool(plan) -> pd.DataFrame:
-    nodes = plan.before.nodes.set_index("name")
-    freed = nodes.loc[plan.freed, ["pool", "gpu_model", "gpu_count"]].reset_index()
-    return freed.rename(columns={"name": "Node", "pool": "Pool", "gpu_model": "GPU model", "gpu_count": "GPUs"})
-
-
-def _recommendations(ctx: _Context) -> Section:
-    a = ctx.analysis
-    recs: list[tuple[str, str]] = []          # (recommendation, the figure it rests on)
-    plan = ctx.plan
-    if plan is not None:
-        freed = _freed_by_pool(plan)
-        where = "What-if and rebalancing › 'Nodes the plan frees' and 'Rebalancing: before vs after the plan'"
-        on = "" if ctx.scenario is None else f" in scenario '{ctx.scenario.name}'"
-        for pool, rows in freed.groupby("Pool", sort=False):
-            recs.append(((f"Repacking pool {pool or '(no pool)'}{on} frees {len(rows):,} node(s) with "
-                          f"{int(rows['GPUs'].sum()):,} GPUs (heuristic plan, ≤ {ctx.rebalance_moves} moves; "
-                          f"{plan.summary['pods_moved']:,} pods moved cluster-wide)."), where))
-    pools = a.rollup("pool")
-    reasons = a.nodes[a.nodes["stranded_gpu_milli"] > 0].groupby("pool")["stranded_reason"].agg(
-        lambda s: s.value_counts().index[0])
-    for r in pools[pools["stranded"] > 0].sort_values("stranded", ascending=False).itertuples():
-        why = {"cpu": "CPU", "memory": "memory", "cpu+memory": "CPU and memory"}.get(reasons.get(r.pool, ""), "CPU or memory")
-        recs.append(((f"Pool {r.pool or '(no pool)'} has {fmt.gpus(r.stranded)} stranded GPUs: its nodes run out of {why} "
-                      f"before their GPUs. Give GPU pods less {why} per GPU there, or keep CPU-only pods off these "
-                      "nodes."), "Pools and teams › 'GPUs by pool', column 'Stranded GPUs'"))
-    frag = pools[(pools["fragmented"] >= 1) & (pools["frag_ratio_pct"] >= 20)].sort_values("fragmented", ascending=False)
-    for r in frag.head(3).itertuples():
-        recs.append(((f"In pool {r.pool or '(no pool)'}, {fmt.gpus(r.fragmented)} of its {fmt.gpus(r.idle)} idle GPUs "
-                      f"({r.frag_ratio_pct:.0f} %) are fragmented: free, but in pieces the typical pods cannot use."),
-                     "Pools and teams › 'GPUs by pool', column 'Fragmented GPUs'; Fragmentation › 'Node × GPU slot'"))
-    if ctx.forecast is not None and ctx.forecast.runway is not None:
-        found = ctx.forecast.runway
-        text = found.text(unit="GPUs", subject="GPU demand")
-        if found.median_date is not None or found.upper_date is not None or (found.headroom_now or 0) < 0:
-            text += " Plan capacity (or free GPUs) before then."
-        recs.append((text, "Forecast and runway › 'Cluster GPU allocation forecast'"))
-    if ctx.idle_allocated is not None and len(ctx.idle_allocated):
-        idle = ctx.idle_allocated
-        teams = idle["namespace"].value_counts()
-        top = ", ".join(f"{ns} ({n})" for ns, n in teams.head(3).items())
-        recs.append(((f"{len(idle):,} GPUs are allocated but idle (< {utilisation.IDLE_THRESHOLD_PCT:g} % utilisation over "
-                      f"the last {utilisation.IDLE_WINDOW}); most are held by {top}. Ask these teams to release them."),
-                     "Summary › KPI 'Allocated but idle'; Pools and teams › 'Allocated but idle GPUs'"))
-    pending = a.rollup("namespace")
-    waiting = float(pending["pending"].sum())
-    if waiting > 0:
-        recs.append(((f"{fmt.gpus(waiting)} GPUs of pending pods wait while {fmt.gpus(metrics.gpus_idle(a))} GPUs are idle "
-                      f"({fmt.gpus(metrics.gpus_fragmented(a))} of them fragmented)."),
-                     "Pools and teams › 'GPUs by team', column 'GPUs pending'"))
-    if ctx.comparison is not None:
-        rows = ctx.comparison.table.set_index("key")
-        names = {"gpus_total": "GPUs total", "gpus_pending": "pending GPUs", "gpus_fragmented": "fragmented GPUs",
-                 "gpus_stranded": "stranded GPUs"}
-        parts = [f"{name} {fmt.gpus(rows.at[m, 'before'])} → {fmt.gpus(rows.at[m, 'after'])}" for m, name in names.items()
-                 if m in rows.index]
-        recs.append((f"Scenario '{ctx.scenario.name}': " + ", ".join(parts) + ".",
-                     f"What-if and rebalancing › 'Baseline vs scenario '{ctx.scenario.name}''"))
-    if not recs:
-        recs.append(("No action needed: nothing is stranded, fragmentation is low and no shortfall is forecast.",
-                     "Summary KPIs"))
-    table = pd.DataFrame({"#": range(1, len(recs) + 1), "Recommendation": [r for r, _ in recs],
-                          "Based on": [b for _, b in recs]})
-    return Section("recommendations", SECTION_TITLES["recommendations"],
-                   ["Derived from the numbers in this report only; each names the figure or table it rests on."],
-                   [], [ReportTable("Recommendations", table)], [])
 
 
 def _methods(ctx: _Context) -> Section:

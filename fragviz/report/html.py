@@ -18,6 +18,7 @@ import plotly.io as pio
 from plotly.offline import get_plotlyjs
 
 from .content import Report, ReportFigure, ReportTable, Section
+from .figure_fit import fit_labels
 from ..format import utc_time
 from .text import esc, is_step, kpi_tone
 
@@ -36,6 +37,8 @@ header.cover { background: linear-gradient(120deg, #1f3b57, #2f5d8a); color: #ff
 header.cover .page { padding-bottom: 0; }
 header.cover h1 { margin: 0 0 4px; font-size: 30px; font-weight: 700; letter-spacing: -0.01em; }
 header.cover .subtitle { font-size: 16px; opacity: .92; }
+header.cover .bottom-line { font-size: 17px; max-width: 90ch; margin: 14px 0 0; padding: 10px 14px; border-radius: 8px;
+                            background: rgba(255, 255, 255, .14); }
 header.cover dl { display: flex; flex-wrap: wrap; gap: 6px 28px; margin: 18px 0 0; font-size: 13px; }
 header.cover dt { opacity: .75; margin: 0; }
 header.cover dd { margin: 0; font-weight: 600; }
@@ -156,8 +159,9 @@ def _cover(report: Report) -> str:
     meta = [("Data source", report.source), ("Snapshot", utc_time(report.snapshot_time)),
             ("Generated", utc_time(report.generated_at)), ("fragviz", report.version)]
     items = "".join(f"<div><dt>{esc(k)}</dt><dd>{esc(v)}</dd></div>" for k, v in meta)
+    bottom = (f'<p class="bottom-line"><b>Bottom line:</b> {esc(report.bottom_line)}</p>' if report.bottom_line else "")
     return (f'<header class="cover"><div class="page"><h1>{esc(report.title)}</h1>'
-            f'<div class="subtitle">{esc(report.subtitle)}</div><dl>{items}</dl></div></header>')
+            f'<div class="subtitle">{esc(report.subtitle)}</div>{bottom}<dl>{items}</dl></div></header>')
 
 
 def _toc(report: Report) -> str:
@@ -182,7 +186,7 @@ def _section(section: Section, figure_no: list[int]) -> str:
         out.append('<div class="kpis">' + "".join(_kpi(k) for k in section.kpis) + "</div>")
     if section.paragraphs:
         paragraphs = "".join(_paragraph(p) for p in section.paragraphs)
-        out.append(f'<div class="lead">{paragraphs}</div>' if section.key == "summary" else paragraphs)
+        out.append(f'<div class="lead">{paragraphs}</div>' if section.key in ("summary", "executive") else paragraphs)
     for i, fig in enumerate(section.figures, start=1):
         figure_no[0] += 1
         out.append(_figure(fig, anchor(section, "fig", i), figure_no[0]))
@@ -208,10 +212,11 @@ def _kpi(kpi) -> str:
 
 
 def _figure(fig: ReportFigure, ident: str, number: int) -> str:
-    data = script_json(pio.to_json(fig.figure, validate=False, pretty=False))
+    figure = fit_labels(fig.figure)
+    data = script_json(pio.to_json(figure, validate=False, pretty=False))
     config = script_json(json.dumps(PLOT_CONFIG))
     div = f"{ident}-plot"
-    height = fig.figure.layout.height
+    height = figure.layout.height
     style = f' style="height:{int(height)}px"' if isinstance(height, numbers.Number) else ""
     caption = f"<b>Figure {number}. {esc(fig.title)}.</b> {esc(fig.caption)}"
     return (f'<figure id="{ident}"><h3>{esc(fig.title)}</h3><div class="plot" id="{div}"{style}></div>'

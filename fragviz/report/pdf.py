@@ -39,6 +39,7 @@ from dataclasses import dataclass
 
 from ..errors import FragvizError
 from .content import Report, ReportFigure, ReportTable, Section
+from .figure_fit import fit_labels
 from .html import column_format
 from .pdf_style import CSS, PAGE_MARGIN_MM
 from ..format import utc_time
@@ -198,6 +199,17 @@ def figure_size_mm(width_px: int, height_px: int) -> tuple[float, float]:
     return width_mm, height_mm
 
 
+def figure_payloads(figures: list[ReportFigure]) -> list[tuple[dict, int, int]]:
+    """What the browser draws for each figure: (plotly figure dict with margins that hold its
+    labels, width px, height px)."""
+    out = []
+    for fig in figures:
+        width, _ = _figure_size(fig)
+        fitted = ReportFigure(fig.title, fit_labels(fig.figure, width), fig.caption)
+        out.append((fitted.figure.to_dict(), *_figure_size(fitted)))
+    return out
+
+
 def render_figures(figures: list[ReportFigure], progress: ProgressFn | None = None,
                    start: float = 0.0, end: float = 1.0) -> list[ChartImage]:
     """Each figure as a PNG sized for the page, in order. ``progress(message, fraction)`` is
@@ -205,9 +217,8 @@ def render_figures(figures: list[ReportFigure], progress: ProgressFn | None = No
     out: list[ChartImage] = []
     total = len(figures)
     pending = []
-    for fig in figures:
-        width, height = _figure_size(fig)
-        future, generation = _RENDERER.render(fig.figure.to_dict(), width, height)
+    for fig, (payload, width, height) in zip(figures, figure_payloads(figures)):
+        future, generation = _RENDERER.render(payload, width, height)
         pending.append((fig, width, height, future, generation))
     for i, (fig, width, height, future, generation) in enumerate(pending, start=1):
         try:
@@ -300,9 +311,13 @@ def _cover(report: Report, numbers: _Numbers) -> str:
     meta = [("Data source", report.source, "source"), ("Snapshot", utc_time(report.snapshot_time), "snapshot nowrap"),
             ("Generated", utc_time(report.generated_at), "nowrap"), ("fragviz version", report.version, "nowrap")]
     items = "".join(f'<div><dt>{esc(k)}</dt><dd class="{cls}">{esc(v)}</dd></div>' for k, v, cls in meta)
+    bottom = (f'<p class="bottom-line"><b>Bottom line:</b> {esc(report.bottom_line)}</p>' if report.bottom_line else "")
     toc = []
     for s, section in enumerate(report.sections, start=1):
         subs = []
+        if section.key in ("methods", "pod_lists"):       # appendices: their title only, so the cover stays one page
+            toc.append(f'<li><a href="#sec{s}"><span class="no">{s}</span>{esc(section.title)}</a></li>')
+            continue
         for i, fig in enumerate(section.figures, start=1):
             subs.append(f'<li><a href="#sec{s}-fig{i}">Figure {numbers.figures[(s, i)]}. {esc(fig.title)}</a></li>')
         for i, table in enumerate(section.tables, start=1):
@@ -311,7 +326,7 @@ def _cover(report: Report, numbers: _Numbers) -> str:
         sub = f'<ul>{"".join(subs)}</ul>' if subs else ""
         toc.append(f'<li><a href="#sec{s}"><span class="no">{s}</span>{esc(section.title)}</a>{sub}</li>')
     return (f'<section class="cover"><div class="band"><div class="kicker">fragviz · GPU capacity planning</div>'
-            f'<h1>{esc(report.title)}</h1><p class="subtitle">{esc(report.subtitle)}</p></div>'
+            f'<h1>{esc(report.title)}</h1><p class="subtitle">{esc(report.subtitle)}</p>{bottom}</div>'
             f'<dl class="meta">{items}</dl>'
             f'<nav class="toc"><h2>Contents</h2><ol>{"".join(toc)}</ol></nav></section>')
 
@@ -324,7 +339,7 @@ def _section(section: Section, index: int, numbers: _Numbers, images) -> str:
         out.append(_kpis(section, numbers))
     if section.paragraphs:
         paragraphs = "".join(_paragraph(p) for p in section.paragraphs)
-        out.append(f'<div class="lead">{paragraphs}</div>' if section.key == "summary" else paragraphs)
+        out.append(f'<div class="lead">{paragraphs}</div>' if section.key in ("summary", "executive") else paragraphs)
     for i, fig in enumerate(section.figures, start=1):
         out.append(_figure(fig, f"sec{index}-fig{i}", numbers.figures[(index, i)], next(images, None)))
     for i, table in enumerate(section.tables, start=1):
@@ -498,5 +513,6 @@ def _table(table: ReportTable, ident: str, number: int) -> str:
             f"<tbody>{body}</tbody></table>{note}</div>")
 
 
-__all__ = ["ChartImage", "PdfError", "TableFit", "close", "figure_size_mm", "fit_table", "prepare", "render_figures",
+__all__ = ["ChartImage", "PdfError", "TableFit", "close", "figure_payloads", "figure_size_mm", "fit_table", "prepare",
+           "render_figures",
            "to_pdf", "to_print_html"]

@@ -36,6 +36,8 @@ p {{ margin: 0 0 1.8mm; orphans: 2; widows: 2; }}
 .band .kicker {{ font-size: 8pt; text-transform: uppercase; opacity: .8; }}
 .band h1 {{ font-size: 25pt; line-height: 1.15; margin: 2mm 0 2.5mm; font-weight: 700; bookmark-level: none; }}
 .band .subtitle {{ font-size: 10.5pt; margin: 0; opacity: .92; }}
+.band .bottom-line {{ font-size: 11pt; margin: 4mm 0 0; padding: 2.5mm 3.5mm; border-radius: 2mm;
+                      background: rgba(255, 255, 255, .14); }}
 dl.meta {{ display: grid; grid-template-columns: 1fr auto auto auto; gap: 0 6mm; margin: 6mm 1mm 2mm;
            padding-bottom: 4mm; border-bottom: .6pt solid #d9dee5; }}
 dl.meta dt {{ white-space: nowrap; font-size: 7pt; text-transform: uppercase; color: #7b8794; }}

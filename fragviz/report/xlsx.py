@@ -97,6 +97,10 @@ def to_xlsx(report: Report) -> bytes:
         ws = wb.create_sheet(name)
         _write_table(ws, table.frame, table.note)
         placed.append((name, section.title, table.title))
+    for table in getattr(report, "data", []):            # series for spreadsheets only (the forecast)
+        name = sheet_name(table.title, taken)
+        _write_table(wb.create_sheet(name), table.frame, table.note)
+        placed.append((name, "Data", table.title))
     _write_summary(summary, report, placed)
     out = io.BytesIO()
     wb.save(out)
@@ -118,8 +122,11 @@ def _write_summary(ws, report: Report, placed: list[tuple[str, str, str]]) -> No
     r = len(rows) + 3
     ws.cell(r, 1, safe_text(report.title)).font = TITLE_FONT
     ws.cell(r + 1, 1, safe_text(report.subtitle))
+
     meta = [("Data source", report.source), ("Snapshot time", utc_time(report.snapshot_time)),
             ("Generated", utc_time(report.generated_at)), ("fragviz version", report.version)]
+    if report.bottom_line:
+        meta.insert(0, ("Bottom line", report.bottom_line))
     for i, (label, value) in enumerate(meta, start=r + 2):
         ws.cell(i, 1, label).font = Font(bold=True)
         ws.cell(i, 2, safe_text(value))
