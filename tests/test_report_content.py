@@ -7,7 +7,7 @@ import plotly.graph_objects as go
 import pytest
 
 import fragviz
-from fragviz import kpis
+from fragviz import kpis, utilisation, waste
 from fragviz.views import charts, heatmap
 from fragviz.frag import analyse, default_job_shapes, typical_pods, workload_pods
 from fragviz.planning import outcome
@@ -115,7 +115,7 @@ def test_fragmentation_uses_the_pages_builders(report, analysis):
     assert categories["Idle GPUs"].sum() == pytest.approx(analysis.frag.idle / 1000)
 
 
-def test_pool_and_team_tables_equal_the_rollups(report, analysis):
+def test_pool_and_team_tables_equal_the_rollups(report, analysis, data):
     section = report.section("pools_teams")
     tables = {t.title: t.frame for t in section.tables}
     pd.testing.assert_frame_equal(tables["GPUs by pool"], analysis.rollup("pool").rename(columns=POOL_COLUMNS))
@@ -126,7 +126,8 @@ def test_pool_and_team_tables_equal_the_rollups(report, analysis):
         assert not {"allocated", "idle", "fragmented", "stranded", "cpu_cores"} & set(frame.columns)
     assert "CPU (cores)" in tables["GPUs by team"].columns
     figures = {f.title: f.figure for f in section.figures}
-    assert figures["GPUs by pool"].to_json() == charts.capacity_bars(analysis.rollup("pool"), "pool").to_json()
+    idle = utilisation.idle_allocated(*data)
+    assert figures["GPUs by pool"].to_json() == charts.waste_bars(waste.by_group(analysis, "pool", idle), "pool").to_json()
     assert figures["GPUs by team"].to_json() == charts.team_bars(analysis.rollup("namespace")).to_json()
 
 

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from .. import __version__, kpis, metrics, utilisation
+from .. import __version__, kpis, metrics, utilisation, waste
 from .. import format as fmt
 from ..views import charts, heatmap
 from ..errors import FragvizError
@@ -351,8 +351,9 @@ def _pools_teams(ctx: _Context) -> Section:
                     "on it by their share of its GPU milli, so it sums to the fragment on nodes with GPU pods."),
     ]
     figures = [
-        ReportFigure("GPUs by pool", charts.capacity_bars(pools, "pool"),
-                     "Allocated, idle-usable and idle-fragmented GPUs per pool; the red diamond marks stranded GPUs."),
+        ReportFigure("GPUs by pool", charts.waste_bars(waste.by_group(a, "pool", ctx.idle_allocated), "pool"),
+                     "Every GPU of each pool once, in whole GPUs: the wasted parts (idle on unusable nodes, stranded, "
+                     "fragmented, allocated but idle), then usable idle and busy GPUs (see the executive summary)."),
         ReportFigure("GPUs by team", charts.team_bars(teams),
                      "GPUs allocated and pending per team, and the fragment on the nodes the team uses."),
     ]
