@@ -184,8 +184,15 @@ if backtest is not None:
 ui.explain("forecasts", "Series come from the History (demo or Prometheus: the PromQL is in each number's tooltip) "
            "or an uploaded CSV, put on a regular grid first. Models: robust baselines (last value with spikes "
            "removed, median of the last day, median of the same time on the last 3 days), same time yesterday / last "
-           "week, exponentially weighted levels, statsforecast's Theta and MSTL, a ridge model and gradient-boosted "
+           "week, exponentially weighted levels, the Theta method and a seasonal decomposition (MSTL), a linear "
+           "regression and gradient-boosted "
            "trees of the change from the recent level on calendar and lag features, and the automatic median of the best "
            "three by recent day-ahead error, with a safety rule. Intervals come from the forecast's own out-of-sample day-ahead "
-           "errors (conformal calibration, widened after misses). The runway is "
-           "the first time the median (and the 90 % upper bound) reaches capacity after planned changes.")
+           "errors (conformal calibration, widened after misses). Every model forecasts its first day itself; beyond it "
+           "the forecast is the series' profile (the median at each hour of the day, and of the week with 3 weeks of "
+           "history) plus a robust trend (the median slope between daily means), joined to the model's first day; "
+           "its interval keeps widening and is never narrower than the history's spread around profile and trend. "
+           "Capacity is the GPUs owned by the cluster, the pool or the GPU model, moved by planned changes: N nodes "
+           "of a type into a pool change the cluster's, that pool's and that GPU model's capacity from their date. "
+           "The runway is the first time the median (and the 90 % upper bound) reaches capacity; with hourly data "
+           "that is at a daily peak, and it says when a typical hour (the day's median) gets there too.")
