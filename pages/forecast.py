@@ -56,15 +56,18 @@ planned: list[PlannedChange] = st.session_state.setdefault("fc_planned", [])
 types = capacity.node_types(snapshot) if snapshot is not None else []
 pools = capacity.pools(snapshot) if snapshot is not None else []
 changes: list = capacity.changes_for(key, planned)
+likely_type, likely_pool = capacity.defaults_for(key, snapshot) if snapshot is not None else (None, None)
 with st.expander(f"Planned capacity changes ({len(planned)})", expanded=bool(planned)):
     if types and pools:
         with st.form("fc_plan_form", clear_on_submit=True, border=False):
             a, b, c, d = st.columns([1, 2.2, 1.6, 1.4])
             count = a.number_input("Nodes", value=1, step=1, min_value=-10_000, max_value=10_000, key="fc_plan_nodes",
                                    help="How many nodes to add; a negative number removes nodes.")
-            kind = b.selectbox("Node type", types, format_func=lambda t: t.label, key="fc_plan_type",
+            kind = b.selectbox("Node type", types, format_func=lambda t: t.label, key=f"fc_plan_type_{key}",
+                               index=types.index(likely_type) if likely_type in types else 0,
                                help="GPUs per node × GPU model, as in the snapshot's nodes.")
-            pool = c.selectbox("Into pool", pools, key="fc_plan_pool")
+            pool = c.selectbox("Into pool", pools, key=f"fc_plan_pool_{key}",
+                               index=pools.index(likely_pool) if likely_pool in pools else 0)
             when = d.date_input("On", value=(pd.Timestamp.now(tz="UTC") + pd.Timedelta(days=30)).date(),
                                 key="fc_plan_date")
             if st.form_submit_button("Add planned change", icon=":material/add:"):

@@ -116,9 +116,9 @@ def test_a_planned_change_into_a_pool_moves_that_pools_capacity_and_runway():
     headroom = {m.label: m.value for m in at.metric}["Headroom now"]
     when = (at.session_state["fc_plan_date"])
     at.number_input(key="fc_plan_nodes").set_value(-30)
-    at.selectbox(key="fc_plan_type").set_value(next(t for t in at.selectbox(key="fc_plan_type").options
-                                                   if "A100" in str(t)))
-    at.selectbox(key="fc_plan_pool").set_value("a100-train")
+    kind = at.selectbox(key="fc_plan_type_pool.a100-train")
+    assert "8 × NVIDIA-A100-SXM4-80GB" == kind.format_func(kind.value)          # the pool's own node type ...
+    assert at.selectbox(key="fc_plan_pool_pool.a100-train").value == "a100-train"   # ... into it, by default
     next(b for b in at.button if b.label == "Add planned change").click().run()
     assert not at.exception, at.exception
     assert len(at.session_state["fc_planned"]) == 1                          # added once

@@ -91,6 +91,25 @@ def pools(snapshot: Snapshot) -> list[str]:
     return sorted(gpus.index.astype(str), key=lambda p: (gpus[p] <= 0, p))
 
 
+def defaults_for(key: str, snapshot: Snapshot) -> tuple[NodeType | None, str | None]:
+    """The node type and pool a planned change for series ``key`` most likely means: for a pool,
+    that pool and its most common node type; for a GPU model, its most common node type and the
+    pool with most of those nodes; else (None, None)."""
+    nodes = snapshot.nodes[snapshot.nodes["gpu_count"] > 0]
+    if key.startswith("pool."):
+        nodes = nodes[nodes["pool"].astype(str) == key[len("pool."):]]
+    elif key.startswith("gpu_model."):
+        nodes = nodes[nodes["gpu_model"].astype(str) == key[len("gpu_model."):]]
+    else:
+        return None, None
+    if nodes.empty:
+        return None, None
+    (model, gpus), _ = next(iter(nodes.groupby(["gpu_model", "gpu_count"]).size().sort_values(
+        ascending=False, kind="stable").items()))
+    pool = nodes["pool"].astype(str).value_counts().index[0]
+    return NodeType(str(model), int(gpus)), str(pool)
+
+
 def scoped_series(history: History, snapshot: Snapshot | None) -> dict[str, SeriesInfo]:
     """``history_series(history)`` with, from ``snapshot``: each pool's capacity where the History
     has none (its nodes' GPUs), and a ``gpu_model.<model>`` allocation series per GPU model with
@@ -139,4 +158,5 @@ def _model_allocation(history: History, nodes: pd.DataFrame) -> dict[str, pd.Ser
     return out
 
 
-__all__ = ["CLUSTER", "NodeType", "PlannedChange", "changes_for", "node_types", "pools", "scoped_series"]
+__all__ = ["CLUSTER", "NodeType", "PlannedChange", "changes_for", "defaults_for", "node_types", "pools",
+           "scoped_series"]
