@@ -20,7 +20,6 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 
 from .. import format as fmt
@@ -136,26 +135,27 @@ def scoped_series(history: History, snapshot: Snapshot | None) -> dict[str, Seri
 
 
 def _model_allocation(history: History, nodes: pd.DataFrame) -> dict[str, pd.Series]:
-    """GPU allocation per GPU model: the per-node frame summed by each node's model, else the
-    per-pool frame when every GPU pool holds one model ({} when neither fits)."""
+    """GPU allocation per GPU model: the per-pool frame when every GPU pool holds one model (the
+    model's line then adds up with its pools' lines), else the per-node frame summed by each node's
+    model ({} when neither fits)."""
     frames = history.frames
+    per_pool = frames.get("pool_gpu_allocated")
+    gpu_nodes = nodes[nodes["gpu_count"] > 0]
+    models = gpu_nodes.groupby("pool")["gpu_model"].unique()
+    if per_pool is not None and len(models) and (models.map(len) == 1).all() and set(models.index) <= set(per_pool):
+        out: dict[str, pd.Series] = {}
+        for pool, (model,) in models.items():
+            if model:
+                column = per_pool[pool].astype("float64")
+                out[str(model)] = column if model not in out else out[str(model)] + column
+        return out
     model_of = nodes.set_index("name")["gpu_model"].astype(str)
     per_node = frames.get("node_gpu_allocated")
     if per_node is not None and len(per_node.columns) and set(map(str, per_node.columns)) <= set(model_of.index):
         groups = model_of.reindex(per_node.columns.astype(str)).to_numpy()
-        summed = per_node.T.groupby(groups).sum(min_count=1).T
+        summed = per_node.astype("float64").T.groupby(groups).sum(min_count=1).T
         return {str(m): summed[m] for m in summed.columns if m}
-    per_pool = frames.get("pool_gpu_allocated")
-    gpu_nodes = nodes[nodes["gpu_count"] > 0]
-    models = gpu_nodes.groupby("pool")["gpu_model"].unique()
-    if per_pool is None or not (models.map(len) == 1).all():
-        return {}
-    out: dict[str, pd.Series] = {}
-    for pool, (model,) in models.items():
-        if pool in per_pool.columns and model:
-            column = per_pool[pool].astype("float64")
-            out[str(model)] = column if model not in out else out[model].add(column, fill_value=np.nan)
-    return out
+    return {}
 
 
 __all__ = ["CLUSTER", "NodeType", "PlannedChange", "changes_for", "defaults_for", "node_types", "pools",
