@@ -1,10 +1,12 @@
 import pandas as pd
 import streamlit as st
 
-from fragviz.views import charts, forecast_view
+from fragviz.views import forecast_view
 from fragviz.app import memo, ui
 from fragviz.errors import InputError
-from fragviz.forecast.series import SeriesInfo, history_series, read_series_csv
+from fragviz.forecast import capacity
+from fragviz.forecast.capacity import PlannedChange
+from fragviz.forecast.series import SeriesInfo, read_series_csv
 
 ui.run_through_app()
 st.title("Forecast")
@@ -14,7 +16,9 @@ st.caption("Load forecasts with calibrated intervals, and when demand reaches th
 
 # -- which series ------------------------------------------------------------------------------
 history = ui.history()
-choices: dict[str, SeriesInfo] = {info.label: info for info in history_series(history).values()} if history else {}
+snapshot = ui.snapshot()
+found_series = memo.memo("fc_series_found", (history, snapshot), lambda: forecast_view.series_choices(history, snapshot))
+choices: dict[str, tuple[str, SeriesInfo]] = {info.label: (key, info) for key, info in found_series.items()}
 with st.expander("Forecast your own series (CSV)", expanded=not choices):
     upload = st.file_uploader("timestamp,value — or long form timestamp,series,value", type=["csv"], key="fc_upload",
                               help="Timestamps ISO 8601 or epoch seconds (UTC when no zone). Duplicates are averaged, "
@@ -26,7 +30,8 @@ with st.expander("Forecast your own series (CSV)", expanded=not choices):
     capacity_in = st.number_input("Capacity for an uploaded series (optional)", min_value=0.0, value=None,
                                   key="fc_capacity", help="The level the series must stay under, e.g. GPUs owned.")
 for name, series in st.session_state.get("fc_uploaded", {}).items():
-    choices[f"Uploaded · {name}"] = SeriesInfo(series, f"Uploaded · {name}", "", capacity_in, None, "allocation")
+    choices[f"Uploaded · {name}"] = (f"upload.{name}", SeriesInfo(series, f"Uploaded · {name}", "", capacity_in, None,
+                                                                  "allocation"))
 if not choices:
     st.info("This data source has no history to forecast. Load a History (demo or Prometheus) on the Data page, "
             "or upload a CSV above.")
@@ -34,23 +39,60 @@ if not choices:
 
 labels = list(choices)
 left, middle, right = st.columns([3, 1.3, 1.7])
-label = left.selectbox("Series", labels, key="fc_series")
+label = left.selectbox("Series", labels, key="fc_series",
+                       help="The cluster, each pool and each GPU model come with their capacity (GPUs owned), "
+                            "so their runway is shown; teams and utilisation have none.")
 horizon = middle.select_slider("Horizon", list(forecast_view.HORIZONS), value="30 days", key="fc_horizon")
 model = right.selectbox("Model", list(forecast_view.model_labels()), format_func=forecast_view.model_label,
                         key="fc_model", help="Automatic takes the median of the candidate models with the lowest day-ahead "
                                              "errors over the last seven days of the history, never one worse than a "
-                                             "robust baseline (see 'Why this model').")
-info = choices[label]
+                                             "robust baseline (see 'Why this model'). Every model forecasts its first day "
+                                             "itself; beyond it the forecast follows the series' daily (and weekly) "
+                                             "profile and its trend.")
+key, info = choices[label]
 
-changes: list = []
-if info.capacity is not None:
-    with st.expander("Planned capacity changes (node additions or removals)"):
+# -- planned capacity ----------------------------------------------------------------------------
+planned: list[PlannedChange] = st.session_state.setdefault("fc_planned", [])
+types = capacity.node_types(snapshot) if snapshot is not None else []
+pools = capacity.pools(snapshot) if snapshot is not None else []
+changes: list = capacity.changes_for(key, planned)
+likely_type, likely_pool = capacity.defaults_for(key, snapshot) if snapshot is not None else (None, None)
+with st.expander(f"Planned capacity changes ({len(planned)})", expanded=bool(planned)):
+    if types and pools:
+        with st.form("fc_plan_form", clear_on_submit=True, border=False):
+            a, b, c, d = st.columns([1, 2.2, 1.6, 1.4])
+            count = a.number_input("Nodes", value=1, step=1, min_value=-10_000, max_value=10_000, key="fc_plan_nodes",
+                                   help="How many nodes to add; a negative number removes nodes.")
+            kind = b.selectbox("Node type", types, format_func=lambda t: t.label, key=f"fc_plan_type_{key}",
+                               index=types.index(likely_type) if likely_type in types else 0,
+                               help="GPUs per node × GPU model, as in the snapshot's nodes.")
+            pool = c.selectbox("Into pool", pools, key=f"fc_plan_pool_{key}",
+                               index=pools.index(likely_pool) if likely_pool in pools else 0)
+            when = d.date_input("On", value=(pd.Timestamp.now(tz="UTC") + pd.Timedelta(days=30)).date(),
+                                key="fc_plan_date")
+            if st.form_submit_button("Add planned change", icon=":material/add:"):
+                if int(count) == 0:
+                    st.warning("0 nodes changes nothing: enter how many nodes to add (or a negative number to remove).")
+                else:
+                    planned.append(PlannedChange(int(count), kind.gpu_model, kind.gpus, pool,
+                                                 pd.Timestamp(when).tz_localize("UTC")))
+                    st.rerun()
+    for i, change in enumerate(planned):
+        row = st.columns([6, 1])
+        moves = "moves this series' capacity" if change.applies_to(key) else "not this series"
+        row[0].markdown(f"{ui.markdown_text(change.text())} · _{moves}_")
+        if row[1].button("Remove", key=f"fc_plan_remove_{i}", icon=":material/delete:"):
+            planned.pop(i)
+            st.rerun()
+    if planned:
+        st.caption("A change moves the capacity of the cluster, of its pool and of its GPU model.")
+    if info.capacity is not None:
+        st.caption("Other changes to this series' capacity only, in GPUs:")
         edited = st.data_editor(pd.DataFrame({"date": pd.Series(dtype="datetime64[ns]"), "GPUs (+ added / − removed)":
                                               pd.Series(dtype="float")}), num_rows="dynamic", key="fc_changes",
                                 width="stretch")
         for row in edited.dropna().itertuples(index=False):
             changes.append((pd.Timestamp(row[0]), float(row[1])))
-
 
 
 def fit() -> forecast_view.ForecastRun:
@@ -75,24 +117,36 @@ ui.runway_box(run, subject=run.info.label.split(" · ")[0] + " demand")
 for note in run.warnings:
     st.warning(note)
 
+unit = run.info.unit
 last = float(run.y.iloc[-1])
-cards = st.columns(4)
-cards[0].metric("Now", f"{last:,.1f} {run.info.unit}", help=f"Last observed value of {run.info.label} "
+day = forecast_view.horizon_day(run)
+cards = iter(st.columns(3 + int(day.hours) + int(found is not None)))
+next(cards).metric("Now", f"{last:,.1f} {unit}", help=f"Last observed value of {run.info.label} "
                 f"at {run.y.index[-1]:%Y-%m-%d %H:%M} UTC" + (f". PromQL: {run.info.query}" if run.info.query else ""))
-end = run.forecast.iloc[-1]
-cards[1].metric(f"In {horizon} (median)", f"{end['p50']:,.1f} {run.info.unit}", f"{end['p50'] - last:+,.1f}",
-                delta_color="off", help="The forecast's median at the end of the horizon, change from now.")
-cards[2].metric("80 % interval then", f"{end['p10']:,.0f} – {end['p90']:,.0f}",
-                help="Calibrated: the models' own out-of-sample errors at rolling origins inside the history set "
-                     "the width, so about 8 in 10 outcomes fall inside (checked in the backtest below).")
+if day.hours:
+    next(cards).metric(f"In {horizon}: median", f"{day.median:,.1f} {unit}", f"{day.median - last:+,.1f}",
+                    delta_color="off", help="A typical hour of the last forecast day: the median over that day of the "
+                                            "median forecast. Change from now.")
+    next(cards).metric(f"In {horizon}: daily peak", f"{day.peak:,.1f} {unit}", f"{day.peak - day.seen_peak:+,.1f}",
+                    delta_color="off", help=f"The highest median forecast on the last forecast day (at "
+                                            f"{day.peak_at:%H:%M} UTC). Change from the peak of the last 24 observed "
+                                            f"hours ({day.seen_peak:,.1f} {unit}). Capacity is reached first at peaks.")
+else:
+    next(cards).metric(f"In {horizon} (median)", f"{day.median:,.1f} {unit}", f"{day.median - last:+,.1f}",
+                    delta_color="off", help="The forecast's median at the end of the horizon, change from now.")
+next(cards).metric(
+    "80 % interval at the peak" if day.hours else "80 % interval then", f"{day.low:,.0f} – {day.high:,.0f}",
+    help="Calibrated: the models' own out-of-sample errors at rolling origins inside the history set "
+         "the width, so about 8 in 10 outcomes fall inside (checked in the backtest below). Beyond the first "
+         "day it keeps widening and is never narrower than the history's spread around its profile and trend.")
 if found is not None:
-    cards[3].metric("Headroom now", f"{found.headroom_now:,.1f} {run.info.unit}",
-                    help="Capacity now (after planned changes up to now) minus the last observed value.")
+    next(cards).metric("Headroom now", f"{found.headroom_now:,.1f} {unit}",
+                     help="Capacity now (after planned changes up to now) minus the last observed value.")
 
-fig = charts.forecast_chart(run.y, run.forecast, run.info.unit, found.capacity_at if found is not None else None,
-                            found.median_date if found else None, found.upper_date if found else None,
-                            show_days=max(14.0, pd.Timedelta(forecast_view.HORIZONS[horizon]).days * 1.5))
+fig = forecast_view.forecast_figure(run, show_days=max(14.0, pd.Timedelta(forecast_view.HORIZONS[horizon]).days * 1.5))
 st.plotly_chart(fig, key="fc_chart")
+st.caption(f"Forecast by {ui.markdown_text(forecast_view.plain_chosen(run))}"
+           + (f"; {run.extension.text(unit)}" if run.extension is not None else "") + ".")
 if run.notes:
     with st.expander(f"What cleaning the series did ({len(run.notes)})"):
         st.markdown("\n".join(f"- {ui.markdown_text(note)}" for note in run.notes))
@@ -133,8 +187,15 @@ if backtest is not None:
 ui.explain("forecasts", "Series come from the History (demo or Prometheus: the PromQL is in each number's tooltip) "
            "or an uploaded CSV, put on a regular grid first. Models: robust baselines (last value with spikes "
            "removed, median of the last day, median of the same time on the last 3 days), same time yesterday / last "
-           "week, exponentially weighted levels, statsforecast's Theta and MSTL, a ridge model and gradient-boosted "
+           "week, exponentially weighted levels, the Theta method and a seasonal decomposition (MSTL), a linear "
+           "regression and gradient-boosted "
            "trees of the change from the recent level on calendar and lag features, and the automatic median of the best "
            "three by recent day-ahead error, with a safety rule. Intervals come from the forecast's own out-of-sample day-ahead "
-           "errors (conformal calibration, widened after misses). The runway is "
-           "the first time the median (and the 90 % upper bound) reaches capacity after planned changes.")
+           "errors (conformal calibration, widened after misses). Every model forecasts its first day itself; beyond it "
+           "the forecast is the series' profile (the median at each hour of the day, and of the week with 3 weeks of "
+           "history) plus a robust trend (the median slope between daily means), joined to the model's first day; "
+           "its interval keeps widening and is never narrower than the history's spread around profile and trend. "
+           "Capacity is the GPUs owned by the cluster, the pool or the GPU model, moved by planned changes: N nodes "
+           "of a type into a pool change the cluster's, that pool's and that GPU model's capacity from their date. "
+           "The runway is the first time the median (and the 90 % upper bound) reaches capacity; with hourly data "
+           "that is at a daily peak, and it says when a typical hour (the day's median) gets there too.")

@@ -179,3 +179,39 @@ def test_bad_csv_exits_2_naming_file_row_and_field(tmp_path, capsys):
     assert code == 2 and "absent.csv: file not found" in err
     code, _, err = run(capsys, "forecast", "--horizon", 2)
     assert code == 2 and "--series CSV" in err and "--demo" in err
+
+
+def daily_shape(values: np.ndarray) -> tuple[float, float]:
+    """(lag-one-day autocorrelation, peak-to-trough of the mean day) of an hourly series."""
+    values = np.asarray(values, dtype=float)
+    lagged = np.corrcoef(values[24:], values[:-24])[0, 1]
+    mean_day = values[: len(values) // 24 * 24].reshape(-1, 24).mean(axis=0)
+    return float(lagged), float(np.ptp(mean_day))
+
+
+@pytest.mark.parametrize("model", ["auto", "last_value"])
+def test_ninety_days_hourly_keep_the_daily_cycle_to_the_end(capsys, model):
+    """The issue's check: `fragviz forecast --demo --horizon 2160` (90 days hourly). The last 30 days
+    of p50 are not constant and keep the history's daily cycle (a flat model such as the last value
+    is continued by the profile + trend beyond the day its fit checked); intervals keep widening."""
+    from fragviz.forecast.series import history_series
+    from fragviz.sources.demo import demo_history, demo_snapshot
+    taken_at = "2026-11-04T18:00:00Z"
+    report = run_json(capsys, "forecast", "--demo", "--horizon", 2160, "--model", model, "--taken-at", taken_at)
+    rows = report["forecast"]
+    assert len(rows) == 2160
+    p50 = np.array([r["p50"] for r in rows])
+    last30 = p50[-720:]
+    assert last30.std() > 0 and len(np.unique(np.round(last30, 6))) > 24
+    history = history_series(demo_history(demo_snapshot(200, seed=7, taken_at=pd.Timestamp(taken_at)), seed=7))
+    observed = history["cluster.gpu_allocated"].series.dropna().to_numpy()[-720:]
+    seen_corr, seen_swing = daily_shape(observed)
+    corr, swing = daily_shape(last30)
+    assert seen_corr > 0.5 and corr > 0.5                              # a daily cycle in both
+    assert 0.6 * seen_swing <= swing <= 1.4 * seen_swing               # of about the same size
+    ext = report["extension"]
+    assert ext["after_steps"] == 24 and ext["daily"] and ext["weekly"]
+    assert ext["text"].startswith("beyond 1 day: daily and weekly profile + trend")
+    assert report["forecast"][:24] and all(r["p90"] >= r["p50"] >= r["p10"] for r in rows)
+    width = np.array([r["p90"] - r["p10"] for r in rows])
+    assert width[-1] > width[24 * 30] > width[23]                       # intervals keep widening

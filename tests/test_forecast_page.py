@@ -64,6 +64,77 @@ def test_forecast_page_shows_now_the_forecast_and_the_runway(forecast_page):
     assert len(values(median["y"])) == 30 * 24                                 # 30 days of hourly steps
 
 
+def trace(at, name: str) -> np.ndarray:
+    chart = json.loads(at.get("plotly_chart")[0].proto.spec)
+    return values(next(t for t in chart["data"] if t.get("name") == name)["y"])
+
+
+def test_kpis_show_the_last_days_median_and_daily_peak(forecast_page):
+    at = forecast_page
+    metrics = {m.label: m for m in at.metric}
+    last_day = trace(at, "forecast (median)")[-24:]                          # the 30th day, hourly
+    assert metrics["In 30 days: daily peak"].value == f"{last_day.max():,.1f} GPUs"
+    assert metrics["In 30 days: median"].value == f"{np.median(last_day):,.1f} GPUs"
+    assert last_day.max() > np.median(last_day) * 1.03                       # the daily cycle: peaks well above
+    assert "80 % interval at the peak" in metrics and "In 30 days (median)" not in metrics
+    caption = " ".join(c.value for c in at.caption).replace("\\", "")
+    assert "beyond 1 day: daily and weekly profile + trend" in caption
+
+
+def visible_text(at) -> str:
+    """Everything a reader sees as text: headings, markdown, captions, boxes, metrics, widget labels
+    and options, and the tables' cells and row names."""
+    parts = [e.value for kind in ("title", "subheader", "markdown", "caption", "error", "warning", "success", "info")
+             for e in getattr(at, kind)]
+    parts += [f"{m.label} {m.value} {m.help or ''}" for m in at.metric]
+    for box in at.selectbox:
+        parts += [box.label, *map(str, box.options)]
+    for frame in at.dataframe:
+        parts += [frame.value.to_string()]
+    return "\n".join(parts)
+
+
+def test_plain_model_names_everywhere(forecast_page):
+    at = forecast_page
+    at.selectbox(key="fc_model").set_value("auto").run()
+    at.select_slider(key="fc_horizon").set_value("30 days").run()
+    text = visible_text(at)
+    internal = ["ewma_slow", "ewma_fast", "hgb", "mean_3_weeks_level", "median_3_days", "same_time_yesterday",
+                "seasonal_naive", "last_value", "EWMA", " steps"]
+    assert [word for word in internal if word in text] == []
+    assert "Automatic (best recent models)" in text and "Gradient-boosted trees on calendar and recent values" in text
+
+
+def test_a_planned_change_into_a_pool_moves_that_pools_capacity_and_runway():
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
+    at.run()
+    at.switch_page("pages/forecast.py").run()
+    at.selectbox(key="fc_model").set_value("same_time_median").run()
+    at.selectbox(key="fc_series").set_value("Pool a100-train · GPUs allocated").run()
+    assert not at.exception, at.exception
+    assert set(trace(at, "capacity")) == {288.0}                             # 36 nodes x 8 A100 in the demo
+    headroom = {m.label: m.value for m in at.metric}["Headroom now"]
+    when = (at.session_state["fc_plan_date"])
+    at.number_input(key="fc_plan_nodes").set_value(-30)
+    kind = at.selectbox(key="fc_plan_type_pool.a100-train")
+    assert "8 × NVIDIA-A100-SXM4-80GB" == kind.format_func(kind.value)          # the pool's own node type ...
+    assert at.selectbox(key="fc_plan_pool_pool.a100-train").value == "a100-train"   # ... into it, by default
+    next(b for b in at.button if b.label == "Add planned change").click().run()
+    assert not at.exception, at.exception
+    assert len(at.session_state["fc_planned"]) == 1                          # added once
+    capacity = trace(at, "capacity")
+    assert capacity[0] == 288.0 and capacity[-1] == 288.0 - 240.0           # 30 nodes x 8 GPUs removed on the date
+    runway = next(b.value for b in [*at.error, *at.warning, *at.success] if "Runway" in b.value)
+    assert "Includes planned changes: -240 GPUs on" in runway and f"{when.day} {when:%b %Y}" in runway
+    assert "exceeds capacity around" in runway and "daily peak reaches it first" in runway
+    assert {m.label: m.value for m in at.metric}["Headroom now"] == headroom    # the date is in the future
+    at.selectbox(key="fc_series").set_value("Pool t4-infer · GPUs allocated").run()
+    assert set(trace(at, "capacity")) == {104.0}                             # another pool: unchanged
+    at.selectbox(key="fc_series").set_value("GPU model NVIDIA-A100-SXM4-80GB · GPUs allocated").run()
+    assert trace(at, "capacity")[-1] == 48.0                                 # its GPU model moves too
+    assert any("moves this series' capacity" in m.value for m in at.markdown)
+
+
 def test_changing_model_and_horizon_and_running_the_backtest(forecast_page):
     at = forecast_page
     at.selectbox(key="fc_model").set_value("seasonal_naive").run()

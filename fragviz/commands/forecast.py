@@ -111,6 +111,8 @@ def cmd_forecast(args) -> int:
         print("weights: " + ", ".join(f"{k} {v:.2f}" for k, v in weights.items() if isinstance(v, (int, float)) and v > 0))
     for note in report["notes"]:
         print(f"note: {note}")
+    if "extension" in report:
+        print(f"long horizon: {report['extension']['text']}")
     columns = ["timestamp", "p2.5", "p10", "p50", "p90", "p97.5"] + (["actual"] if any("actual" in r for r in report["forecast"]) else [])
     print("  ".join(f"{c:>25}" if c == "timestamp" else f"{c:>10}" for c in columns))
     for row in report["forecast"]:
@@ -134,7 +136,9 @@ def add_forecast_parser(sub) -> None:
     forecast.add_argument("--taken-at", help="demo snapshot time, ISO 8601 (default: this hour)")
     forecast.add_argument("--until", metavar="TIMESTAMP", help="fit on the data up to and including this time "
                                                                 "(default: all of it)")
-    forecast.add_argument("--horizon", type=int, required=True, metavar="STEPS", help="steps to forecast")
+    forecast.add_argument("--horizon", type=int, required=True, metavar="STEPS",
+                          help="steps to forecast; beyond the steps the model checked (one day) the forecast "
+                               "follows the series' daily (and weekly) profile plus a robust trend")
     forecast.add_argument("--model", default="auto", help="last_value, seasonal_naive, ewma, linear, hgb or auto (default)")
     forecast.add_argument("--season", type=int, metavar="STEPS", help="season length in steps (default: one day)")
     forecast.add_argument("--step", help="regular step to put the series on, e.g. 1h (default: the most common difference)")

@@ -61,7 +61,7 @@ class Auto(Forecaster):
     weight, seconds), ``validation_note_`` (a sentence) and ``models_`` (the fitted candidates)."""
 
     name = "weighted"
-    label = "Weighted average (by validation error)"
+    label = "Weighted average of the best recent models"
 
     def __init__(self, season: int | None = None, candidates=None, validation_days: float = 7.0,
                  power: float = 2.0, keep_within: float = 0.3, shrink: float = 0.5):

@@ -21,6 +21,7 @@ from ..shared import shared_data
 from . import metrics
 from .base import COLUMNS, Forecaster, check_series, infer_season
 from .models import make_model
+from .series import duration_words, steps_words
 
 
 def rolling_origins(y: pd.Series, horizon: int, n: int, at: str = "midnight") -> list[pd.Timestamp]:
@@ -127,7 +128,7 @@ def warn_short(y: pd.Series, horizon: int, season: int | None = None) -> list[st
     out = []
     if n < 2:
         return ["There is less than two points of history: no forecast is possible."]
-    span = f"{n} points ({pd.Timedelta(step * n)})" if step is not None else f"{n} points"
+    span = duration_words(step * n) if step is not None else f"{n} points"
     if season > 1 and n < 2 * season:
         out.append(f"The history ({span}) covers less than two days: the daily cycle cannot be learned, so the "
                    "forecast follows the recent level only.")
@@ -135,8 +136,8 @@ def warn_short(y: pd.Series, horizon: int, season: int | None = None) -> list[st
         out.append(f"The history ({span}) covers less than three days: the learned models are left out and the "
                    "daily cycle rests on very few days.")
     if horizon > n / 4:
-        out.append(f"The horizon ({horizon} steps) is more than a quarter of the history ({n} steps): the "
-                   "forecast and its interval rest on little evidence.")
+        out.append(f"The horizon ({steps_words(horizon, step)}) is more than a quarter of the history ({span}): "
+                   "its long part follows the seasonal profile and trend, and its interval rests on little evidence.")
     if season > 1 and n < 7 * season + 2 * season:
         out.append("Less than nine days of history: a weekly pattern (weekdays vs weekends) cannot be checked.")
     return out

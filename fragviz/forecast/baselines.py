@@ -73,7 +73,7 @@ class EWMA(Forecaster):
     ``period_days`` (1: the daily profile; 7: the weekly one, when the history holds whole weeks)."""
 
     name = "ewma"
-    label = "EWMA level"
+    label = "Exponentially weighted recent level"
 
     def __init__(self, season: int | None = None, alpha: float = 0.1, seasonal: bool = False, profile_days: int = 7,
                  period_days: int = 1):

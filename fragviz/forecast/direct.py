@@ -90,7 +90,7 @@ class Linear(_Direct):
     features) by the error on the last ``validation_days`` of the training data."""
 
     name = "linear"
-    label = "Linear (calendar + lags)"
+    label = "Linear regression on calendar and recent values"
 
     def __init__(self, season: int | None = None, horizon: int | None = None, train_days: float = 28.0,
                  weekly: str | bool = "auto", half_life_days: float = 14.0, max_rows: int = 30_000, random_state: int = 0,
@@ -155,7 +155,7 @@ class HGB(_Direct):
     iterations (up to ``max_iter``) is chosen by the error on the last ``validation_days``."""
 
     name = "hgb"
-    label = "Gradient-boosted trees"
+    label = "Gradient-boosted trees on calendar and recent values"
 
     def __init__(self, season: int | None = None, horizon: int | None = None, train_days: float = 28.0,
                  weekly: str | bool = "auto", half_life_days: float = 14.0, max_rows: int = 10_000, random_state: int = 0,

@@ -1,6 +1,7 @@
 """One forecast from start to finish, the same for the Forecast page, the Overview's runway, the
 report and ``fragviz forecast``: put the series on a regular grid (up to a cut-off), fit a
-registered model, forecast a horizon, and find the runway against capacity.
+registered model, forecast a horizon (continued beyond the steps the model's fit checked with the
+seasonal profile and trend: ``extend.py``), and find the runway against capacity.
 
     run = run_forecast(info, "30D", "auto")                   # info: a SeriesInfo (series, label, unit, capacity)
     run.forecast                                              # p2.5, p10, p50, p90, p97.5 per future step
@@ -20,6 +21,7 @@ import pandas as pd
 from ..errors import FragvizError
 from .backtest import warn_short
 from .base import COLUMNS
+from .extend import Extension, checked_steps, extend
 from .models import make_model
 from .runway import Runway, runway
 from .series import SeriesInfo, human_duration, regularise
@@ -46,6 +48,7 @@ class ForecastRun:
     warnings: list[str] = field(default_factory=list)    # history too short for the horizon or season
     name: str = ""                                       # the series' key (default: its label)
     actual: pd.Series | None = None                      # observed values at the forecast's steps (after a cut-off)
+    extension: Extension | None = None                   # how steps beyond the model's checked ones were continued
 
     @property
     def horizon(self) -> int:
@@ -81,6 +84,8 @@ class ForecastRun:
         if getattr(self.model, "validation_note_", None):
             out["validation_note"] = str(self.model.validation_note_)
         out["forecast"] = rows
+        if self.extension is not None:
+            out["extension"] = self.extension.to_dict() | {"text": self.extension.text(info.unit)}
         if self.runway is not None:
             out["runway"] = self.runway.to_dict() | {"text": self.runway.text(unit=info.unit)}
         return out
@@ -120,6 +125,8 @@ def run_forecast(info: SeriesInfo, horizon: int | str | pd.Timedelta, model: str
         raise ForecastError(f"model '{model}' cannot forecast series '{name}' ({len(y)} points up to "
                             f"{y.index[-1].isoformat()}): {exc}") from exc
     forecast = forecast[list(COLUMNS)].astype(float)
+    season = getattr(fitted, "season_", None)
+    forecast, extension = extend(y, forecast, checked_steps(fitted), season or 1)   # long horizons: profile + trend
     forecast[list(COLUMNS)] = np.sort(forecast.to_numpy(), axis=1)          # quantiles never cross
     actual = None
     if until is not None and (raw.index > until).any():
@@ -128,9 +135,8 @@ def run_forecast(info: SeriesInfo, horizon: int | str | pd.Timedelta, model: str
     found = None
     if info.capacity is not None:
         found = runway(forecast, info.capacity, changes, now=y.index[-1], last_value=float(y.iloc[-1]), upper=upper)
-    season = getattr(fitted, "season_", None)
     return ForecastRun(info, y, model, fitted, forecast, found, time.perf_counter() - start, notes,
-                       warn_short(y, steps, season) + fitted.history_warnings(), name, actual)
+                       warn_short(y, steps, season) + fitted.history_warnings(), name, actual, extension)
 
 
 def chosen_model(model, requested: str) -> str:

@@ -36,6 +36,8 @@ class Runway:
     capacity_now: float
     upper: str = "p90"
     changes: tuple[tuple[pd.Timestamp, float], ...] = field(default=())
+    daily: bool = False                    # several steps a day: the median forecast has a daily cycle
+    typical_date: pd.Timestamp | None = None   # first day whose typical hour (the day's median of p50) reaches capacity
 
     @property
     def horizon_end(self) -> pd.Timestamp:
@@ -63,6 +65,10 @@ class Runway:
             if self.upper_date is not None and self.upper_date < self.median_date:
                 text += f"; possibly as early as {date(self.upper_date)} ({bound})"
             text += "." + now
+            if self.daily:
+                text += (" The daily peak reaches it first; a typical hour (the day's median) "
+                         + (f"does around {date(self.typical_date)}." if self.typical_date is not None
+                            else "stays under capacity within the horizon."))
         elif self.upper_date is not None:
             text = (f"No crossing within the {horizon} horizon at the median forecast; possibly from "
                     f"{date(self.upper_date)} ({bound}). Lowest median headroom {format_amount(self.min_headroom)} {unit} "
@@ -75,12 +81,21 @@ class Runway:
             text += f" Includes planned changes: {planned}."
         return text
 
+    @property
+    def reached_by(self) -> str | None:
+        """What reaches capacity first: ``"daily peak"`` (hours of a sub-daily forecast) or
+        ``"median"`` (daily or coarser steps); None without a crossing."""
+        if self.median_date is None:
+            return None
+        return "daily peak" if self.daily else "median"
+
     def to_dict(self) -> dict:
         def iso(ts):
             return None if ts is None else ts.isoformat()
         return {"median_date": iso(self.median_date), "upper_date": iso(self.upper_date), "upper": self.upper,
                 "headroom_now": self.headroom_now, "capacity_now": self.capacity_now,
                 "min_headroom": self.min_headroom, "min_headroom_at": iso(self.min_headroom_at), "now": iso(self.now),
+                "typical_date": iso(self.typical_date), "reached_by": self.reached_by,
                 "changes": [{"timestamp": iso(ts), "delta": delta} for ts, delta in self.changes],
                 "text": self.text()}
 
@@ -116,6 +131,7 @@ def runway(forecast: pd.DataFrame, capacity: float | pd.Series, changes=(), now=
     cap = capacity_at.to_numpy(float)
     headroom = cap - median
     low = int(np.nanargmin(headroom)) if np.isfinite(headroom).any() else 0
+    daily = len(index) > 1 and index[1] - index[0] <= pd.Timedelta(hours=12)
     return Runway(
         capacity_at=capacity_at,
         median_date=_first(index, median >= cap),
@@ -127,7 +143,21 @@ def runway(forecast: pd.DataFrame, capacity: float | pd.Series, changes=(), now=
         capacity_now=capacity_now,
         upper=upper,
         changes=planned,
+        daily=daily,
+        typical_date=_typical_crossing(index, median, cap) if daily else None,
     )
+
+
+def _typical_crossing(index: pd.DatetimeIndex, median: np.ndarray, cap: np.ndarray) -> pd.Timestamp | None:
+    """The first step, on the first calendar day (UTC) whose median of ``median - cap`` is >= 0,
+    where ``median`` reaches ``cap``: when a typical hour of that day is at capacity."""
+    gap = pd.Series(median - cap, index=index)
+    days = gap.groupby(index.floor("D")).median()
+    over = days.index[days.to_numpy() >= 0]
+    if not len(over):
+        return None
+    day = gap[index.floor("D") == over[0]]
+    return day.index[int(np.argmax(day.to_numpy() >= 0))]
 
 
 def capacity_over(capacity: float | pd.Series, index: pd.DatetimeIndex) -> np.ndarray:

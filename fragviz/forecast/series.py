@@ -339,6 +339,24 @@ def human_duration(delta: pd.Timedelta) -> str:
     return " ".join(parts[:2])
 
 
+def duration_words(delta: pd.Timedelta) -> str:
+    """``1 day``, ``30 days``, ``12 hours``, ``1 day 6 hours``, ``15 minutes``: the two largest
+    units that are not zero, in words (what a page says where ``human_duration`` abbreviates)."""
+    seconds = round(pd.Timedelta(delta).total_seconds())
+    parts = []
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1)):
+        if seconds >= size:
+            parts.append(_count(seconds // size, unit))
+            seconds %= size
+    return " ".join(parts[:2]) or "0 seconds"
+
+
+def steps_words(steps: int, step: pd.Timedelta) -> str:
+    """``30 days at 1-hour resolution`` for 720 steps of an hour (no step jargon on a page)."""
+    one = duration_words(step).replace(" ", "-").removesuffix("s") if step else ""
+    return f"{duration_words(step * int(steps))} at {one} resolution" if step else f"{int(steps)} points"
+
+
 def format_time(ts: pd.Timestamp, step: pd.Timedelta | None = None) -> str:
     """``2026-01-03 04:00`` (seconds only when the step needs them), UTC."""
     ts = pd.Timestamp(ts).tz_convert("UTC") if pd.Timestamp(ts).tzinfo else pd.Timestamp(ts)

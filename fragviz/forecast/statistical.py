@@ -76,22 +76,22 @@ class StatsForecastModel(Forecaster):
 
 class Theta(StatsForecastModel):
     name = "theta"
-    label = "Theta (statsforecast)"
+    label = "Theta method (trend + daily season)"
 
 
 class AutoThetaModel(StatsForecastModel):
     name = "auto_theta"
-    label = "AutoTheta (statsforecast)"
+    label = "Theta method, tuned automatically"
 
 
 class MSTLModel(StatsForecastModel):
     name = "mstl"
-    label = "MSTL: daily season + ETS trend (statsforecast)"
+    label = "Daily season + smoothed trend (MSTL)"
 
 
 class ETSModel(StatsForecastModel):
     name = "ets"
-    label = "AutoETS, no season (statsforecast)"
+    label = "Exponential smoothing, no season"
 
     def min_history(self, season):
         return 8
