@@ -2,6 +2,7 @@ import pandas as pd
 import streamlit as st
 
 from fragviz.app import memo, ui
+from fragviz.forecast import capacity
 from fragviz.report import SECTIONS, build_report
 from fragviz.report.writers import WRITERS
 
@@ -24,7 +25,7 @@ sections = left.multiselect("Sections", list(SECTIONS), default=list(SECTIONS), 
 fmt = right.radio("Format", list(WRITERS), format_func=lambda f: WRITERS[f].label, key="report_format")
 # The user's own inputs, read from the other pages' session keys: "whatif_saved" and "whatif_scenario"
 # (scenarios), "whatif_saved_choice" (the last one saved or loaded), the memo "whatif_plan" (the last
-# plan computed on What-if) and "fc_run" (the last forecast, whose runway carries planned changes).
+# plan computed on What-if) and "fc_planned" (the Forecast page's planned node changes).
 saved = {**st.session_state.get("whatif_saved", {})}
 current = st.session_state.get("whatif_scenario")
 if current is not None and current.edits:
@@ -47,11 +48,9 @@ moves = 0 if use_plan else right.number_input(
     "Rebalancing plan: max pods moved", min_value=0, value=50, step=10, key="report_moves",
     help="The heuristic defragmentation plan the report proposes (0: no plan). Compute a plan on the What-if page "
          "to use your own instead.")
-forecast_run = memo.latest("fc_run")
-planned = tuple(forecast_run["value"].runway.changes) if forecast_run is not None and \
-    getattr(forecast_run["value"], "runway", None) is not None else ()
+planned = tuple(capacity.changes_for(capacity.CLUSTER, st.session_state.get("fc_planned", [])))
 if planned:
-    right.caption(f"Planned capacity changes from the Forecast page: {len(planned)} (applied to the runway).")
+    right.caption(f"Planned node changes from the Forecast page: {len(planned)} (applied to the cluster's runway).")
 
 if st.button("Build report", type="primary", icon=":material/description:", disabled=not sections, key="report_go"):
     bar = st.progress(0.0, text="Starting …")
