@@ -60,9 +60,9 @@ DEFAULT_CANDIDATES = (
     ("ewma", "ewma", {"alpha": 0.1}, "an exponentially weighted level, half-life about 2 h", False),
     ("ewma_fast", "ewma", {"alpha": 0.3}, "an exponentially weighted level, half-life about 30 min", False),
     ("ewma_daily", "ewma", {"seasonal": True}, "an exponentially weighted level plus the mean daily profile", False),
-    ("theta", "theta", {}, "statsforecast Theta with a daily season, on the last 7 days", False),
-    ("linear", "linear", {}, "ridge regression on calendar, level and lag features", False),
-    ("hgb", "hgb", {}, "gradient-boosted trees on calendar, level and lag features", False),
+    ("theta", "theta", {}, "a smoothed trend plus the daily pattern of the last 7 days (Theta method)", False),
+    ("linear", "linear", {}, "a linear regression on time of day, recent level and earlier days", False),
+    ("hgb", "hgb", {}, "gradient-boosted trees on time of day, recent level and earlier days", False),
 )
 ADAPT = {0.1: 1.0, 0.9: 1.0, 0.025: 2.0, 0.975: 2.0}     # adaptive-level gains of the 80 % and 95 % bounds
 
