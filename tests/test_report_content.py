@@ -212,3 +212,16 @@ def test_without_history_the_forecast_is_skipped_with_a_note(data):
 def test_unknown_section_is_refused(data):
     with pytest.raises(ValueError, match="unknown report section"):
         build_report(data[0], sections=("summary", "appendix"))
+
+
+def test_planned_capacity_changes_reach_the_reports_runway(data):
+    snapshot, history = data
+    plain = build_report(snapshot, history, now=NOW, sections=["forecast"])
+    day = plain.section("forecast")
+    removal = pd.Timestamp(NOW) + pd.Timedelta(days=3)
+    cut = build_report(snapshot, history, now=NOW, sections=["forecast"],
+                       planned_changes=((removal, -10_000.0),))        # all capacity gone in 3 days
+    assert cut.section("forecast").paragraphs[0] != day.paragraphs[0]
+    text = cut.section("forecast").paragraphs[0]
+    assert f"exceeds capacity around {removal.day} {removal:%b %Y}" in text
+    assert f"Includes planned changes: -10,000 GPUs on {removal.day} {removal:%b %Y}" in text
