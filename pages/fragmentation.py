@@ -61,18 +61,9 @@ ui.explain("the node fragment",
            "idle GPU on devices too small for it if it fits the node, otherwise all idle GPU of the node. Memory is "
            "ignored unless the sidebar's memory-aware switch is on.")
 
-left, right = st.columns([2, 3])
-with left:
-    st.subheader("Why idle GPUs are unusable")
-    st.plotly_chart(charts.category_bar(analysis), key="categories")
-with right:
-    st.subheader("The categories")
-    st.dataframe(frag_view.category_table(analysis), hide_index=True, width="stretch", row_height=48,
-                 column_config={
-                     "why the idle GPU is unusable": st.column_config.TextColumn(width="medium"),
-                     "what it means": st.column_config.TextColumn(width="large"),
-                     "GPUs": st.column_config.NumberColumn(format="%.1f", width="small"),
-                     "% of idle": st.column_config.NumberColumn(format="%.1f %%", width="small")})
+st.subheader("Why idle GPUs are unusable")
+st.plotly_chart(charts.category_bar(analysis), key="categories")
+st.table(frag_view.category_table(analysis).style.format({"GPUs": "{:,.1f}", "% of idle": "{:.1f} %"}).hide(axis="index"))
 ui.explain("the categories",
            "For each node and typical pod shape, the node's idle GPU goes to exactly one category, weighted by how "
            "common the shape is; where the pod fits, only the devices too small for it count as a fragment and the "
@@ -83,9 +74,12 @@ st.caption("Partly used nodes with the most idle GPU the typical pods cannot use
            "fragmented and come last. Select rows to plan just those nodes in What-if.")
 worst = heatmap.most_fragmented(analysis, 20)
 picked = st.dataframe(worst, hide_index=True, on_select="rerun", selection_mode="multi-row", key="worst_nodes",
-                      column_config={c: st.column_config.NumberColumn(format="%.2f") for c in
-                                     ("allocated GPUs", "idle GPUs", "fragmented GPUs", "stranded GPUs",
-                                      "free CPU (cores)", "free memory (GiB)")})
+                      width="stretch",
+                      column_config={"GPU model": st.column_config.TextColumn(width="small"),
+                                     "GPUs": st.column_config.NumberColumn(width=50),
+                                     **{c: st.column_config.NumberColumn(format="%.1f", width=80) for c in
+                                        ("allocated GPUs", "idle GPUs", "fragmented GPUs", "stranded GPUs",
+                                         "free CPU (cores)", "free memory (GiB)")}})
 rows = list(picked.selection.rows) if picked is not None else []
 chosen = worst["node"].iloc[rows].tolist() if rows else worst["node"].tolist()
 if chosen:

@@ -77,7 +77,8 @@ def slot_panels(groups: list[tuple[str, pd.DataFrame]], idle_col: str, frag_col:
     gap = PANEL_GAP_PX + label_px
     plot_px = sum(panel_px) + gap * (len(groups) - 1)
     height = top_px + plot_px + 10 + label_px          # the caller's margins: top_px, bottom 10 + label_px
-    fig = make_subplots(rows=len(groups), cols=1, row_heights=panel_px, vertical_spacing=gap / plot_px,
+    fig = make_subplots(rows=len(groups), cols=1, row_heights=panel_px,
+                        vertical_spacing=gap / plot_px if len(groups) > 1 else 0,
                         subplot_titles=[heatmap.group_header(name, g, idle_col, frag_col) for name, g in groups])
     for annotation in fig.layout.annotations:
         annotation.update(x=0, xanchor="left", font={"size": 13})
@@ -106,7 +107,7 @@ def _unusable_marks(fig: go.Figure, x: list, y: list, first: bool, row: int | No
     if not x:
         return first
     fig.add_scatter(x=x, y=y, mode="markers", name=UNUSABLE, legendgroup="unusable", showlegend=first,
-                    marker={"symbol": "x-thin", "size": 12, "line": {"color": MARK_COLOR, "width": 1.6}},
+                    marker={"symbol": "x", "size": 11, "color": MARK_COLOR, "line": {"color": "white", "width": 1}},
                     hoverinfo="skip", **({"row": row, "col": 1} if row else {}))
     return False
 
@@ -125,7 +126,8 @@ def gpu_slot_heatmap(analysis: Analysis, groups: list[tuple[str, pd.DataFrame]],
     by_util = device_util is not None
     label_px = _label_px(groups)
     fig, height = slot_panels(groups, "idle_gpu_milli", "frag_gpu_milli", label_px, TOP_PX + LEGEND_PX)
-    bar = {"len": min(1.0, 320 / height), "y": 1, "yanchor": "top", "thickness": 14}
+    bar = {"lenmode": "pixels", "len": min(240, height - TOP_PX - LEGEND_PX - 10), "y": 1, "yanchor": "top",
+           "thickness": 14}
     if by_util:
         colorbar = {**bar, "title": {"text": "utilisation of<br>allocated GPUs,<br>last hour"},
                     "tickvals": [0, 25, 50, 75, 100], "ticktext": ["0 % (idle)", "25 %", "50 %", "75 %", "100 %"]}
@@ -175,9 +177,10 @@ def gpu_slot_heatmap(analysis: Analysis, groups: list[tuple[str, pd.DataFrame]],
                                      [f"GPU {k}" for j in marked for k in range(int(nodes["gpu_count"].iloc[j]))],
                                      first_mark, row=i)
         labelled = 0 < len(nodes) <= LABELLED_NODES
-        fig.update_xaxes(showticklabels=labelled, tickangle=-90, tickfont={"size": 9}, showgrid=False,
-                         type="category", row=i, col=1)
-        fig.update_yaxes(autorange="reversed", tickfont={"size": 9}, showgrid=False, type="category", row=i, col=1)
+        fig.update_xaxes(showticklabels=labelled, tickangle=-90, tickfont={"size": 9}, showgrid=False, type="category",
+                         categoryorder="array", categoryarray=names, range=[-0.5, len(names) - 0.5], row=i, col=1)
+        fig.update_yaxes(tickfont={"size": 9}, showgrid=False, type="category", categoryorder="array",
+                         categoryarray=y, range=[len(y) - 0.5, -0.5], row=i, col=1)     # GPU 0 on top
     for value in sorted(used_flat):
         _legend_key(fig, keys[value], flat[value])
     fig = _style(fig, height=height)
@@ -219,7 +222,7 @@ def node_frag_heatmap(analysis: Analysis, groups: list[tuple[str, pd.DataFrame]]
         colorbar={"title": {"text": "fragment /<br>node GPUs"}, "tickformat": ".0%"},
         hovertemplate="%{customdata}<extra></extra>"))
     _unusable_marks(fig, *marks, first=True)
-    fig.update_xaxes(showticklabels=False, showgrid=False, range=[-0.5, columns - 0.5])
+    fig.update_xaxes(showticklabels=False, showgrid=False, ticks="", range=[-0.5, columns - 0.5])
     fig.update_yaxes(autorange="reversed", showgrid=False, type="category")
     fig = _style(fig, height=min(120 + 22 * len(zs), 2000))
     fig.update_layout(legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0, "itemclick": False})
@@ -236,10 +239,10 @@ def category_bar(analysis: Analysis) -> go.Figure:
     fig = go.Figure(go.Bar(
         x=values, y=[CATEGORY_LABELS[c] for c in order], orientation="h", marker_color=colors,
         text=[f"{v:,.1f} GPUs · {100 * cats[c] / idle:.1f} %" for v, c in zip(values, order)],
-        textposition="auto",
+        textposition="outside", cliponaxis=False,
         hovertemplate="%{y}<br>%{x:,.2f} GPUs<extra></extra>"))
-    fig.update_yaxes(autorange="reversed")
-    fig.update_xaxes(title="idle GPUs")
+    fig.update_yaxes(autorange="reversed", automargin=True)
+    fig.update_xaxes(title="idle GPUs", range=[0, 1.35 * max(values + [1e-9])])     # room for the labels outside
     return _style(fig, height=300)
 
 
