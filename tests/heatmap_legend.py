@@ -31,14 +31,12 @@ def uncovered_colours(traces: list[dict]) -> list[str]:
     legend = {str(t["marker"]["color"]).lower() for t in traces
               if t.get("type", "scatter") != "heatmap" and t.get("showlegend") and isinstance(
                   (t.get("marker") or {}).get("color"), str)}
-    heatmaps = [t for t in traces if t.get("type") == "heatmap"]
+    heatmaps = [t for t in traces if t.get("type") == "heatmap" and (~np.isnan(_values(t["z"]))).any()]
     with_bar = {_key(t) for t in heatmaps if t.get("showscale", True) is not False}
     problems = []
     for t in heatmaps:
         z = _values(t["z"])
         z = z[~np.isnan(z)]
-        if not len(z):
-            continue
         scale = t["colorscale"]
         if _key(t) in with_bar:
             stops = [(float(p), str(c).lower()) for p, c in scale]
