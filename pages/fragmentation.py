@@ -69,17 +69,31 @@ ui.explain("the categories",
            "common the shape is; where the pod fits, only the devices too small for it count as a fragment and the "
            "rest is usable. Every category but *Usable* is a fragment. Reference: FRAGMENTATION.md §1b.")
 
+
+
+def worst_columns() -> dict:
+    """Short headers that fit the page's width (the pool names the GPU model); the help says the unit."""
+    text, number = st.column_config.TextColumn, st.column_config.NumberColumn
+    gpus = {"allocated GPUs": "allocated", "idle GPUs": "idle", "fragmented GPUs": "fragmented",
+            "stranded GPUs": "stranded"}
+    return {"node": text(width=125), "pool": text(width=88), "main team": text(width=85),
+            "GPUs": number(width=50),
+            **{c: number(label, format="%.1f", width=75, help=f"{c} on the node") for c, label in gpus.items()},
+            "stranded because": text("stranded by", width=85, help="What is used up on the node, so that its idle "
+                                                                   "GPUs fit no typical pod"),
+            "free CPU (cores)": number("free cores", format="%.1f", width=75, help="free CPU on the node, in cores"),
+            "free memory (GiB)": number("free GiB", format="%.0f", width=70, help="free memory on the node, in GiB"),
+            "schedulable": st.column_config.CheckboxColumn("takes pods", width=75,
+                                                           help="schedulable and Ready: new pods can land here")}
+
+
 st.subheader("Nodes worth acting on first")
 st.caption("Partly used nodes with the most idle GPU the typical pods cannot use; completely empty nodes are not "
            "fragmented and come last. Select rows to plan just those nodes in What-if.")
 worst = heatmap.most_fragmented(analysis, 20)
 picked = st.dataframe(worst, hide_index=True, on_select="rerun", selection_mode="multi-row", key="worst_nodes",
                       width="stretch",
-                      column_config={"GPU model": st.column_config.TextColumn(width="small"),
-                                     "GPUs": st.column_config.NumberColumn(width=50),
-                                     **{c: st.column_config.NumberColumn(format="%.1f", width=80) for c in
-                                        ("allocated GPUs", "idle GPUs", "fragmented GPUs", "stranded GPUs",
-                                         "free CPU (cores)", "free memory (GiB)")}})
+                      column_config=worst_columns(), column_order=[c for c in worst if c != "GPU model"])
 rows = list(picked.selection.rows) if picked is not None else []
 chosen = worst["node"].iloc[rows].tolist() if rows else worst["node"].tolist()
 if chosen:

@@ -90,7 +90,7 @@ def _legend_key(fig: go.Figure, name: str, color: str, symbol: str = "square", l
     marker = {"symbol": symbol, "size": 13, "color": color}
     if line:
         marker["line"] = {"color": line, "width": 2}
-    fig.add_scatter(x=[None], y=[None], mode="markers", name=name, marker=marker, showlegend=True,
+    fig.add_scatter(x=[None], y=[None], mode="markers", name=name, marker=marker, showlegend=True, legendrank=1,
                     hoverinfo="skip", row=1, col=1)
 
 
@@ -106,7 +106,7 @@ def _unusable_marks(fig: go.Figure, x: list, y: list, first: bool, row: int | No
     """Cross out the cells of cordoned / not Ready nodes; one legend entry for all panels."""
     if not x:
         return first
-    fig.add_scatter(x=x, y=y, mode="markers", name=UNUSABLE, legendgroup="unusable", showlegend=first,
+    fig.add_scatter(x=x, y=y, mode="markers", name=UNUSABLE, legendgroup="unusable", showlegend=first, legendrank=2000,
                     marker={"symbol": "x", "size": 11, "color": MARK_COLOR, "line": {"color": "white", "width": 1}},
                     hoverinfo="skip", **({"row": row, "col": 1} if row else {}))
     return False
