@@ -85,13 +85,10 @@ def slot_panels(groups: list[tuple[str, pd.DataFrame]], idle_col: str, frag_col:
     return fig, height
 
 
-def _legend_key(fig: go.Figure, name: str, color: str, symbol: str = "square", line: str | None = None) -> None:
-    """A legend entry for a colour or mark drawn by a heatmap (heatmaps have no legend items)."""
-    marker = {"symbol": symbol, "size": 13, "color": color}
-    if line:
-        marker["line"] = {"color": line, "width": 2}
-    fig.add_scatter(x=[None], y=[None], mode="markers", name=name, marker=marker, showlegend=True, legendrank=1,
-                    hoverinfo="skip", row=1, col=1)
+def _legend_key(fig: go.Figure, name: str, color: str) -> None:
+    """A legend entry for a colour drawn by a heatmap (heatmaps have no legend items)."""
+    fig.add_scatter(x=[None], y=[None], mode="markers", name=name, marker={"symbol": "square", "size": 13, "color": color},
+                    showlegend=True, legendrank=1, hoverinfo="skip", row=1, col=1)
 
 
 def _discrete(colors: list[str]) -> list[list]:
@@ -131,14 +128,14 @@ def gpu_slot_heatmap(analysis: Analysis, groups: list[tuple[str, pd.DataFrame]],
     if by_util:
         colorbar = {**bar, "title": {"text": "utilisation of<br>allocated GPUs,<br>last hour"},
                     "tickvals": [0, 25, 50, 75, 100], "ticktext": ["0 % (idle)", "25 %", "50 %", "75 %", "100 %"]}
-        keys = ["not allocated", "allocated, no utilisation data"]
+        flat_names = ["not allocated", "allocated, no utilisation data"]
         flat = [IDLE_COLOR, NO_DATA_COLOR]
     else:
         colorbar = {**bar, "title": {"text": "partly used<br>GPU: milli<br>allocated"},
                     "tickvals": [0, 250, 500, 750, 1000], "ticktext": ["0", "250", "500", "750", "1000"]}
-        keys = ["idle GPU (nothing allocated)", "full GPU (1000 milli)"]
+        flat_names = ["idle GPU (nothing allocated)", "full GPU (1000 milli)"]
         flat = [IDLE_COLOR, FULL_COLOR]
-    used_flat, first_mark = set(), True
+    used_flat, first_mark, axes = set(), True, {}
     for i, (name, nodes) in enumerate(groups, start=1):
         alloc, text = slot_matrix(analysis, nodes)
         names = nodes["name"].astype(str).tolist()
@@ -148,8 +145,8 @@ def gpu_slot_heatmap(analysis: Analysis, groups: list[tuple[str, pd.DataFrame]],
         custom = np.transpose(np.dstack([np.broadcast_to(node_info[:, None], alloc.shape), text]), (1, 0, 2))
         y = [f"GPU {k}" for k in range(alloc.shape[1])]
         if by_util:
-            keys_ = [f"{node}/{k}" for node in names for k in range(alloc.shape[1])]
-            util = device_util.reindex(keys_).to_numpy(dtype=float).reshape(alloc.shape)
+            devices = [f"{node}/{k}" for node in names for k in range(alloc.shape[1])]
+            util = device_util.reindex(devices).to_numpy(dtype=float).reshape(alloc.shape)
             coloured = np.where(alloc > 0, util, np.nan)
             category = np.where(alloc == 0, 0.0, np.where((alloc > 0) & np.isnan(util), 1.0, np.nan))
             value, zmax, scale = "utilisation %{z:.0f} % (last hour)", 100, UTIL_SCALE
@@ -170,20 +167,22 @@ def gpu_slot_heatmap(analysis: Analysis, groups: list[tuple[str, pd.DataFrame]],
         flat_text = np.where(category == 1, flat_value[1], flat_value[0]).T
         fig.add_trace(go.Heatmap(
             z=category.T, x=names, y=y, customdata=np.dstack([custom_flat, flat_text]), zmin=0, zmax=1,
-            colorscale=_discrete(flat), showscale=False, hoverongaps=False, xgap=1, ygap=1, name=" / ".join(keys),
+            colorscale=_discrete(flat), showscale=False, hoverongaps=False, xgap=1, ygap=1, name=" / ".join(flat_names),
             hovertemplate=hover.replace("{value}", "%{customdata[2]}")), row=i, col=1)
         marked = np.flatnonzero(status != "")
         first_mark = _unusable_marks(fig, [names[j] for j in marked for _ in range(int(nodes["gpu_count"].iloc[j]))],
                                      [f"GPU {k}" for j in marked for k in range(int(nodes["gpu_count"].iloc[j]))],
                                      first_mark, row=i)
-        labelled = 0 < len(nodes) <= LABELLED_NODES
-        fig.update_xaxes(showticklabels=labelled, tickangle=-90, tickfont={"size": 9}, showgrid=False, type="category",
-                         categoryorder="array", categoryarray=names, range=[-0.5, len(names) - 0.5], row=i, col=1)
-        fig.update_yaxes(tickfont={"size": 9}, showgrid=False, type="category", categoryorder="array",
-                         categoryarray=y, range=[len(y) - 0.5, -0.5], row=i, col=1)     # GPU 0 on top
+        suffix = str(i) if i > 1 else ""                       # one layout update below: per-row updates are slow
+        axes[f"xaxis{suffix}"] = {"showticklabels": 0 < len(nodes) <= LABELLED_NODES, "tickangle": -90,
+                                  "tickfont": {"size": 9}, "showgrid": False, "type": "category",
+                                  "categoryorder": "array", "categoryarray": names, "range": [-0.5, len(names) - 0.5]}
+        axes[f"yaxis{suffix}"] = {"tickfont": {"size": 9}, "showgrid": False, "type": "category", "categoryorder": "array",
+                                  "categoryarray": y, "range": [len(y) - 0.5, -0.5]}     # GPU 0 on top
     for value in sorted(used_flat):
-        _legend_key(fig, keys[value], flat[value])
+        _legend_key(fig, flat_names[value], flat[value])
     fig = _style(fig, height=height)
+    fig.update_layout(axes)
     fig.update_layout(margin={"t": TOP_PX + LEGEND_PX, "b": 10 + label_px},
                       legend={"orientation": "h", "yref": "container", "y": 1, "yanchor": "top", "x": 0,
                               "itemclick": False, "itemdoubleclick": False})
