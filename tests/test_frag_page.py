@@ -59,8 +59,7 @@ def test_group_header_describes_the_whole_pool(pool):
     assert "showing 2 of 4 nodes of pool a100" in header and "whole pool: 32 GPUs" in header
     assert f"{idle:,.0f} idle" in header
     everything = heatmap.heatmap_groups(pool, "none", "frag")
-    assert "all 5 nodes" not in heatmap.group_header(*everything[0])     # wording, not the count alone
-    assert "5 nodes (all shown)" in heatmap.group_header(*everything[0])
+    assert "<b>all GPU nodes</b> · all 5 nodes · 34 GPUs" in heatmap.group_header(*everything[0])
     fig = charts.gpu_slot_heatmap(pool, list(groups.items()))
     assert [a.text for a in fig.layout.annotations][0].startswith("<b>a100</b> · showing 2 of 4")
 

@@ -54,7 +54,7 @@ def slot_matrix(analysis: Analysis, nodes: pd.DataFrame) -> tuple[np.ndarray, np
     return alloc, text
 
 
-SLOT_PX, PANEL_GAP_PX, TOP_PX, LEGEND_PX = 22, 46, 40, 34
+SLOT_PX, PANEL_GAP_PX, TOP_PX, LEGEND_PX = 22, 46, 40, 44     # legend: room for two lines when narrow
 LABELLED_NODES = 60          # node names on the axis up to this many nodes in a panel (legible at 1400 px)
 IDLE_COLOR, FULL_COLOR, NO_DATA_COLOR, MARK_COLOR = "#e3e8ee", "#2f5d8a", "#9aa3ae", "#2b2f36"
 PART_SCALE = [[0.0, "#fde3c2"], [0.5, "#f0a35a"], [1.0, "#b5501a"]]   # partly used: light to dark orange

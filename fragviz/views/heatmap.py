@@ -96,8 +96,7 @@ def group_header(name: str, shown: pd.DataFrame, idle_col: str = "idle_gpu_milli
         whole = f"{kind} {name}" if kind else "all GPU nodes"
         return (f"<b>{name}</b> · showing {len(shown):,} of {n:,} nodes of {whole} · "
                 f"whole {kind or 'cluster'}: {figures}")
-    nodes = f"{n:,} node{'s' if n != 1 else ''}"
-    return f"<b>{name}</b> · {kind + ' of ' if kind else ''}{nodes} (all shown) · {figures}"
+    return f"<b>{name}</b> · {'all ' + format(n, ',') + ' nodes' if n != 1 else 'its 1 node'} · {figures}"
 
 
 def most_fragmented(analysis, top: int = 20) -> pd.DataFrame:
