@@ -8,7 +8,7 @@ function of a :class:`~fragviz.model.NodeState` (or a Snapshot) and a target wor
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -18,11 +18,23 @@ from .model import GPU_MILLI, NodeState, Snapshot, parse_gpu_spec
 CATEGORIES = ("q1_lack_both", "q2_lack_gpu", "q3_satisfied", "q4_lack_cpu",
               "xl_satisfied", "xr_lack_cpu", "no_access")
 FRAGMENT_CATEGORIES = tuple(c for c in CATEGORIES if c != "q3_satisfied")
+# plain words for each category: its name on charts and tables, and what it means (FRAGMENTATION.md §1b)
 CATEGORY_LABELS = {
-    "q1_lack_both": "lacks CPU and GPU", "q2_lack_gpu": "GPU pieces too small",
-    "q3_satisfied": "usable (not a fragment)", "q4_lack_cpu": "GPU fits, CPU gone",
-    "xl_satisfied": "CPU-only pod fits (GPU unused)", "xr_lack_cpu": "CPU-only pod, CPU gone",
-    "no_access": "wrong GPU model",
+    "q1_lack_both": "Too little CPU and GPU", "q2_lack_gpu": "GPU pieces too small",
+    "q3_satisfied": "Usable (not a fragment)", "q4_lack_cpu": "GPU free, CPU used up",
+    "xl_satisfied": "Pods that need no GPU", "xr_lack_cpu": "Pods that need no GPU, CPU used up",
+    "no_access": "Wrong GPU model",
+}
+CATEGORY_MEANINGS = {
+    "q1_lack_both": "Neither the node's free CPU nor its free GPU pieces are enough for the typical pod.",
+    "q2_lack_gpu": "The typical pod's GPU share does not fit in what is left on the devices (where it fits, these "
+                   "are the leftover pieces smaller than it).",
+    "q3_satisfied": "The typical pod fits: this idle GPU can be used.",
+    "q4_lack_cpu": "The GPUs would fit the pod, but the node's CPU is taken by other pods.",
+    "xl_satisfied": "Pods that need no GPU could run here but leave the GPUs idle; by the measure's definition this "
+                    "idle GPU always counts as unusable, even on an empty node.",
+    "xr_lack_cpu": "Pods that need no GPU would not even fit the free CPU; the idle GPU counts as unusable.",
+    "no_access": "The typical pod asks for a different GPU model than the node has.",
 }
 SHAPE_KEY = ["cpu_milli", "gpu_milli", "gpu_count", "gpu_spec"]
 
@@ -105,6 +117,14 @@ class FragResult:
     @property
     def categories(self) -> dict[str, float]:
         return {c: float(self.nodes[c].sum()) for c in CATEGORIES}
+
+
+def empty_cluster_ratio(snapshot: Snapshot, workload: pd.DataFrame, memory_aware: bool = False) -> float:
+    """The fragmentation ratio the same nodes would show with no pod placed: the baseline of the
+    ratio. It is mostly the weight of the CPU-only typical pods (for them every idle GPU counts),
+    plus pods that fit no node (wrong GPU model, too many GPUs)."""
+    empty = replace(snapshot, pods=snapshot.pods.iloc[:0], _cache={})
+    return fragmentation(empty.state(), workload, memory_aware=memory_aware).ratio
 
 
 def accessible(gpu_model: np.ndarray, specs: pd.Series) -> np.ndarray:

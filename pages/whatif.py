@@ -32,8 +32,8 @@ def side_by_side(left_title: str, left, right_title: str, right, key: str, empty
             bars = charts.jobs_fit_bar(analysis.jobs).update_yaxes(range=[0, top]).update_layout(height=260)
             st.plotly_chart(bars, key=f"{key}_fit_{side}")
             groups = heatmap.heatmap_groups(analysis, "pool", "allocated")
-            slots = charts.gpu_slot_heatmap(analysis, groups).update_traces(showscale=False)   # the caption says
-            st.plotly_chart(slots, key=f"{key}_slots_{side}")                                  # what colours mean
+            slots = charts.gpu_slot_heatmap(analysis, groups).update_traces(showscale=False, selector={"type": "heatmap"})
+            st.plotly_chart(slots, key=f"{key}_slots_{side}")   # the caption says what colours mean
     st.caption("Bars: jobs of each shape that could start at once (same scale on both sides). Heatmaps: one cell per "
                "GPU, colour = milli-GPU allocated (light = idle, orange = partly used, blue = full), one panel per pool, "
                "fullest nodes first; hover a cell for its pods.")

@@ -17,7 +17,8 @@ from playwright.sync_api import sync_playwright
 
 from tests.streamlit_server import CHROMIUM, CHROMIUM_ARGS, screenshot_whole_page, streamlit_server, wait_rendered
 
-PAGES = {"overview": ("", True), "fragmentation": ("fragmentation", True), "forecast": ("forecast", True),
+PAGES = {"overview": ("", True), "fragmentation": ("fragmentation", True),
+         "fragmentation-utilisation": ("fragmentation", True), "forecast": ("forecast", True),
          "whatif": ("whatif", True), "reports": ("reports", None), "data": ("data", False)}
 
 
@@ -43,7 +44,15 @@ def reports_built(page) -> None:
     page.get_by_role("button", name="Download fragviz-report").wait_for(timeout=180_000)
 
 
-ACTIONS = {"whatif": whatif_plan, "reports": reports_built}
+def utilisation_colours(page) -> None:
+    """The Fragmentation page with its cells coloured by utilisation."""
+    page.get_by_role("combobox", name="Colour cells by").click()
+    page.get_by_role("option", name="Utilisation (last hour)").click()
+    page.locator('[data-testid="stPlotlyChart"] .legendtext', has_text="not allocated").first.wait_for(timeout=60_000)
+    wait_rendered(page, True)
+
+
+ACTIONS = {"whatif": whatif_plan, "reports": reports_built, "fragmentation-utilisation": utilisation_colours}
 
 
 def main() -> None:

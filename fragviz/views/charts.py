@@ -8,9 +8,10 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from ..frag import CATEGORIES, CATEGORY_LABELS, Analysis
+from ..frag import CATEGORY_LABELS, Analysis
 from ..model import GPU_MILLI
 from ..placement.policies import POLICIES, policy_label
+from . import frag_view, heatmap
 
 FONT = "Inter, Segoe UI, Helvetica, Arial, sans-serif"
 COLORS = {"allocated": "#2f5d8a", "usable": "#9cc5a1", "fragmented": "#e8833a", "stranded": "#c0392b",
@@ -57,107 +58,194 @@ def slot_matrix(analysis: Analysis, nodes: pd.DataFrame) -> tuple[np.ndarray, np
     return alloc, text
 
 
-SLOT_PX, PANEL_GAP_PX, TOP_PX = 22, 46, 40
+SLOT_PX, PANEL_GAP_PX, TOP_PX, LEGEND_PX = 22, 46, 40, 44     # legend: room for two lines when narrow
+LABELLED_NODES = 60          # node names on the axis up to this many nodes in a panel (legible at 1400 px)
+IDLE_COLOR, FULL_COLOR, NO_DATA_COLOR, MARK_COLOR = "#e3e8ee", "#2f5d8a", "#9aa3ae", "#2b2f36"
+PART_SCALE = [[0.0, "#fde3c2"], [0.5, "#f0a35a"], [1.0, "#b5501a"]]   # partly used: light to dark orange
+UNUSABLE = "cordoned or not Ready (no new pods)"
 
 
-def slot_panels(groups: list[tuple[str, pd.DataFrame]], idle_col: str, frag_col: str) -> tuple[go.Figure, int]:
+def _label_px(groups: list[tuple[str, pd.DataFrame]]) -> int:
+    """Room under a panel for vertical node names (0 when no panel shows them)."""
+    names = [n for _, g in groups if 0 < len(g) <= LABELLED_NODES for n in g["name"]]
+    return min(6 * max(map(len, names)) + 10, 160) if names else 0
+
+
+def slot_panels(groups: list[tuple[str, pd.DataFrame]], idle_col: str, frag_col: str,
+                label_px: int = 0, top_px: int = TOP_PX) -> tuple[go.Figure, int]:
     """Stacked node x GPU-slot panels, one per group, each as tall as its widest node, titled
-    with its nodes, GPUs, idle and fragmented GPUs; returns the figure and its height."""
+    with :func:`fragviz.views.heatmap.group_header`; ``label_px`` leaves room under each panel for
+    node names. Returns the figure and its height."""
     slots = [max(int(g["gpu_count"].max()) if len(g) else 1, 1) for _, g in groups]
     panel_px = [SLOT_PX * n for n in slots]
-    height = TOP_PX + sum(panel_px) + PANEL_GAP_PX * (len(groups) - 1) + 20
-    fig = make_subplots(rows=len(groups), cols=1, row_heights=panel_px, vertical_spacing=PANEL_GAP_PX / height,
-                        subplot_titles=[f"<b>{name}</b> · {len(g)} nodes · {int(g['gpu_count'].sum())} GPUs · "
-                                        f"{g[idle_col].sum() / GPU_MILLI:,.1f} idle, "
-                                        f"{g[frag_col].sum() / GPU_MILLI:,.1f} fragmented" for name, g in groups])
+    gap = PANEL_GAP_PX + label_px
+    plot_px = sum(panel_px) + gap * (len(groups) - 1)
+    height = top_px + plot_px + 10 + label_px          # the caller's margins: top_px, bottom 10 + label_px
+    fig = make_subplots(rows=len(groups), cols=1, row_heights=panel_px,
+                        vertical_spacing=gap / plot_px if len(groups) > 1 else 0,
+                        subplot_titles=[heatmap.group_header(name, g, idle_col, frag_col) for name, g in groups])
     for annotation in fig.layout.annotations:
         annotation.update(x=0, xanchor="left", font={"size": 13})
     return fig, height
 
 
+def _legend_key(fig: go.Figure, name: str, color: str) -> None:
+    """A legend entry for a colour drawn by a heatmap (heatmaps have no legend items)."""
+    fig.add_scatter(x=[None], y=[None], mode="markers", name=name, marker={"symbol": "square", "size": 13, "color": color},
+                    showlegend=True, legendrank=1, hoverinfo="skip", row=1, col=1)
+
+
+def _discrete(colors: list[str]) -> list[list]:
+    """A colour scale mapping the integers 0..len-1 to ``colors`` (zmin 0, zmax len-1)."""
+    n = len(colors)
+    if n == 1:
+        return [[0.0, colors[0]], [1.0, colors[0]]]
+    return [[max(0.0, min(1.0, (i + side - 0.5) / (n - 1))), c] for i, c in enumerate(colors) for side in (0, 1)]
+
+
+def _unusable_marks(fig: go.Figure, x: list, y: list, first: bool, row: int | None = None) -> bool:
+    """Cross out the cells of cordoned / not Ready nodes; one legend entry for all panels."""
+    if not x:
+        return first
+    fig.add_scatter(x=x, y=y, mode="markers", name=UNUSABLE, legendgroup="unusable", showlegend=first, legendrank=2000,
+                    marker={"symbol": "x", "size": 11, "color": MARK_COLOR, "line": {"color": "white", "width": 1}},
+                    hoverinfo="skip", **({"row": row, "col": 1} if row else {}))
+    return False
+
+
 def gpu_slot_heatmap(analysis: Analysis, groups: list[tuple[str, pd.DataFrame]],
                      device_util: pd.Series | None = None) -> go.Figure:
-    """Node x GPU slot, one panel per group (pool, model or team). Coloured by allocated milli,
-    or, given ``device_util`` (mean utilisation per ``node/device``), by the utilisation of
-    the allocated devices (unallocated ones stay blank), so allocated-but-idle GPUs show red.
-    Hover lists the pods on each device. ``groups`` come ordered and sorted from
-    :func:`fragviz.views.heatmap.heatmap_groups`; node names are in the hover."""
+    """Node x GPU slot, one panel per group (pool, model or team). Coloured by allocated milli
+    (idle grey, partly used orange on a colour bar, full dark blue), or, given ``device_util``
+    (mean utilisation per ``node/device``), by the utilisation of the allocated devices on a
+    colour bar from red (allocated but idle) to green; unallocated devices grey. Every colour is on
+    the colour bar or in the legend; cordoned / not Ready nodes are crossed out. Hover names the
+    node and lists the pods on each device; node names are on the axis up to
+    :data:`LABELLED_NODES` nodes a panel. ``groups`` come from
+    :func:`fragviz.views.heatmap.heatmap_groups`."""
     groups = groups or [("no GPU nodes", analysis.nodes.iloc[:0])]
     by_util = device_util is not None
-    fig, height = slot_panels(groups, "idle_gpu_milli", "frag_gpu_milli")
-    colorbar = ({"title": {"text": "utilisation<br>% (allocated)"}, "tickvals": [0, 25, 50, 75, 100]} if by_util else
-                {"title": {"text": "allocated<br>milli-GPU"}, "tickvals": [0, 250, 500, 750, 1000]})
+    label_px = _label_px(groups)
+    fig, height = slot_panels(groups, "idle_gpu_milli", "frag_gpu_milli", label_px, TOP_PX + LEGEND_PX)
+    bar = {"lenmode": "pixels", "len": min(240, height - TOP_PX - LEGEND_PX - 10), "y": 1, "yanchor": "top",
+           "thickness": 14}
+    if by_util:
+        colorbar = {**bar, "title": {"text": "utilisation of<br>allocated GPUs,<br>last hour"},
+                    "tickvals": [0, 25, 50, 75, 100], "ticktext": ["0 % (idle)", "25 %", "50 %", "75 %", "100 %"]}
+        flat_names = ["not allocated", "allocated, no utilisation data"]
+        flat = [IDLE_COLOR, NO_DATA_COLOR]
+    else:
+        colorbar = {**bar, "title": {"text": "partly used<br>GPU: milli<br>allocated"},
+                    "tickvals": [0, 250, 500, 750, 1000], "ticktext": ["0", "250", "500", "750", "1000"]}
+        flat_names = ["idle GPU (nothing allocated)", "full GPU (1000 milli)"]
+        flat = [IDLE_COLOR, FULL_COLOR]
+    used_flat, first_mark, axes = set(), True, {}
     for i, (name, nodes) in enumerate(groups, start=1):
         alloc, text = slot_matrix(analysis, nodes)
+        names = nodes["name"].astype(str).tolist()
+        status = heatmap.node_status(nodes).to_numpy() if len(nodes) else np.array([], dtype=object)
         frag = nodes["frag_gpu_milli"].to_numpy() / GPU_MILLI
+        node_info = np.array([f"{f:.2f}" + (f" · <b>{s}</b>" if s else "") for f, s in zip(frag, status)], dtype=object)
+        custom = np.transpose(np.dstack([np.broadcast_to(node_info[:, None], alloc.shape), text]), (1, 0, 2))
+        y = [f"GPU {k}" for k in range(alloc.shape[1])]
         if by_util:
-            keys = [f"{node}/{k}" for node in nodes["name"] for k in range(alloc.shape[1])]
-            util = device_util.reindex(keys).to_numpy(dtype=float).reshape(alloc.shape)
-            z, zmax, scale = np.where(alloc > 0, util, np.nan), 100, UTIL_SCALE
-            value = "utilisation %{z:.0f} %"
+            devices = [f"{node}/{k}" for node in names for k in range(alloc.shape[1])]
+            util = device_util.reindex(devices).to_numpy(dtype=float).reshape(alloc.shape)
+            coloured = np.where(alloc > 0, util, np.nan)
+            category = np.where(alloc == 0, 0.0, np.where((alloc > 0) & np.isnan(util), 1.0, np.nan))
+            value, zmax, scale = "utilisation %{z:.0f} % (last hour)", 100, UTIL_SCALE
+            flat_value = ["not allocated", "allocated, no utilisation data"]
         else:
-            z, zmax, scale = alloc, GPU_MILLI, ALLOC_SCALE
-            value = "allocated %{z:.0f} of 1000 milli"
-        custom = np.dstack([np.broadcast_to(frag[:, None], alloc.shape), text])
+            coloured = np.where((alloc > 0) & (alloc < GPU_MILLI), alloc, np.nan)
+            category = np.where(alloc == 0, 0.0, np.where(alloc >= GPU_MILLI, 1.0, np.nan))
+            value, zmax, scale = "partly used: %{z:.0f} of 1000 milli allocated", GPU_MILLI, PART_SCALE
+            flat_value = ["idle: nothing allocated", "full: 1000 of 1000 milli allocated"]
+        used_flat |= {int(v) for v in np.unique(category[~np.isnan(category)])}
+        hover = "<b>%{x}</b> · %{y}<br>{value}<br>node fragment %{customdata[0]} GPUs<br>%{customdata[1]}<extra></extra>"
+        custom_coloured = np.where(np.isnan(coloured.T)[..., None], "", custom)     # hover only where drawn:
+        custom_flat = np.where(np.isnan(category.T)[..., None], "", custom)       # half the page's bytes
         fig.add_trace(go.Heatmap(
-            z=z.T, x=nodes["name"].tolist(), y=[f"GPU {k}" for k in range(alloc.shape[1])],
-            customdata=np.transpose(custom, (1, 0, 2)), zmin=0, zmax=zmax, colorscale=scale,
-            xgap=1, ygap=1, showscale=(i == 1), colorbar={**colorbar, "len": min(1.0, 300 / height), "y": 1, "yanchor": "top"},
-            hovertemplate="<b>%{x}</b> · %{y}<br>" + value +
-                          "<br>node fragment %{customdata[0]:.2f} GPUs<br>%{customdata[1]}<extra></extra>"),
-            row=i, col=1)
-        fig.update_xaxes(showticklabels=False, showgrid=False, row=i, col=1)
-        fig.update_yaxes(autorange="reversed", tickfont={"size": 9}, showgrid=False, row=i, col=1)
+            z=coloured.T, x=names, y=y, customdata=custom_coloured, zmin=0, zmax=zmax, colorscale=scale, hoverongaps=False,
+            xgap=1, ygap=1, showscale=(i == 1), colorbar=colorbar, name="partly used" if not by_util else "utilisation",
+            hovertemplate=hover.replace("{value}", value)), row=i, col=1)
+        flat_text = np.where(category == 1, flat_value[1], flat_value[0]).T
+        fig.add_trace(go.Heatmap(
+            z=category.T, x=names, y=y, customdata=np.dstack([custom_flat, flat_text]), zmin=0, zmax=1,
+            colorscale=_discrete(flat), showscale=False, hoverongaps=False, xgap=1, ygap=1, name=" / ".join(flat_names),
+            hovertemplate=hover.replace("{value}", "%{customdata[2]}")), row=i, col=1)
+        marked = np.flatnonzero(status != "")
+        first_mark = _unusable_marks(fig, [names[j] for j in marked for _ in range(int(nodes["gpu_count"].iloc[j]))],
+                                     [f"GPU {k}" for j in marked for k in range(int(nodes["gpu_count"].iloc[j]))],
+                                     first_mark, row=i)
+        suffix = str(i) if i > 1 else ""                       # one layout update below: per-row updates are slow
+        axes[f"xaxis{suffix}"] = {"showticklabels": 0 < len(nodes) <= LABELLED_NODES, "tickangle": -90,
+                                  "tickfont": {"size": 9}, "showgrid": False, "type": "category",
+                                  "categoryorder": "array", "categoryarray": names, "range": [-0.5, len(names) - 0.5]}
+        axes[f"yaxis{suffix}"] = {"tickfont": {"size": 9}, "showgrid": False, "type": "category", "categoryorder": "array",
+                                  "categoryarray": y, "range": [len(y) - 0.5, -0.5]}     # GPU 0 on top
+    for value in sorted(used_flat):
+        _legend_key(fig, flat_names[value], flat[value])
     fig = _style(fig, height=height)
-    fig.update_layout(margin={"t": TOP_PX})
-    if by_util:
-        fig.update_layout(plot_bgcolor="#f4f6f8")
+    fig.update_layout(axes)
+    fig.update_layout(margin={"t": TOP_PX + LEGEND_PX, "b": 10 + label_px},
+                      legend={"orientation": "h", "yref": "container", "y": 1, "yanchor": "top", "x": 0,
+                              "itemclick": False, "itemdoubleclick": False})
     return fig
 
 
 def node_frag_heatmap(analysis: Analysis, groups: list[tuple[str, pd.DataFrame]], columns: int = 40) -> go.Figure:
     """Every GPU node as a tile, coloured by its fragment as a share of its GPUs; one band per
-    group, nodes sorted within it by the caller."""
-    zs, texts, labels = [], [], []
+    group, nodes in the caller's order; cordoned / not Ready nodes crossed out."""
+    zs, texts, labels, marks = [], [], [], ([], [])
     for name, nodes in groups:
         share = (nodes["frag_gpu_milli"] / nodes["gpu_milli_total"].where(nodes["gpu_milli_total"] > 0)).fillna(0).to_numpy()
-        hover = [f"<b>{r.name}</b> ({r.gpu_model or 'CPU'})<br>fragment {r.frag_gpu_milli / GPU_MILLI:.2f} of "
-                 f"{r.idle_gpu_milli / GPU_MILLI:.2f} idle GPUs<br>stranded {r.stranded_gpu_milli / GPU_MILLI:.2f}"
+        status = heatmap.node_status(nodes).tolist() if len(nodes) else []
+        hover = [f"<b>{r.name}</b> ({r.gpu_model or 'CPU'}){' · <b>' + s + '</b>' if s else ''}<br>"
+                 f"fragment {r.frag_gpu_milli / GPU_MILLI:.2f} of {r.idle_gpu_milli / GPU_MILLI:.2f} idle GPUs"
+                 f" ({r.gpu_count} GPUs)<br>stranded {r.stranded_gpu_milli / GPU_MILLI:.2f}"
                  f"{' (' + r.stranded_reason + ')' if r.stranded_reason else ''}<br>free CPU {r.cpu_free / 1000:.1f} cores, "
-                 f"memory {r.memory_free / 1024:.0f} GiB" for r in nodes.itertuples()]
+                 f"memory {r.memory_free / 1024:.0f} GiB" for r, s in zip(nodes.itertuples(), status)]
         for start in range(0, max(len(nodes), 1), columns):
             row = np.full(columns, np.nan)
             text = np.full(columns, "", dtype=object)
             chunk = share[start:start + columns]
             row[:len(chunk)] = chunk
             text[:len(chunk)] = hover[start:start + columns]
+            label = f"{name}" if start == 0 else f"{name} ·{start // columns + 1}"
+            for j, s in enumerate(status[start:start + columns]):
+                if s:
+                    marks[0].append(j)
+                    marks[1].append(label)
             zs.append(row)
             texts.append(text)
-            labels.append(f"{name}" if start == 0 else f"{name} ·{start // columns + 1}")
+            labels.append(label)
     fig = go.Figure(go.Heatmap(
         z=np.array(zs) if zs else np.zeros((1, columns)), y=labels, customdata=np.array(texts) if texts else None,
-        zmin=0, zmax=1, colorscale=FRAG_SCALE, xgap=2, ygap=2,
+        zmin=0, zmax=1, colorscale=FRAG_SCALE, xgap=2, ygap=2, hoverongaps=False,
         colorbar={"title": {"text": "fragment /<br>node GPUs"}, "tickformat": ".0%"},
         hovertemplate="%{customdata}<extra></extra>"))
-    fig.update_xaxes(showticklabels=False, showgrid=False)
-    fig.update_yaxes(autorange="reversed", showgrid=False)
-    return _style(fig, height=min(120 + 22 * len(zs), 2000))
+    _unusable_marks(fig, *marks, first=True)
+    fig.update_xaxes(showticklabels=False, showgrid=False, ticks="", range=[-0.5, columns - 0.5])
+    fig.update_yaxes(autorange="reversed", showgrid=False, type="category")
+    fig = _style(fig, height=min(120 + 22 * len(zs), 2000))
+    fig.update_layout(legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0, "itemclick": False})
+    return fig
 
 
 def category_bar(analysis: Analysis) -> go.Figure:
     """The seven categories of idle GPU (in GPUs), fragments warm, the usable part green."""
     cats = analysis.frag.categories
-    order = [c for c in CATEGORIES if c != "q3_satisfied"] + ["q3_satisfied"]
+    order = frag_view.category_order(cats)
     values = [cats[c] / GPU_MILLI for c in order]
     colors = [COLORS["usable"] if c == "q3_satisfied" else COLORS["fragmented"] for c in order]
     idle = analysis.frag.idle or 1.0
     fig = go.Figure(go.Bar(
         x=values, y=[CATEGORY_LABELS[c] for c in order], orientation="h", marker_color=colors,
         text=[f"{v:,.1f} GPUs · {100 * cats[c] / idle:.1f} %" for v, c in zip(values, order)],
-        textposition="auto", customdata=order,
-        hovertemplate="%{y} (%{customdata})<br>%{x:,.2f} GPUs<extra></extra>"))
-    fig.update_yaxes(autorange="reversed")
-    fig.update_xaxes(title="idle GPUs")
+        textposition="outside", cliponaxis=False,
+        hovertemplate="%{y}<br>%{x:,.2f} GPUs<extra></extra>"))
+    fig.update_yaxes(autorange="reversed", automargin=True)
+    fig.update_xaxes(title="idle GPUs", range=[0, 1.35 * max(values + [1e-9])])     # room for the labels outside
     return _style(fig, height=300)
 
 
