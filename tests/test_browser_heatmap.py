@@ -70,9 +70,13 @@ def test_whatif_links_carry_the_pool_or_the_nodes(server, page, context):  # noq
     pool.click()                                           # clicked: the app navigates, the URL keeps the pool
     page.wait_for_url("**/whatif?pool=a100-train", timeout=60_000)
     expect(page.locator("h1").first).to_have_text("What-if", timeout=60_000)
+    expect(page.get_by_text("Opened from Fragmentation: pool 'a100-train'.")).to_be_visible(timeout=60_000)
+    page.get_by_role("tab", name="Remove / cordon").click()         # the pool arrives preselected
+    expect(page.locator('[data-testid="stMultiSelect"]').filter(has_text="Pools")).to_contain_text("a100-train")
 
     shared = context.new_page()                            # shared: the link opened on its own
     shared.goto(f"{server}/whatif?{urlsplit(nodes_href).query}")
     expect(shared.locator("h1").first).to_have_text("What-if", timeout=60_000)
     assert parse_qs(urlsplit(shared.url).query)["nodes"][0].split(",") == nodes
+    expect(shared.get_by_text("Opened from Fragmentation: 20 nodes", exact=False)).to_be_visible(timeout=60_000)
     assert shared.locator('[data-testid="stException"]').count() == 0

@@ -89,7 +89,7 @@ class Focus:
             return f"Opened from Fragmentation: pool '{self.pool}'."
         if self.nodes:
             shown = ", ".join(self.nodes[:5]) + (f" and {len(self.nodes) - 5} more" if len(self.nodes) > 5 else "")
-            return f"Opened from Fragmentation: {len(self.nodes)} node(s) {shown}."
+            return f"Opened from Fragmentation: {len(self.nodes)} node{'s' if len(self.nodes) > 1 else ''} {shown}."
         return ""
 
 
