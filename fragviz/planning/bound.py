@@ -32,7 +32,7 @@ from ..placement import Cluster, PodTable
 from .problem import PackProblem
 
 
-EXACT_SIZE = 50_000_000      # pods x usable nodes up to which every node's LP runs over its own pods (else the
+EXACT_SIZE = 20_000_000      # pods x usable nodes up to which every node's LP runs over its own pods (else the
                              # shared LP per node kind plus the demand of the pods already there: a looser, still true bound)
 
 

@@ -30,7 +30,6 @@ import pandas as pd
 from ortools.sat.python import cp_model
 
 from ..model import GPU_MILLI, format_devices, parse_gpu_spec
-from .bound import gpu_upper_bound
 from .limits import pdb_of
 from .problem import PackProblem, PackResult
 from .validate import (gpu_demand, mem_kib, model_allowed, node_frame, objective_details, original_placement, plan_frag,
@@ -87,7 +86,8 @@ class _OutOfTime(Exception):
 
 
 def unchanged(problem: PackProblem, start: float, note: str, whole: PackProblem | None = None) -> PackResult:
-    """The problem's own placement as the answer (no plan): status UNKNOWN and ``note``."""
+    """The problem's own placement as the answer (no plan): status UNKNOWN and ``note``; the bound is
+    the cheap one (all GPU demand, at most the capacity), as there is no time left for a better one."""
     pods = pod_frame(problem)
     placement = original_placement(problem)
     usable = set(node_frame(problem).query("usable")["name"].astype(str))
@@ -100,7 +100,7 @@ def unchanged(problem: PackProblem, start: float, note: str, whole: PackProblem 
     details.update(objective_details(problem, placement, moves))
     return PackResult(placement=placement, unplaced=pods.loc[pods["node"] == "", "pod"].tolist(), moves=moves,
                       gpu_milli_allocated=allocated, capacity_milli=problem.capacity_milli,
-                      frag_gpu_milli=plan_frag(problem, placement), bound_gpu_milli=max(gpu_upper_bound(problem), allocated),
+                      frag_gpu_milli=plan_frag(problem, placement), bound_gpu_milli=max(min(int(demand.sum()), problem.capacity_milli), allocated),
                       solver_status="UNKNOWN", seconds=time.perf_counter() - start, details=details)
 
 
