@@ -85,3 +85,23 @@ def test_cpsat_restricted_to_one_pool():
     assert set(result.moves["to_node"]) <= pool_nodes
     with pytest.raises(ValueError, match="no node in pool 'nope'"):
         PackProblem(snapshot.nodes, snapshot.pods, pool="nope")
+
+
+def test_whatif_rebalancing_controls_cross_pool_warning_and_pool():
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=60)
+    at.run()
+    at.switch_page("pages/whatif.py").run()
+    box = at.checkbox(key="whatif_cross_pool")
+    assert box.value is False and not any("another pool or GPU model" in e.value for e in at.error)
+    box.check().run()
+    assert any("another pool or GPU model" in e.value for e in at.error)         # loud, in red
+    at.selectbox(key="whatif_pool").set_value("t4-infer").run()
+    assert not at.exception
+    at.radio(key="whatif_solver").set_value("cpsat").run()
+    next(b for b in at.button if b.label == "Compute plan").click().run()
+    assert not at.exception, at.exception
+    texts = [e.value for e in [*at.caption, *at.markdown]]
+    assert any("t4-infer only" in t and "may change pool" in t for t in texts), texts
