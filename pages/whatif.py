@@ -254,8 +254,9 @@ max_gpus = b.number_input("Max GPUs moved", 0.0, 100_000.0, None, step=1.0, key=
                           placeholder="no limit", help="GPUs of the pods moved voluntarily (count × milli / 1000); "
                                                        "empty = no limit.")
 time_limit = c.number_input("Time limit (s)", 1, 600, int(whatif_view.DEFAULT_TIME_LIMIT_S), key="whatif_time_limit",
-                            help="CP-SAT stops searching after this and returns its best plan; it also caps the "
-                                 "heuristic's search on small clusters.")
+                            help="Both solvers answer within this, model building and measuring included: the "
+                                 "heuristic with its best plan so far, CP-SAT with its best plan or a plain 'no plan "
+                                 "within the limit'.")
 whatif_state.keep_valid("whatif_drain", [str(n) for n in cluster.nodes["name"]])
 drain = d.multiselect("Nodes to drain", [str(n) for n in cluster.nodes["name"]], key="whatif_drain",
                       placeholder="none", help="Nodes to empty: their movable pods must move elsewhere (for maintenance "
