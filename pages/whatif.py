@@ -289,18 +289,31 @@ max_gpus = b.number_input("Max GPUs moved", 0.0, 100_000.0, None, step=1.0, key=
                           placeholder="no limit", help="GPUs of the pods moved voluntarily (count × milli / 1000); "
                                                        "empty = no limit.")
 time_limit = c.number_input("Time limit (s)", 1, 600, int(whatif_view.DEFAULT_TIME_LIMIT_S), key="whatif_time_limit",
-                            help="CP-SAT stops searching after this and returns its best plan; it also caps the "
-                                 "heuristic's search on small clusters.")
+                            help="Both solvers answer within this, model building and measuring included: the "
+                                 "heuristic with its best plan so far, CP-SAT with its best plan or a plain 'no plan "
+                                 "within the limit'.")
 whatif_state.keep_valid("whatif_drain", [str(n) for n in cluster.nodes["name"]])
 drain = d.multiselect("Nodes to drain", [str(n) for n in cluster.nodes["name"]], key="whatif_drain",
                       placeholder="none", help="Nodes to empty: their movable pods must move elsewhere (for maintenance "
                                                "or to scale them down).")
+a, b = st.columns([1, 2])
+pools = sorted({str(p) for p in cluster.nodes["pool"] if str(p)})
+whatif_state.keep_valid("whatif_pool", ["", *pools])
+pool = a.selectbox("Pool to plan", ["", *pools], format_func=lambda p: p or "All pools", key="whatif_pool",
+                   help="Plan one pool only: its nodes, the pods on them and the pending pods. Smaller, so CP-SAT "
+                        "finishes within its time limit on large clusters.")
+cross_pool = b.checkbox("Let running pods change pool or GPU model", value=False, key="whatif_cross_pool",
+                        help="Off: a running pod moves only to another node of its own pool with the same GPU model "
+                             "(inference stays on inference GPUs). Pending pods go wherever their GPU model allows.")
+if cross_pool:
+    b.error("Pods may move to another pool or GPU model (e.g. inference pods onto training GPUs). The plan lists "
+            "how many do; check with their owners before running it.", icon=":material/warning:")
 st.caption(f"Fragmentation measure: **{'memory-aware' if memory_aware else 'ATC’23 (memory ignored)'}**, from the "
            "sidebar switch.")
 settings = whatif_view.PlanSettings(solver, objective, shape_name if objective == "shape" else "",
                                     None if no_limit else int(max_moves),
                                     None if max_gpus is None else float(max_gpus), float(time_limit), tuple(drain),
-                                    memory_aware)
+                                    memory_aware, cross_pool, pool or None)
 if solver == "cpsat":
     warning = whatif_view.cpsat_size_warning(cluster)
     if warning:
@@ -311,7 +324,8 @@ if st.button("Compute plan", type="primary", icon=":material/play_arrow:", key="
         st.write(settings.describe())
         with ui.guarded("computing the plan", head="Could not compute a plan") as outcome:
             try:
-                plan = whatif_view.compute_plan(cluster, settings, workload, shapes, scenario.name if scenario.edits else "")
+                plan = whatif_view.compute_plan(cluster, settings, workload, shapes, scenario.name if scenario.edits else "",
+                                                snap if scenario.edits else None)
             except ValueError as exc:                   # the solver's own words about impossible settings
                 raise FragvizError(str(exc)) from exc
         if outcome.failed:
@@ -362,13 +376,18 @@ if not plan.placements.empty:
     with st.expander(f"Pending pods placed ({len(plan.placements):,})", icon=":material/playlist_add:"):
         st.dataframe(plan.placements, hide_index=True, width="stretch", key="whatif_placements")
 
+downloads = whatif_view.plan_downloads(plan)
 columns = st.columns(3)
-for column, download in zip(columns, whatif_view.plan_downloads(plan)):
+for column, download in zip(columns, downloads):
     column.download_button(download.label, download.data, download.file_name, download.mime, help=download.help,
                            icon=":material/download:", width="stretch", key=f"whatif_dl_{download.file_name}")
-st.caption("**fragviz never runs this script; review it, then run it yourself with --yes.** Without `--yes` it only "
-           "prints the plan. The Kubernetes scheduler decides where evicted pods land; the CSVs list where fragviz "
-           "expects them.")
+if whatif_view.nothing_to_run(plan):
+    st.info("The plan moves no pod: there is nothing to run, so no kubectl script is offered.", icon=":material/info:")
+else:
+    st.caption("**fragviz never runs this script; review it, then run it yourself with --yes.** Without `--yes` it only "
+               "prints the plan. It refuses to run unless the kubectl context is the one the plan is for (named in "
+               "FRAGVIZ_KUBE_CONTEXT when fragviz read files or the demo) and the nodes to buy first exist. The "
+               "Kubernetes scheduler decides where evicted pods land; the CSVs list where fragviz expects them.")
 
 ui.explain("the plan",
            "The solver starts from the cluster shown in the caption above (the scenario applied, or today's cluster). "

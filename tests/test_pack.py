@@ -22,8 +22,9 @@ from .conftest import make_snapshot
 
 
 def problem_of(nodes, pods=(), **options) -> PackProblem:
+    """These cases mix GPU models on purpose (moves across them test the budgets): crossing is allowed."""
     snapshot = make_snapshot(nodes, pods)
-    return PackProblem(snapshot.nodes, snapshot.pods, **options)
+    return PackProblem(snapshot.nodes, snapshot.pods, **{"allow_cross_pool": True, **options})
 
 
 def check_plan(problem: PackProblem, result: PackResult) -> None:

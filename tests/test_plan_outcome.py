@@ -245,15 +245,25 @@ def fake_bin(work: Path) -> tuple[Path, Path, Path]:
         "  for arg in \"$@\"; do printf '%s\\x1f' \"$arg\"; done\n"
         "  if [ \"${!#}\" = - ]; then IFS= read -r -d '' body || true; printf 'STDIN=%s\\x1f' \"$body\"; fi\n"
         "  printf '\\x1e'\n"
-        f"}} >> '{log}'\n")
+        f"}} >> '{log}'\n"
+        # reads answer like kubectl: the current context, and the nodes that exist
+        "if [ \"$1 $2\" = 'config current-context' ]; then printf '%s\\n' \"${FAKE_CONTEXT:-}\"; fi\n"
+        "if [ \"$3 $4\" = 'get node' ]; then case \" ${FAKE_NODES:-} \" in *\" $5 \"*) ;; *) exit 1;; esac; fi\n")
     (folder / "rm").write_text(f"#!{BASH}\nprintf 'rm %s\\n' \"$*\" >> '{pwned}'\n")
     for tool in ("kubectl", "rm"):
         (folder / tool).chmod(0o755)
     return folder, log, pwned
 
 
-def run_script(tmp_path: Path, text: str, *args: str) -> tuple[subprocess.CompletedProcess, list[list[str]], Path]:
-    """Run the script in a fresh folder with only the fake tools on PATH: (process, kubectl calls, rm record)."""
+CONTEXT = "test-cluster"
+PIN = ["--context", CONTEXT]
+CONTEXT_CHECK = ["config", "current-context"]
+
+
+def run_script(tmp_path: Path, text: str, *args: str, env: dict | None = None
+               ) -> tuple[subprocess.CompletedProcess, list[list[str]], Path]:
+    """Run the script in a fresh folder with only the fake tools on PATH: (process, kubectl calls, rm record).
+    By default the fake kubectl's current context is CONTEXT and the script is told that context."""
     work = Path(tempfile.mkdtemp(dir=tmp_path))
     script = work / "plan.sh"
     script.write_text(text)
@@ -261,7 +271,8 @@ def run_script(tmp_path: Path, text: str, *args: str) -> tuple[subprocess.Comple
     assert syntax.returncode == 0, syntax.stderr
     folder, log, pwned = fake_bin(work)
     done = subprocess.run([BASH, str(script), *args], check=False, capture_output=True, text=True,
-                          env={"PATH": str(folder)}, cwd=work, timeout=30)
+                          env={"PATH": str(folder), "FAKE_CONTEXT": CONTEXT, "FRAGVIZ_KUBE_CONTEXT": CONTEXT, **(env or {})},
+                          cwd=work, timeout=30)
     calls = [call.split("\x1f")[:-1] for call in log.read_text().split("\x1e")[:-1]] if log.exists() else []
     return done, calls, pwned
 
@@ -298,9 +309,10 @@ def test_script_prints_the_plan_without_yes_and_runs_it_with_yes(cluster, tmp_pa
 
     done, calls, _ = run_script(tmp_path, text, "--yes")
     assert done.returncode == 0, done.stderr
-    assert decoded(calls) == [["cordon", "b"],
-                              eviction_call("inf", "share-2", "inf", "share-2"),
-                              ["drain", "b", *DRAIN_FLAGS]]
+    assert decoded(calls) == [CONTEXT_CHECK,
+                              [*PIN, "cordon", "b"],
+                              [*PIN, *eviction_call("inf", "share-2", "inf", "share-2")],
+                              [*PIN, "drain", "b", *DRAIN_FLAGS]]
 
 
 @pytest.mark.skipif(BASH is None, reason="bash is not installed")
@@ -309,14 +321,14 @@ def test_script_drains_requested_nodes_and_leaves_a_blocked_drain_commented_out(
     text = kubectl_script(plan, before, drain=["b"], freed=["b"])
     assert "# --- b (drain requested): 1 pod(s) move off it" in text
     _, calls, _ = run_script(tmp_path, text, "--yes")
-    assert [c[:2] for c in calls] == [["cordon", "b"], ["create", "--raw"], ["drain", "b"]]
+    assert [c[2:4] for c in calls[1:]] == [["cordon", "b"], ["create", "--raw"], ["drain", "b"]]
 
     blocked = result_of(plan.placement.itertuples(index=False), drain_blocked_by=["ml/train-b"])
     text = kubectl_script(blocked, before, drain=["b"])
     assert "#   NOT drained: the plan found no other place for ml/train-b;" in text
     assert "# drains 0 node(s)" in text
     _, calls, _ = run_script(tmp_path, text, "--yes")
-    assert calls == [["cordon", "b"]]
+    assert calls == [CONTEXT_CHECK, [*PIN, "cordon", "b"]]
 
 
 @pytest.mark.skipif(BASH is None, reason="bash is not installed")
@@ -352,9 +364,9 @@ def test_script_quotes_hostile_names(tmp_path):
     text = kubectl_script(plan, before, freed=freed, title="plan\nrm -rf / #")
     for line in text.splitlines():                   # nothing hostile starts a line: comments stay one line
         assert not line.lstrip().startswith("rm"), line
-    assert "kubectl cordon $'gpu-2\\x0arm -rf / #'" in text
+    assert "kubectl --context \"$EXPECTED_CONTEXT\" cordon $'gpu-2\\x0arm -rf / #'" in text
     assert "# --- gpu-2?rm -rf / # (the plan empties it): 1 pod(s) move off it" in text
-    assert "#   kubectl uncordon $'gpu-2\\x0arm -rf / #'" in text
+    assert "#   kubectl --context \"$EXPECTED_CONTEXT\" uncordon $'gpu-2\\x0arm -rf / #'" in text
 
     done, calls, pwned = run_script(tmp_path, text)
     assert done.returncode == 0 and calls == [] and not pwned.exists()
@@ -363,9 +375,10 @@ def test_script_quotes_hostile_names(tmp_path):
     assert done.returncode == 0, done.stderr
     assert not pwned.exists()
     assert decoded(calls) == [
-        ["cordon", HOSTILE_NODE],
-        eviction_call("%24%28rm%20-rf%20%2F%29", "x%27%3B%20rm%20-rf%20%2F%20%23", HOSTILE_NS, HOSTILE_POD),
-        ["drain", HOSTILE_NODE, *DRAIN_FLAGS]]
+        CONTEXT_CHECK,
+        [*PIN, "cordon", HOSTILE_NODE],
+        [*PIN, *eviction_call("%24%28rm%20-rf%20%2F%29", "x%27%3B%20rm%20-rf%20%2F%20%23", HOSTILE_NS, HOSTILE_POD)],
+        [*PIN, "drain", HOSTILE_NODE, *DRAIN_FLAGS]]
 
 
 def test_script_refuses_a_name_no_shell_argument_can_carry(cluster):

@@ -36,20 +36,24 @@ def cmd_pack(args) -> int:
     unknown = sorted(set(args.drain or ()) - set(snapshot.nodes["name"]))
     if unknown:
         raise FragvizError(f"--drain: unknown node(s) {', '.join(unknown)}")
-    before = snapshot
+    before, baseline = snapshot, None
     if args.scenario:
         from ..planning.scenario import Scenario
         scenario = Scenario.load(args.scenario)
-        snapshot = scenario.apply(snapshot)
+        baseline, snapshot = snapshot, scenario.apply(snapshot)
         before = snapshot
     objective = args.objective
     if args.target_shape and objective == "allocate":
         objective = "shape"
     if objective == "shape" and not args.target_shape:
         raise FragvizError("--objective shape needs --target-shape NAME:GPUS:MILLI:CORES:GIB")
-    problem = PackProblem(snapshot.nodes, snapshot.pods, max_moves=None if args.max_moves < 0 else args.max_moves,
-                          drain=tuple(args.drain or ()), time_limit_s=args.time_limit, max_gpus_moved=args.max_gpus_moved,
-                          objective=objective, target_shape=args.target_shape, memory_aware=args.memory_aware)
+    try:
+        problem = PackProblem(snapshot.nodes, snapshot.pods, max_moves=None if args.max_moves < 0 else args.max_moves,
+                              drain=tuple(args.drain or ()), time_limit_s=args.time_limit, max_gpus_moved=args.max_gpus_moved,
+                              objective=objective, target_shape=args.target_shape, memory_aware=args.memory_aware,
+                              allow_cross_pool=args.allow_cross_pool, pool=args.pool)
+    except ValueError as exc:
+        raise FragvizError(str(exc)) from exc
     from ..planning import solvers
     try:
         solve = solvers.get(args.solver).load()
@@ -62,7 +66,7 @@ def cmd_pack(args) -> int:
         if not pods["name"].duplicated().any():                 # plain pod names, as openb placements use
             placement["pod"] = placement["pod"].map(dict(zip(PackProblem.key(pods), pods["name"].astype(str))))
         save(args.placement_out, placement[["pod", "node", "devices"]].to_csv(index=False))
-    write_plan_files(args, result, before)
+    write_plan_files(args, result, before, baseline)
     report = result.summary()
     if args.json:
         print(json.dumps(report, indent=2, default=str))
@@ -74,18 +78,33 @@ def cmd_pack(args) -> int:
           f"fragmented {report['frag_gpu_milli'] / 1000:,.2f} GPUs")
     print(f"solver {report['solver_status']}, {report['seconds']:.1f} s"
           + (f"; placement written to {args.placement_out}" if args.placement_out else ""))
+    if report.get("note"):
+        print(report["note"])
+    crossing = report.get("moves_cross_gpu_model", 0) or report.get("moves_cross_pool", 0)
+    if crossing:
+        print(f"WARNING: {report.get('moves_cross_gpu_model', 0)} pod(s) change GPU model and "
+              f"{report.get('moves_cross_pool', 0)} change pool (--allow-cross-pool)")
+    if args.script_out and nothing_to_run(result, args):
+        print(f"The plan moves no pod: nothing to run, no script written to {args.script_out}.")
     return 0
 
 
-def write_plan_files(args, result, before: Snapshot) -> None:
-    """--moves-out (CSV of moves) and --script-out (a reviewable kubectl script fragviz never runs)."""
+def nothing_to_run(result, args) -> bool:
+    """A plan with no move and no drain: a script would do nothing."""
+    return len(result.moves) == 0 and not args.drain
+
+
+def write_plan_files(args, result, before: Snapshot, baseline: Snapshot | None = None) -> None:
+    """--moves-out (CSV of moves) and --script-out (a reviewable kubectl script fragviz never runs;
+    not written for a plan with nothing to run)."""
     from ..planning import outcome
     drain = tuple(args.drain or ())
     if args.moves_out:
         save(args.moves_out, outcome.moves_csv(result, before, drain))
-    if args.script_out:
+    if args.script_out and not nothing_to_run(result, args):
         freed = outcome.nodes_freed(before, outcome.apply_plan(before, result))
-        script = outcome.kubectl_script(result, before, drain=drain, freed=freed, title=f"fragviz pack ({before.source})")
+        script = outcome.kubectl_script(result, before, drain=drain, freed=freed, title=f"fragviz pack ({before.source})",
+                                        context=args.context, baseline=baseline)
         save(args.script_out, script)
 
 
@@ -112,5 +131,10 @@ def add_pack_parser(sub) -> None:
     pack.add_argument("--placement-out", metavar="CSV", help="write pod,node,devices of every placed pod")
     pack.add_argument("--moves-out", metavar="CSV", help="write the moves: pod, namespace, from/to node and devices, GPUs, reason")
     pack.add_argument("--script-out", metavar="SH", help="write a reviewable kubectl cordon/drain/evict script (never run by fragviz)")
+    pack.add_argument("--allow-cross-pool", action="store_true",
+                      help="let running pods move to another pool or GPU model (default: they stay on their own)")
+    pack.add_argument("--pool", metavar="POOL", help="plan only this pool: its nodes, their pods and the pending pods")
+    pack.add_argument("--context", metavar="NAME", help="the kubectl context the script is pinned to (default: the "
+                                                      "person running it names it in FRAGVIZ_KUBE_CONTEXT)")
     pack.add_argument("--json", action="store_true", help="print JSON")
     pack.set_defaults(run=cmd_pack)

@@ -32,6 +32,10 @@ from ..placement import Cluster, PodTable
 from .problem import PackProblem
 
 
+EXACT_SIZE = 20_000_000      # pods x usable nodes up to which every node's LP runs over its own pods (else the
+                             # shared LP per node kind plus the demand of the pods already there: a looser, still true bound)
+
+
 def _lp(demand: np.ndarray, weight: np.ndarray, cap: float) -> float:
     """Fractional knapsack: max Σ demand·x with Σ weight·x <= cap."""
     if len(demand) == 0:
@@ -72,37 +76,55 @@ def gpu_upper_bound(problem: PackProblem) -> int:
     allowed = {spec: cluster.model_allowed(spec) for spec in set(table.spec.tolist())}
     gpu = table.count > 0
 
+    gpu_demand_pods = demand * gpu
+    order = np.argsort(where, kind="stable")
+    starts = np.searchsorted(where[order], np.arange(len(nodes) + 1))
+    exact = len(pods) * int(usable.sum()) <= EXACT_SIZE
     bounds = np.zeros(len(nodes))
     can_use = np.zeros((len(pods),), dtype=bool)          # may end on some usable node
     group_demand: dict = {}
     cache: dict = {}
     for n in np.flatnonzero(usable):
-        here = np.flatnonzero(where == n)
+        here = order[starts[n]:starts[n + 1]]
+        here = here[gpu[here]]
         if target[n]:
             key = (cluster.model[n], int(cluster.gpu_count[n]), int(cluster.cpu_cap[n]), float(cluster.mem_cap[n]))
             if key not in cache:
                 spec_ok = np.array([allowed[s][n] for s in table.spec]) if len(table.spec) else np.zeros(0, bool)
                 ok = free & (cpu <= cluster.cpu_cap[n]) & (mem <= cluster.mem_cap[n])
                 ok &= ~gpu | (spec_ok & (table.count <= cluster.gpu_count[n]))
-                cache[key] = ok
-            ok = cache[key].copy()
-            ok[here] = True
+                cache[key] = ok & gpu
+                group_demand[cluster.model[n]] = group_demand.get(cluster.model[n], np.zeros(len(pods), bool)) | cache[key]
+            shared = cache[key]
+            extra = here[~shared[here]]
         else:
-            ok = np.zeros(len(pods), dtype=bool)
+            key, shared, extra = None, None, here
+        mark = np.zeros(len(pods), bool) if cluster.model[n] not in group_demand else group_demand[cluster.model[n]]
+        mark[extra] = True
+        group_demand[cluster.model[n]] = mark
+        cap = float(cluster.gpu_count[n] * GPU_MILLI)
+        if shared is None:
+            d = demand[extra]
+            bounds[n] = min(cap, _lp(d, cpu[extra], float(cluster.cpu_cap[n])), _lp(d, mem[extra], float(cluster.mem_cap[n])),
+                            float(d.sum()))
+        elif exact and len(here):
+            ok = shared.copy()
             ok[here] = True
-        ok &= gpu
-        can_use |= ok
-        group = cluster.model[n]
-        group_demand[group] = group_demand.get(group, np.zeros(len(pods), bool)) | ok
-        lp_key = ("lp", *key) if target[n] and len(here) == 0 else None
-        if lp_key is None or lp_key not in cache:
             d = demand[ok]
-            cap = float(cluster.gpu_count[n] * GPU_MILLI)
-            cap = min(cap, _lp(d, cpu[ok], float(cluster.cpu_cap[n])), _lp(d, mem[ok], float(cluster.mem_cap[n])))
-            cache[lp_key] = min(cap, float(d.sum()))
-        bounds[n] = cache[lp_key]
+            bounds[n] = min(cap, _lp(d, cpu[ok], float(cluster.cpu_cap[n])), _lp(d, mem[ok], float(cluster.mem_cap[n])),
+                            float(d.sum()))
+        else:                   # LP(A | B) <= LP(A) + demand(B): the shared LP once per node kind, plus what is here
+            lp_key = ("lp", *key)
+            if lp_key not in cache:
+                d = demand[shared]
+                cache[lp_key] = (_lp(d, cpu[shared], float(cluster.cpu_cap[n])), _lp(d, mem[shared], float(cluster.mem_cap[n])),
+                                 float(d.sum()))
+            more = float(demand[extra].sum())
+            bounds[n] = min(cap, *(value + more for value in cache[lp_key]))
+    for members in group_demand.values():
+        can_use |= members
     total = 0.0
     for group, members in group_demand.items():
         in_group = usable & (cluster.model == group)
-        total += min(float(bounds[in_group].sum()), float(demand[members].sum()))
-    return int(np.floor(min(total, float(demand[can_use].sum())) + 1e-6))
+        total += min(float(bounds[in_group].sum()), float(gpu_demand_pods[members].sum()))
+    return int(np.floor(min(total, float(gpu_demand_pods[can_use].sum())) + 1e-6))

@@ -29,38 +29,92 @@ import numpy as np
 import pandas as pd
 from ortools.sat.python import cp_model
 
-from ..model import GPU_MILLI, format_devices
+from ..model import GPU_MILLI, format_devices, parse_gpu_spec
 from .limits import pdb_of
 from .problem import PackProblem, PackResult
-from .validate import gpu_demand, mem_kib, model_allowed, node_frame, objective_details, plan_frag, pod_frame
+from .validate import (gpu_demand, mem_kib, model_allowed, node_frame, objective_details, original_placement, plan_frag,
+                       pod_frame)
 
 NUM_WORKERS = 2
+READ_SHARE = 0.4             # reading the answer takes at most this share of the build time (measured ~0.15)
+BUILD_SHARE = 0.6            # at most this share of the time limit goes on building the model
 STATUS = {cp_model.OPTIMAL: "OPTIMAL", cp_model.FEASIBLE: "FEASIBLE", cp_model.INFEASIBLE: "INFEASIBLE",
           cp_model.UNKNOWN: "UNKNOWN", cp_model.MODEL_INVALID: "MODEL_INVALID"}
 
 
 def solve_cpsat(problem: PackProblem, num_workers: int = NUM_WORKERS, seed: int = 0, log: bool = False) -> PackResult:
-    """Solve ``problem`` within ``problem.time_limit_s``; see the module docstring."""
+    """Solve ``problem`` within ``problem.time_limit_s``, all of it counted: building the model
+    (at most ``BUILD_SHARE`` of the limit, the clock checked pod by pod), the search, and reading
+    the answer (``RESERVE_S`` kept for it). A model that cannot be built in time returns the
+    problem's own placement with status UNKNOWN and a note saying so; see the module docstring."""
     start = time.perf_counter()
-    build = _Build(problem)
-    build.model_it()
+    limit = float(problem.time_limit_s)
+    whole, problem = problem, problem.in_pool()
+    try:
+        build = _Build(problem, start + BUILD_SHARE * limit)
+        build.model_it()
+    except _OutOfTime as late:
+        return unchanged(problem, start, f"no plan within the time limit of {limit:g} s: building the model alone "
+                                         f"took longer ({late}). Restrict the plan to one pool, allow fewer moves, "
+                                         "or use the heuristic.", whole)
+    built = time.perf_counter()
+    left = start + limit - built - _reserve(limit, built - start)
+    if left <= 0.05:
+        return unchanged(problem, start, f"no plan within the time limit of {limit:g} s: building the model left no "
+                                         "time to search. Restrict the plan to one pool, allow fewer moves, or use the "
+                                         "heuristic.", whole)
     solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = float(problem.time_limit_s)
+    solver.parameters.max_time_in_seconds = left
     solver.parameters.num_workers = int(num_workers)
     solver.parameters.random_seed = int(seed)
     solver.parameters.log_search_progress = log
     status = solver.solve(build.model)
-    return build.result(solver, status, time.perf_counter() - start)
+    result = build.result(solver, status, time.perf_counter() - start)
+    if whole is not problem:
+        result.details["pool"] = whole.pool
+    return result
+
+
+def _reserve(limit: float, build_s: float) -> float:
+    """Seconds kept from the limit for reading the answer and measuring the plan: a share of what
+    building took (both grow with the model and with the machine's load)."""
+    return min(0.2 + READ_SHARE * build_s, 0.25 * limit)
+
+
+class _OutOfTime(Exception):
+    """The model could not be built within its share of the time limit (the message says how far it got)."""
+
+
+def unchanged(problem: PackProblem, start: float, note: str, whole: PackProblem | None = None) -> PackResult:
+    """The problem's own placement as the answer (no plan): status UNKNOWN and ``note``; the bound is
+    the cheap one (all GPU demand, at most the capacity), as there is no time left for a better one."""
+    pods = pod_frame(problem)
+    placement = original_placement(problem)
+    usable = set(node_frame(problem).query("usable")["name"].astype(str))
+    demand = gpu_demand(pods)
+    allocated = int(demand[pods["node"].isin(usable).to_numpy()].sum())
+    moves = pd.DataFrame(columns=["pod", "from_node", "from_devices", "to_node", "to_devices"])
+    details = {"note": note, "moves_voluntary": 0, "moves_forced": 0}
+    if whole is not None and whole.pool is not None:
+        details["pool"] = whole.pool
+    details.update(objective_details(problem, placement, moves))
+    return PackResult(placement=placement, unplaced=pods.loc[pods["node"] == "", "pod"].tolist(), moves=moves,
+                      gpu_milli_allocated=allocated, capacity_milli=problem.capacity_milli,
+                      frag_gpu_milli=plan_frag(problem, placement), bound_gpu_milli=max(min(int(demand.sum()), problem.capacity_milli), allocated),
+                      solver_status="UNKNOWN", seconds=time.perf_counter() - start, details=details)
 
 
 class _Build:
-    def __init__(self, problem: PackProblem):
+    def __init__(self, problem: PackProblem, deadline: float = float("inf")):
         self.problem = problem
+        self.deadline = deadline
         self.nodes = node_frame(problem)
         self.pods = pod_frame(problem)
         self.model = cp_model.CpModel()
         nodes, pods = self.nodes, self.pods
         self.names = nodes["name"].astype(str).tolist()
+        self.c = {col: pods[col].tolist() for col in ("pod", "node", "dev", "cpu_milli", "gpu_count", "gpu_milli", "gpu_spec")}
+        self.nc = {col: nodes[col].tolist() for col in ("open", "usable", "gpu_model")}      # plain lists: fast to index
         self.row = {name: i for i, name in enumerate(self.names)}
         self.count = nodes["gpu_count"].to_numpy(np.int64)
         self.cpu_cap = nodes["cpu_milli"].to_numpy(np.int64)
@@ -79,56 +133,76 @@ class _Build:
         self.fixed_mem = np.zeros(len(nodes), dtype=np.int64)
         self.fixed_gpu = np.zeros((len(nodes), width), dtype=np.int64)
         for i in self.fixed:
-            n = self.row[pods.at[i, "node"]]
-            self.fixed_cpu[n] += int(pods.at[i, "cpu_milli"])
+            n = self.row[self.c["node"][i]]
+            self.fixed_cpu[n] += int(self.c["cpu_milli"][i])
             self.fixed_mem[n] += int(self.pod_mem[i])
-            for d in pods.at[i, "dev"]:
-                self.fixed_gpu[n, d] += int(pods.at[i, "gpu_milli"])
+            for d in self.c["dev"][i]:
+                self.fixed_gpu[n, d] += int(self.c["gpu_milli"][i])
         self.y: dict[tuple[int, int], cp_model.IntVar] = {}
         self.x: dict[tuple[int, int, int], cp_model.IntVar] = {}
         self.stay: dict[int, cp_model.IntVar] = {}
 
     # -- the model ---------------------------------------------------------------------------
+    def _prepare_options(self) -> None:
+        """Arrays :meth:`options` reads: what each node has left beside the fixed pods."""
+        nodes = self.nodes
+        self.open = nodes["open"].to_numpy(bool)
+        self.drained = nodes["drained"].to_numpy(bool)
+        self.models = nodes["gpu_model"].astype(str).to_numpy(object)
+        self.cpu_left = self.cpu_cap - self.fixed_cpu
+        self.mem_left = self.mem_cap - self.fixed_mem
+        width = self.fixed_gpu.shape[1]
+        self.present = np.arange(width)[None, :] < self.count[:, None]
+        self.group, self.home = self.problem.home_groups()
+        self._spec_ok: dict[str, np.ndarray] = {}
+
+    def _models_allowed(self, spec: str) -> np.ndarray:
+        if spec not in self._spec_ok:
+            allowed = parse_gpu_spec(spec)
+            self._spec_ok[spec] = np.ones(len(self.models), bool) if not allowed else \
+                np.array([m != "" and m in allowed for m in self.models], dtype=bool)
+        return self._spec_ok[spec]
+
     def options(self, i: int) -> dict[int, list[int]]:
-        """Node -> usable devices ([] for CPU-only pods) for decided pod ``i``."""
-        pods, nodes = self.pods, self.nodes
-        cpu, mem = int(pods.at[i, "cpu_milli"]), int(self.pod_mem[i])
-        k, milli, spec = int(pods.at[i, "gpu_count"]), int(pods.at[i, "gpu_milli"]), pods.at[i, "gpu_spec"]
-        current = self.row.get(pods.at[i, "node"], -1)
-        out = {}
-        for n in range(len(nodes)):
-            is_current = n == current and not nodes.at[n, "drained"]
-            if not (nodes.at[n, "open"] or is_current):
-                continue
-            if cpu > self.cpu_cap[n] - self.fixed_cpu[n] or mem > self.mem_cap[n] - self.fixed_mem[n]:
-                continue
-            if k == 0:
-                out[n] = []
-                continue
-            if self.count[n] < k or not (is_current or model_allowed(spec, nodes.at[n, "gpu_model"])):
-                continue
-            free = GPU_MILLI - self.fixed_gpu[n, :self.count[n]]
-            devices = [d for d in range(int(self.count[n])) if free[d] >= milli]
-            if not nodes.at[n, "open"]:          # staying on a cordoned / not-ready node: same devices only
-                devices = [d for d in pods.at[i, "dev"] if d in devices]
-            if len(devices) >= k:
-                out[n] = devices
-        return out
+        """Node -> usable devices ([] for CPU-only pods) for decided pod ``i``: open nodes with room
+        (and, unless the problem allows crossing, of the pod's own pool and GPU model), or its own
+        node, where it may stay on the same devices."""
+        k, milli = int(self.c["gpu_count"][i]), int(self.c["gpu_milli"][i])
+        current = self.row.get(self.c["node"][i], -1)
+        here = np.zeros(len(self.open), dtype=bool)
+        if current >= 0 and not self.drained[current]:
+            here[current] = True
+        ok = (self.open | here) & (self.cpu_left >= int(self.c["cpu_milli"][i])) & (self.mem_left >= int(self.pod_mem[i]))
+        if self.home[i] >= 0:
+            ok &= self.group == self.home[i]
+        if k == 0:
+            return {int(n): [] for n in np.flatnonzero(ok)}
+        ok &= (self.count >= k) & (here | self._models_allowed(self.c["gpu_spec"][i]))
+        fits = self.present & (GPU_MILLI - self.fixed_gpu >= milli)
+        if current >= 0 and here[current]:
+            mine = np.zeros(fits.shape[1], dtype=bool)
+            mine[list(self.c["dev"][i])] = True
+            if not self.open[current]:             # staying on a cordoned / not-ready node: same devices only
+                fits[current] &= mine
+        ok &= fits.sum(axis=1) >= k
+        return {int(n): np.flatnonzero(fits[n]).tolist() for n in np.flatnonzero(ok)}
 
     def model_it(self) -> None:
-        m, pods = self.model, self.pods
+        m = self.model
         cpu_terms, mem_terms = defaultdict(list), defaultdict(list)
         dev_terms = defaultdict(list)
         self.placed_terms, self.gain_terms, self.count_terms = {}, [], []
-        for i in self.decided:
+        self._prepare_options()
+        for done, i in enumerate(self.decided):
             i = int(i)
-            k, milli = int(pods.at[i, "gpu_count"]), int(pods.at[i, "gpu_milli"])
+            self._check_clock(f"pod {done + 1:,} of them")
+            k, milli = int(self.c["gpu_count"][i]), int(self.c["gpu_milli"][i])
             on = []
             for n, devices in self.options(i).items():
                 y = m.new_bool_var(f"y{i}_{n}")
                 self.y[i, n] = y
                 on.append(y)
-                cpu_terms[n].append((int(pods.at[i, "cpu_milli"]), y))
+                cpu_terms[n].append((int(self.c["cpu_milli"][i]), y))
                 mem_terms[n].append((int(self.pod_mem[i]), y))
                 if k:
                     xs = []
@@ -139,7 +213,7 @@ class _Build:
                         dev_terms[n, d].append((milli, x))
                         m.add_implication(x, y)
                     m.add(sum(xs) == k * y)
-            was_placed = pods.at[i, "node"] != ""
+            was_placed = self.c["node"][i] != ""
             if was_placed:
                 m.add_exactly_one(on)        # an empty list makes the model infeasible, as it should
                 self._stay(i, k)
@@ -155,13 +229,19 @@ class _Build:
             if sum(c for c, _ in terms) > GPU_MILLI - self.fixed_gpu[n, d]:
                 m.add(sum(c * v for c, v in terms) <= int(GPU_MILLI - self.fixed_gpu[n, d]))
         self.dev_terms = dev_terms
+        self._check_clock("the capacity constraints")
         self._moves_and_objective()
+        self._check_clock("the objective")
         self._symmetry()
         self._hint()
 
+    def _check_clock(self, step: str) -> None:
+        if time.perf_counter() > self.deadline:
+            raise _OutOfTime(f"{len(self.decided):,} pods to decide on {len(self.nodes):,} nodes; it stopped at {step}")
+
     def _stay(self, i: int, k: int) -> None:
-        n = self.row[self.pods.at[i, "node"]]
-        current = list(self.pods.at[i, "dev"])
+        n = self.row[self.c["node"][i]]
+        current = list(self.c["dev"][i])
         y = self.y.get((i, n))
         if y is None or any((i, n, d) not in self.x for d in current):
             return                            # cannot stay: a forced or impossible stay
@@ -174,8 +254,8 @@ class _Build:
         self.stay[i] = s
 
     def _moves_and_objective(self) -> None:
-        m, pods = self.model, self.pods
-        placed_decided = [int(i) for i in self.decided if pods.at[int(i), "node"] != ""]
+        m = self.model
+        placed_decided = [int(i) for i in self.decided if self.c["node"][int(i)] != ""]
         voluntary = [i for i in placed_decided if i not in self.forced]
         # moves = number of placed decided pods that do not stay
         self.n_placed_decided = len(placed_decided)
@@ -222,7 +302,7 @@ class _Build:
         objective = self.problem.objective
         if objective == "allocate":
             return 0, 0
-        usable = [n for n in range(len(self.nodes)) if self.nodes.at[n, "usable"] and self.count[n] > 0]
+        usable = [n for n in range(len(self.nodes)) if self.nc["usable"][n] and self.count[n] > 0]
         if objective == "defragment":
             # whole nodes empty or full first (fewest partly used nodes), then whole devices (least fragmentation)
             devices = [(n, d) for n in usable for d in range(int(self.count[n]))]
@@ -236,10 +316,13 @@ class _Build:
 
     def _shape_slots(self, usable: list[int]) -> tuple:
         """Jobs of the target shape that fit: per open node the fewest of GPU, CPU and memory slots."""
-        m, shape, pods = self.model, self.problem.target_shape, self.pods
+        m, shape = self.model, self.problem.target_shape
         total, span = [], 0
+        on_node = defaultdict(list)
+        for (i, node), y in self.y.items():
+            on_node[node].append((i, y))
         for n in usable:
-            if not self.nodes.at[n, "open"] or not model_allowed(shape.gpu_spec, self.nodes.at[n, "gpu_model"]):
+            if not self.nc["open"][n] or not model_allowed(shape.gpu_spec, self.nc["gpu_model"][n]):
                 continue
             if shape.gpu_milli >= GPU_MILLI:
                 per_device = [self._is(self._device_load(n, d), 0, f"z{n}_{d}") for d in range(int(self.count[n]))]
@@ -253,8 +336,8 @@ class _Build:
                 most = int(self.count[n]) * (GPU_MILLI // shape.gpu_milli)
             s = m.new_int_var(0, most, f"slots{n}")
             m.add(max(shape.gpu_count, 1) * s <= sum(per_device))
-            cpu = sum(int(pods.at[i, "cpu_milli"]) * y for (i, node), y in self.y.items() if node == n)
-            mem = sum(int(self.pod_mem[i]) * y for (i, node), y in self.y.items() if node == n)
+            cpu = sum(int(self.c["cpu_milli"][i]) * y for i, y in on_node[n])
+            mem = sum(int(self.pod_mem[i]) * y for i, y in on_node[n])
             if shape.cpu_milli > 0:
                 m.add(round(float(shape.cpu_milli)) * s + cpu <= int(self.cpu_cap[n] - self.fixed_cpu[n]))
             if shape.memory_mib > 0:
@@ -268,12 +351,12 @@ class _Build:
         held = defaultdict(set)                # devices some decided pod holds now
         busy = set()                           # nodes some pod is on now
         for i in range(len(pods)):
-            if pods.at[i, "node"]:
-                busy.add(self.row[pods.at[i, "node"]])
+            if self.c["node"][i]:
+                busy.add(self.row[self.c["node"][i]])
         for i in self.decided:
             i = int(i)
-            if pods.at[i, "node"]:
-                held[self.row[pods.at[i, "node"]]].update(pods.at[i, "dev"])
+            if self.c["node"][i]:
+                held[self.row[self.c["node"][i]]].update(self.c["dev"][i])
         load = {}
         for n in range(len(self.nodes)):
             groups = defaultdict(list)
@@ -287,19 +370,19 @@ class _Build:
         classes = defaultdict(list)
         nodes = self.nodes
         for n in range(len(nodes)):
-            if n in busy or not nodes.at[n, "open"] or not load[n]:
+            if n in busy or not self.nc["open"][n] or not load[n]:
                 continue
-            classes[(int(self.cpu_cap[n]), int(self.mem_cap[n]), int(self.count[n]), nodes.at[n, "gpu_model"])].append(n)
+            classes[(int(self.cpu_cap[n]), int(self.mem_cap[n]), int(self.count[n]), self.nc["gpu_model"][n])].append(n)
         for members in classes.values():
             for a, b in itertools.pairwise(members):
                 m.add(sum(c * v for c, v in load[a]) >= sum(c * v for c, v in load[b]))
 
     def _hint(self) -> None:
         for (i, n), y in self.y.items():
-            here = self.pods.at[i, "node"] != "" and self.row[self.pods.at[i, "node"]] == n
+            here = self.c["node"][i] != "" and self.row[self.c["node"][i]] == n
             self.model.add_hint(y, bool(here))
         for (i, n, d), x in self.x.items():
-            here = self.pods.at[i, "node"] != "" and self.row[self.pods.at[i, "node"]] == n and d in self.pods.at[i, "dev"]
+            here = self.c["node"][i] != "" and self.row[self.c["node"][i]] == n and d in self.c["dev"][i]
             self.model.add_hint(x, bool(here))
         for s in self.stay.values():
             self.model.add_hint(s, True)
@@ -311,8 +394,8 @@ class _Build:
         solved = status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
         where = {}
         for i in range(len(pods)):
-            if pods.at[i, "node"]:
-                where[i] = (pods.at[i, "node"], tuple(pods.at[i, "dev"]))
+            if self.c["node"][i]:
+                where[i] = (self.c["node"][i], tuple(self.c["dev"][i]))
         if solved:
             for i in self.decided:
                 where.pop(int(i), None)
@@ -322,19 +405,19 @@ class _Build:
                                     and solver.boolean_value(self.x[i, n, d]))
                     where[i] = (self.names[n], devices)
         order = sorted(where)
-        placement = pd.DataFrame({"pod": [pods.at[i, "pod"] for i in order],
+        placement = pd.DataFrame({"pod": [self.c["pod"][i] for i in order],
                                   "node": [where[i][0] for i in order],
                                   "devices": [format_devices(where[i][1]) for i in order]})
         rows = []
         for i in order:
-            before = (pods.at[i, "node"], tuple(pods.at[i, "dev"]))
+            before = (self.c["node"][i], tuple(self.c["dev"][i]))
             if before[0] and before != where[i]:
-                rows.append({"pod": pods.at[i, "pod"], "from_node": before[0], "from_devices": format_devices(before[1]),
+                rows.append({"pod": self.c["pod"][i], "from_node": before[0], "from_devices": format_devices(before[1]),
                              "to_node": where[i][0], "to_devices": format_devices(where[i][1])})
         moves = pd.DataFrame(rows, columns=["pod", "from_node", "from_devices", "to_node", "to_devices"])
         usable = set(self.nodes.loc[self.nodes["usable"], "name"].astype(str))
         allocated = int(sum(int(self.demand[i]) for i in where if where[i][0] in usable))
-        gain = int(sum(int(self.demand[i]) for i in where if not pods.at[i, "node"]))   # pending pods placed
+        gain = int(sum(int(self.demand[i]) for i in where if not self.c["node"][i]))   # pending pods placed
         ceiling = sum(c for c, _ in self.gain_terms)                                   # every placeable one placed
         if status == cp_model.OPTIMAL or status in (cp_model.INFEASIBLE, cp_model.MODEL_INVALID):
             gain_bound = gain
@@ -344,7 +427,7 @@ class _Build:
                 if np.isfinite(raw) else ceiling
             gain_bound = min(max(gain_bound, gain), ceiling)
         bound = allocated + gain_bound - gain
-        stuck = sorted(pods.at[i, "pod"] for i in self.fixed if pods.at[i, "node"] in set(problem.drain))
+        stuck = sorted(self.c["pod"][i] for i in self.fixed if self.c["node"][i] in set(problem.drain))
         forced = sum(1 for r in rows if r["from_node"] in set(problem.drain))
         details = {"gap_gpu_milli": bound - allocated,
                    "gap_pct": round(100.0 * (bound - allocated) / bound, 4) if bound else 0.0,
@@ -357,7 +440,7 @@ class _Build:
             details["drain_blocked_by"] = stuck
         if not solved:
             details["note"] = f"no plan ({name}): the placement returned is the problem's own"
-        unplaced = [pods.at[i, "pod"] for i in range(len(pods)) if i not in where]
+        unplaced = [self.c["pod"][i] for i in range(len(pods)) if i not in where]
         details.update(objective_details(problem, placement, moves))
         return PackResult(placement=placement, unplaced=unplaced, moves=moves, gpu_milli_allocated=allocated,
                           capacity_milli=problem.capacity_milli, frag_gpu_milli=plan_frag(problem, placement),

@@ -39,6 +39,8 @@ class PlanState:
         self.node_of = np.full(len(pods), -1, dtype=np.int64)
         self.devs: list[list[int]] = [[] for _ in range(len(pods))]
         self.tally: MoveTally | None = None                   # set once the original placement is bound
+        self.group, self.home = problem.home_groups()       # a placed pod stays in its pool and GPU model
+        self.setup_s = 0.0                                    # seconds to build this state and bind the placement
 
     def bind(self, pod: int, node: int, devices: list[int]) -> None:
         t = self.table
@@ -63,6 +65,8 @@ class PlanState:
     def candidates(self, pod: int, exclude: int = -1) -> np.ndarray:
         nodes = feasible(self.ctx, pod)
         nodes = nodes[self.target[nodes]]
+        if self.home[pod] >= 0:
+            nodes = nodes[self.group[nodes] == self.home[pod]]
         return nodes[nodes != exclude] if exclude >= 0 else nodes
 
     def choose(self, pod: int, exclude: int = -1) -> tuple[int, list[int]]:
@@ -128,7 +132,19 @@ def problem_placement(state: PlanState) -> tuple[np.ndarray, list[list[int]]]:
 
 
 def bind_original(state: PlanState, where: np.ndarray, devs: list[list[int]], skip: np.ndarray | None = None) -> None:
-    """Bind the placed pods where they are (explicit devices first, then the rest by best fit)."""
+    """Bind the placed pods where they are (explicit devices first, then the rest by best fit).
+    The fragmentation of each node is measured once at the end, not after every pod."""
+    c = state.cluster
+    model, c.frag_model = c.frag_model, None
+    try:
+        _bind_original(state, where, devs, skip)
+    finally:
+        c.frag_model = model
+        if model is not None:
+            c.frag = model.node_frag(c.cpu_free, c.gpu_free, c.model_code, c.mem_free)
+
+
+def _bind_original(state: PlanState, where: np.ndarray, devs: list[list[int]], skip: np.ndarray | None) -> None:
     t, c = state.table, state.cluster
     placed = np.flatnonzero(where >= 0)
     if skip is not None:
@@ -299,6 +315,7 @@ def solve_from(problem: PackProblem, workload, lift_movable: bool, deadline: flo
     """One candidate plan. ``lift_movable``: every movable placed pod is re-placed from scratch
     (originally placed ones first, so that nothing is lost), else placed pods stay. A plan that
     loses a pod or breaks a move limit returns -1."""
+    began = time.perf_counter()
     state = PlanState(problem, workload)
     t = state.table
     where, devs = problem_placement(state)
@@ -309,15 +326,15 @@ def solve_from(problem: PackProblem, workload, lift_movable: bool, deadline: flo
         bind_original(state, where, devs, skip=lifted)
         state.start_tally(problem, where, devs)
         for p in greedy_order(t, np.flatnonzero(lifted)):
-            if not state.place(int(p)):
-                return state, -1                                  # would lose a pod
+            if time.perf_counter() > deadline or not state.place(int(p)):
+                return state, -1                                  # would lose a pod, or out of time
         free_pods = where < 0
     else:
         bind_original(state, where, devs)
         state.start_tally(problem, where, devs)
         for p in greedy_order(t, np.flatnonzero(state.forced)):                        # forced moves: no budget
             node, d = int(state.node_of[p]), list(state.devs[p])
-            if not state.tally.may_move(int(p)):                                         # its PDB allows no more
+            if time.perf_counter() > deadline or not state.tally.may_move(int(p)):    # out of time, or its PDB allows no more
                 state.blocked.append(int(p))
                 continue
             state.unbind(int(p))
@@ -325,14 +342,19 @@ def solve_from(problem: PackProblem, workload, lift_movable: bool, deadline: flo
                 state.bind(int(p), node, d)
                 state.blocked.append(int(p))
         free_pods = where < 0
+    state.setup_s = time.perf_counter() - began
     pending = np.flatnonzero(where < 0)
     for p in greedy_order(t, pending[t.count[pending] > 0]):
+        if time.perf_counter() > deadline:
+            break                                                  # out of time: the rest stays pending
         state.place(int(p))
     _repack_shares(state, free_pods, deadline)
     moved_ok = (movable & (where >= 0) & ~lift_movable) | free_pods
     _evict_one(state, where, moved_ok, deadline)
     _repack_shares(state, free_pods, deadline)
     for p in greedy_order(t, pending[t.count[pending] == 0]):   # CPU-only pods last: they take no GPU
+        if time.perf_counter() > deadline:
+            break
         state.place(int(p))
     if not state.tally.within():
         return state, -1

@@ -51,14 +51,21 @@ from .rebalance import rebalance
 from .search import SMALL_NODES, SMALL_PODS, Rank, search_small
 from .validate import objective_details
 
+FIRST_SHARE = 0.5          # of the time limit, for the first plan (placing pending pods, forced moves)
+FINISH_FACTOR = 2.5        # measuring a plan takes up to about this many times what setting up the first one took
+
 
 def solve_heuristic(problem: PackProblem) -> PackResult:
-    """Place pending pods and, within the move limits, repack movable ones (module doc)."""
+    """Place pending pods and, within the move limits, repack movable ones (module doc). The
+    whole run keeps within ``problem.time_limit_s``: the first plan gets ``FIRST_SHARE`` of it,
+    the later steps stop in time to measure the best plan so far (``_finish_reserve``)."""
     start = time.perf_counter()
-    deadline = start + max(problem.time_limit_s, 1.0) * 0.9
+    limit = float(problem.time_limit_s)
+    whole, problem = problem, problem.in_pool()
     pods = problem.pods
     workload = problem.target_workload()
-    state, alloc = solve_from(problem, workload, lift_movable=False, deadline=deadline)
+    state, alloc = solve_from(problem, workload, lift_movable=False, deadline=start + FIRST_SHARE * limit)
+    deadline = start + limit - _finish_reserve(limit, state.setup_s)
     plans = [state]
     if problem.max_moves is None and time.perf_counter() < deadline:
         other, other_alloc = solve_from(problem, workload, lift_movable=True, deadline=deadline)
@@ -72,7 +79,18 @@ def solve_heuristic(problem: PackProblem) -> PackResult:
             best = other
     if problem.objective != "allocate":
         rebalance(best, problem, deadline)
-    return _result(problem, best, start, workload)
+    result = _result(problem, best, start, workload)
+    if whole is not problem:
+        result.details["pool"] = whole.pool
+    if time.perf_counter() > deadline:
+        result.details["time_limit_reached"] = True
+    return result
+
+
+def _finish_reserve(limit: float, setup_s: float) -> float:
+    """Seconds kept from the limit for measuring the plan: a multiple of what setting up the first
+    plan took (both grow with the cluster and the machine's load), at most half the limit."""
+    return min(0.1 + FINISH_FACTOR * setup_s, 0.5 * limit)
 
 
 def _rank(state: PlanState) -> Rank:

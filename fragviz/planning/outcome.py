@@ -20,6 +20,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import shlex
 from collections.abc import Iterable
 from urllib.parse import quote as url_quote
@@ -32,6 +33,7 @@ from .. import metrics
 from ..frag import NOT_WORKLOAD_OWNERS, JobShape, analyse, default_job_shapes, typical_pods, workload_pods
 from ..model import GPU_MILLI, Snapshot
 from .problem import PackProblem, PackResult
+from .scenario import WHATIF_LABEL
 
 IMPACT_COLUMNS = ["metric", "before", "after", "change", "unit", "how", "key"]
 MOVES_COLUMNS = ["pod", "namespace", "from_node", "from_devices", "to_node", "to_devices", "gpus", "reason"]
@@ -241,7 +243,7 @@ def _eviction(namespace: str, name: str) -> list[str]:
     path = f"/api/v1/namespaces/{url_quote(namespace, safe='')}/pods/{url_quote(name, safe='')}/eviction"
     body = json.dumps({"apiVersion": "policy/v1", "kind": "Eviction",
                        "metadata": {"name": name, "namespace": namespace}}, ensure_ascii=True)
-    return [f"kubectl create --raw {_q(path)} -f - <<'EVICTION'", body, "EVICTION"]
+    return [f"kubectl --context \"$EXPECTED_CONTEXT\" create --raw {_q(path)} -f - <<'EVICTION'", body, "EVICTION"]
 
 
 def _where(node: str, devices: str) -> str:
@@ -263,21 +265,60 @@ def _move_comment(r, pdb: dict[str, str]) -> str:
                  f"{fmt.plain(r.gpus)} GPU(s){pdb.get(f'{r.namespace}/{r.pod}', '')}")
 
 
+CONTEXT_VARIABLE = "FRAGVIZ_KUBE_CONTEXT"
+
+
+def context_of(source: str) -> str | None:
+    """The kubectl context a snapshot was read from (``kubernetes: context NAME (server)``), else None."""
+    match = re.match(r"kubernetes: context (\S+) \(", str(source))
+    return match.group(1) if match else None
+
+
+def new_nodes(before: Snapshot, baseline: Snapshot | None = None) -> list[str]:
+    """Nodes of ``before`` that the cluster does not have yet: added by a scenario (labelled so), or
+    absent from ``baseline``."""
+    nodes = before.nodes
+    labels = nodes["labels"] if "labels" in nodes else pd.Series([{}] * len(nodes), index=nodes.index)
+    added = [isinstance(v, dict) and v.get(WHATIF_LABEL) == "added" for v in labels]
+    names = set(nodes.loc[added, "name"].astype(str))
+    if baseline is not None:
+        names |= set(nodes["name"].astype(str)) - set(baseline.nodes["name"].astype(str))
+    return sorted(names)
+
+
+def scenario_cordons(before: Snapshot, baseline: Snapshot | None) -> list[str]:
+    """Nodes schedulable in ``baseline`` that the scenario cordons in ``before``."""
+    if baseline is None:
+        return []
+    was = set(baseline.nodes.loc[baseline.nodes["schedulable"].astype(bool), "name"].astype(str))
+    now = set(before.nodes.loc[~before.nodes["schedulable"].astype(bool), "name"].astype(str))
+    return sorted(was & now)
+
+
 def kubectl_script(result: PackResult, before: Snapshot, drain: Iterable[str] = (), freed: Iterable[str] = (),
-                   title: str = "", drain_timeout_s: int = 600) -> str:
+                   title: str = "", drain_timeout_s: int = 600, context: str | None = None,
+                   baseline: Snapshot | None = None) -> str:
     """A bash script that carries out the plan's moves with kubectl, for a person to review and
     run. fragviz never runs it. Without ``--yes`` as its first argument it only prints the plan.
 
-    Steps: 1) cordon every node of ``drain`` and ``freed`` (the nodes the plan empties), so
-    evicted pods do not come back; 2) evict, through the Eviction API (which honours
-    PodDisruptionBudgets), each pod that moves off a node that stays in use; 3) ``kubectl drain``
-    every cordoned node. A drain the plan could not complete (``drain_blocked_by``) is left
-    commented out. The scheduler decides where evicted pods land; the planned target is noted.
+    With ``--yes`` it first checks its preconditions and refuses (exit 1, nothing written) unless
+    they hold: the current kubectl context is the one the plan was computed for (``context``, else
+    the snapshot's own when it came from a live cluster, else the one the person names in
+    ``FRAGVIZ_KUBE_CONTEXT``: the script refuses while it is unset); and the nodes the plan needs that
+    do not exist yet (scenario nodes, "buy first") exist. Every kubectl command is pinned with
+    ``--context``. Steps: 1) cordon every node the scenario cordons (``baseline``: the cluster
+    without the scenario), every node of ``drain`` and of ``freed`` (the nodes the plan empties);
+    2) evict, through the Eviction API (which honours PodDisruptionBudgets), each pod that moves
+    off a node that stays in use; 3) ``kubectl drain`` the nodes to drain or emptied. A drain the plan
+    could not complete (``drain_blocked_by``) is left commented out. Empty sections are left out;
+    a plan with nothing to do says so and runs nothing.
     """
     table = move_table(result, before, drain)
     drained = sorted({str(n) for n in drain})
     emptied = sorted({str(n) for n in freed} - set(drained))
-    cordon = sorted(set(drained) | set(emptied))
+    to_drain = sorted(set(drained) | set(emptied))
+    kept_cordoned = sorted(set(scenario_cordons(before, baseline)) - set(to_drain))
+    cordon = sorted(set(to_drain) | set(kept_cordoned))
     blocked_keys = [str(k) for k in result.details.get("drain_blocked_by", [])]
     node_of = dict(zip(PackProblem.key(before.pods).astype(str), before.pods["node"].astype(str)))
     blocked: dict[str, list[str]] = {}
@@ -286,10 +327,15 @@ def kubectl_script(result: PackResult, before: Snapshot, drain: Iterable[str] = 
     pdb = _pdb_notes(before)
     owner = dict(zip(PackProblem.key(before.pods).astype(str), before.pods["owner_kind"].astype(str)))
     by_node = {node: group for node, group in table.groupby("from_node", sort=True)}
-    evict = table[~table["from_node"].isin(cordon)]
+    evict = table[~table["from_node"].isin(to_drain)]
     stays = (evict["namespace"] + "/" + evict["pod"]).map(owner).isin(NOT_WORKLOAD_OWNERS)
     new = placement_table(result, before)
+    unbuilt = set(new_nodes(before, baseline))
+    buy = sorted((set(table["to_node"].astype(str)) | set(new["node"].astype(str))) & unbuilt)
+    context = context or context_of(before.source)
     when = before.taken_at.isoformat()
+    k = 'kubectl --context "$EXPECTED_CONTEXT"'
+    crossing = _crossing_note(table, before)
 
     lines = ["#!/usr/bin/env bash"]
     if title:
@@ -298,77 +344,127 @@ def kubectl_script(result: PackResult, before: Snapshot, drain: Iterable[str] = 
         f"# Generated by fragviz for the cluster as of {when} (snapshot source: {_safe(before.source)}).",
         "#",
         f"# What it does: cordons {len(cordon)} node(s), evicts {int((~stays).sum())} pod(s) through the Eviction API and",
-        f"# drains {len([n for n in cordon if n not in blocked])} node(s), so that {len(table)} pod(s) move as the plan proposes.",
+        f"# drains {len([n for n in to_drain if n not in blocked])} node(s), so that {len(table)} pod(s) move as the plan proposes.",
         "# REVIEW BEFORE RUNNING. fragviz never runs this script. The plan is a guide: the Kubernetes",
         "# scheduler decides where each evicted pod lands; the node fragviz expects is noted for each.",
         "# Evictions and drains respect PodDisruptionBudgets; a blocked eviction stops the script (set -e).",
-        "# Preview a drain with: kubectl drain NODE --ignore-daemonsets --delete-emptydir-data --dry-run=server",
         f"# Nothing happens unless the first argument is {CONFIRM}; without it the plan is printed.",
-        "",
-        "set -euo pipefail",
-        "",
     ]
+    if crossing:
+        lines.append(f"# WARNING: {crossing}")
+    lines += ["", "set -euo pipefail", ""]
+    if context:
+        lines += ["# The kubectl context this plan was computed for: the script refuses to run against any other.",
+                  f"EXPECTED_CONTEXT={_q(context)}"]
+    else:
+        lines += [f"# fragviz does not know which kubectl context this plan is for (snapshot: {_safe(before.source)}).",
+                  f"# Name it: {CONTEXT_VARIABLE}=<context> bash this-script.sh {CONFIRM}  (the script refuses while it is unset).",
+                  f'EXPECTED_CONTEXT="${{{CONTEXT_VARIABLE}:-}}"']
+    lines.append("")
+    nothing = table.empty and not cordon
     plan_text = [f"fragviz plan for the cluster as of {when}: {len(table)} move(s)."]
-    plan_text += [f"cordon {_safe(n)}" for n in cordon]
+    if nothing:
+        plan_text.append("The plan changes nothing: there is nothing to run.")
+    if crossing:
+        plan_text.append(f"WARNING: {crossing}")
+    plan_text += [f"first add node {_safe(n)} (it does not exist yet)" for n in buy]
+    plan_text += [f"cordon {_safe(n)}" + (" (the scenario cordons it)" if n in kept_cordoned else "") for n in cordon]
     plan_text += [f"evict {_safe(r.namespace)}/{_safe(r.pod)} from {_safe(_where(r.from_node, r.from_devices))} "
                   f"(expected to land on {_safe(_where(r.to_node, r.to_devices))})" for r in evict[~stays].itertuples(index=False)]
-    plan_text += [("drain " if n not in blocked else "NOT drained (pods cannot move): ") + _safe(n) for n in cordon]
+    plan_text += [("drain " if n not in blocked else "NOT drained (pods cannot move): ") + _safe(n) for n in to_drain]
     plan_text.append(f"Nothing was changed. To apply, review this script and run it with {CONFIRM}.")
     lines.append(f'if [ "${{1:-}}" != {CONFIRM} ]; then')
     lines.append("  printf '%s\\n' \\")
     lines += [f"    {_q(text)} \\" for text in plan_text[:-1]]
     lines.append(f"    {_q(plan_text[-1])}")
     lines += ["  exit 0", "fi", ""]
+    if nothing:
+        lines += ["echo 'The plan changes nothing: there is nothing to run.'", "exit 0"]
+        return "\n".join(lines) + "\n"
 
-    lines.append("# 1) Cordon the nodes to drain and the nodes the plan empties, so evicted pods do not return.")
-    if not cordon:
-        lines.append("#    (none)")
-    lines += [f"kubectl cordon {_q(n)}" for n in cordon]
+    lines += ["# 0) Preconditions: checked before anything changes; the script stops here if one fails.",
+              'if [ -z "$EXPECTED_CONTEXT" ]; then',
+              f"  echo 'Refusing to run: name the kubectl context this plan is for in {CONTEXT_VARIABLE}.' >&2",
+              "  exit 1", "fi",
+              'CURRENT_CONTEXT="$(kubectl config current-context 2>/dev/null || true)"',
+              'if [ "$CURRENT_CONTEXT" != "$EXPECTED_CONTEXT" ]; then',
+              '  printf \'Refusing to run: the current kubectl context is "%s", this plan is for "%s".\\n\' '
+              '"$CURRENT_CONTEXT" "$EXPECTED_CONTEXT" >&2',
+              "  exit 1", "fi"]
+    if buy:
+        lines += [f"# Buy first: the plan moves or places pods on {len(buy)} node(s) that do not exist yet (scenario nodes).",
+                  "# Add them (or edit the names below to the nodes you added) before running.",
+                  "MISSING=0"]
+        for n in buy:
+            lines += [f"if ! {k} get node {_q(n)} >/dev/null 2>&1; then",
+                      f"  echo {_q('Missing node (buy or add it first): ' + _safe(n))} >&2", "  MISSING=1", "fi"]
+        lines += ['if [ "$MISSING" != 0 ]; then', "  echo 'Refusing to run: add the missing nodes first.' >&2",
+                  "  exit 1", "fi"]
     lines.append("")
 
-    lines.append("# 2) Evict the pods that move off nodes which stay in use (Eviction API: honours PodDisruptionBudgets).")
-    lines.append("#    The scheduler picks the landing node; fragviz's planned target is noted for each pod.")
-    if evict.empty:
-        lines.append("#    (none)")
-    for node, group in evict.groupby("from_node", sort=True):
-        lines.append(f"# --- {_safe(node)}: {len(group)} pod(s) move off it; the node stays in use")
-        for r in group.itertuples(index=False):
-            lines.append(_move_comment(r, pdb))
-            if owner.get(f"{r.namespace}/{r.pod}", "") in NOT_WORKLOAD_OWNERS:
-                lines.append("#   not evicted: a DaemonSet or mirror pod comes back on the same node")
+    if cordon:
+        lines.append("# 1) Cordon: the nodes the scenario cordons, the nodes to drain and the nodes the plan empties.")
+        for n in cordon:
+            why = "the scenario cordons it" if n in kept_cordoned else ("drain requested" if n in drained else "the plan empties it")
+            lines.append(f"{k} cordon {_q(n)}   # {_safe(why)}")
+        lines.append("")
+
+    if not evict.empty:
+        lines.append("# 2) Evict the pods that move off nodes which stay in use (Eviction API: honours PodDisruptionBudgets).")
+        lines.append("#    The scheduler picks the landing node; fragviz's planned target is noted for each pod.")
+        for node, group in evict.groupby("from_node", sort=True):
+            lines.append(f"# --- {_safe(node)}: {len(group)} pod(s) move off it; the node stays in use")
+            for r in group.itertuples(index=False):
+                lines.append(_move_comment(r, pdb))
+                if owner.get(f"{r.namespace}/{r.pod}", "") in NOT_WORKLOAD_OWNERS:
+                    lines.append("#   not evicted: a DaemonSet or mirror pod comes back on the same node")
+                else:
+                    lines += _eviction(r.namespace, r.pod)
+        lines.append("")
+
+    if to_drain:
+        lines.append("# 3) Drain the nodes to empty (DaemonSet pods stay; mirror pods are skipped). kubectl drain refuses pods")
+        lines.append("#    no controller owns; add --force only if losing them is acceptable. Preview a drain with:")
+        lines.append("#    kubectl drain NODE --ignore-daemonsets --delete-emptydir-data --dry-run=server")
+        for node in to_drain:
+            group = by_node.get(node)
+            why = "drain requested" if node in drained else "the plan empties it"
+            count = 0 if group is None else len(group)
+            lines.append(f"# --- {_safe(node)} ({why}): {count} pod(s) move off it")
+            for r in ([] if group is None else group.itertuples(index=False)):
+                lines.append(_move_comment(r, pdb))
+            command = f"{k} drain {_q(node)} --ignore-daemonsets --delete-emptydir-data --timeout={int(drain_timeout_s)}s"
+            if node in blocked:
+                lines.append("#   NOT drained: the plan found no other place for " + _safe(", ".join(blocked[node])) + ";")
+                lines.append("#   a drain would evict them and leave them pending. Command, for reference:")
+                lines.append(f"#   {_safe(command)}")
             else:
-                lines += _eviction(r.namespace, r.pod)
-    lines.append("")
-
-    lines.append("# 3) Drain the cordoned nodes (DaemonSet pods stay; mirror pods are skipped). kubectl drain refuses pods")
-    lines.append("#    no controller owns; add --force only if losing them is acceptable.")
-    if not cordon:
-        lines.append("#    (none)")
-    for node in cordon:
-        group = by_node.get(node)
-        why = "drain requested" if node in drained else "the plan empties it"
-        count = 0 if group is None else len(group)
-        lines.append(f"# --- {_safe(node)} ({why}): {count} pod(s) move off it")
-        for r in ([] if group is None else group.itertuples(index=False)):
-            lines.append(_move_comment(r, pdb))
-        command = f"kubectl drain {_q(node)} --ignore-daemonsets --delete-emptydir-data --timeout={int(drain_timeout_s)}s"
-        if node in blocked:
-            lines.append("#   NOT drained: the plan found no other place for " + _safe(", ".join(blocked[node])) + ";")
-            lines.append("#   a drain would evict them and leave them pending. Command, for reference:")
-            lines.append(f"#   {_safe(command)}")
-        else:
-            lines.append(command)
-    lines.append("")
+                lines.append(command)
+        lines.append("")
 
     if not new.empty:
         lines.append(f"# Pending pods the plan places ({len(new)}): the scheduler places them when room appears.")
         lines += [f"#   {_safe(r.namespace)}/{_safe(r.pod)} -> {_safe(_where(r.node, r.devices))}"
                   for r in new.itertuples(index=False)]
         lines.append("")
-    lines.append("# Afterwards: the drained nodes stay cordoned. Uncordon a node once it should take pods again:")
-    lines += [f"#   kubectl uncordon {_safe(_q(n))}" for n in cordon]
+    if to_drain:
+        lines.append("# Afterwards: the drained nodes stay cordoned. Uncordon a node once it should take pods again:")
+        lines += [f"#   kubectl --context \"$EXPECTED_CONTEXT\" uncordon {_safe(_q(n))}" for n in to_drain]
     lines.append("# Verify where the pods landed (they may differ from the plan): kubectl get pods -A -o wide")
     return "\n".join(lines) + "\n"
+
+
+def _crossing_note(table: pd.DataFrame, before: Snapshot) -> str:
+    """'N pod(s) change GPU model, M change pool' for the moves, or ''."""
+    if table.empty:
+        return ""
+    nodes = before.nodes.set_index(before.nodes["name"].astype(str))
+    src, dst = table["from_node"].astype(str), table["to_node"].astype(str)
+    model = int((nodes["gpu_model"].reindex(src).to_numpy() != nodes["gpu_model"].reindex(dst).to_numpy()).sum())
+    pool = int((nodes["pool"].reindex(src).to_numpy() != nodes["pool"].reindex(dst).to_numpy()).sum())
+    if not model and not pool:
+        return ""
+    return f"{model} pod(s) change GPU model and {pool} change pool (crossing pools was allowed for this plan)."
 
 
 # -- headline numbers ----------------------------------------------------------------------------

@@ -9,8 +9,9 @@ GPU milli allocated, then the fewest moves, then the least fragmentation.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
+import numpy as np
 import pandas as pd
 
 from ..frag import JobShape, typical_pods, workload_pods
@@ -31,6 +32,8 @@ class PackProblem:
     target_shape: JobShape | None = None  # the job shape "shape" maximises
     memory_aware: bool = False          # "defragment" with the extended (memory-aware) measure
     workload: pd.DataFrame | None = None  # target workload of the measure; None = typical pods of ``pods``
+    allow_cross_pool: bool = False      # False: a placed pod moves only to a node of its own pool and GPU model
+    pool: str | None = None             # only this pool's nodes (and their pods, plus pending pods) are planned
 
     def __post_init__(self):
         if self.objective not in OBJECTIVES:
@@ -41,6 +44,13 @@ class PackProblem:
             raise ValueError("max_moves must be >= 0 (None: no limit)")
         if self.max_gpus_moved is not None and self.max_gpus_moved < 0:
             raise ValueError("max_gpus_moved must be >= 0 (None: no limit)")
+        if self.pool is not None:
+            pools = sorted(set(self.nodes["pool"].fillna("").astype(str))) if "pool" in self.nodes else []
+            if self.pool not in pools:
+                raise ValueError(f"no node in pool '{self.pool}'; pools: {', '.join(p or '(none)' for p in pools) or '(none)'}")
+            outside = sorted(set(self.drain) - set(self.nodes.loc[self.nodes["pool"] == self.pool, "name"].astype(str)))
+            if outside:
+                raise ValueError(f"nodes to drain outside pool '{self.pool}': {', '.join(outside[:5])}")
 
     @property
     def capacity_milli(self) -> int:
@@ -57,6 +67,32 @@ class PackProblem:
             return None
         typical = typical_pods(workload_pods(self.pods))
         return None if typical.empty else typical
+
+    def in_pool(self) -> PackProblem:
+        """The problem restricted to ``pool``: its nodes, the pods placed on them and the pending
+        pods, with the whole problem's target workload (the measure does not change). Itself
+        when ``pool`` is None."""
+        if self.pool is None:
+            return self
+        nodes = self.nodes[self.nodes["pool"].fillna("").astype(str) == self.pool]
+        node = self.pods["node"].fillna("").astype(str)
+        pods = self.pods[node.isin(set(nodes["name"].astype(str))) | (node == "")]
+        return replace(self, nodes=nodes, pods=pods, workload=self.target_workload(), pool=None)
+
+    def home_groups(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per node its group (pool and GPU model), and per pod the group it must stay in: that of
+        its node, or -1 (any) for pending pods and when ``allow_cross_pool``."""
+        nodes = self.nodes.reset_index(drop=True)
+        pool = nodes["pool"].fillna("").astype(str) if "pool" in nodes else pd.Series("", index=nodes.index)
+        model = nodes["gpu_model"].fillna("").astype(str) if "gpu_model" in nodes else pd.Series("", index=nodes.index)
+        group, _ = pd.factorize(pool + "\x00" + model)
+        group = group.astype(np.int64)
+        node = self.pods["node"].fillna("").astype(str).to_numpy() if "node" in self.pods else np.full(len(self.pods), "")
+        row = pd.Index(nodes["name"].astype(str)).get_indexer(node)
+        home = np.where(row >= 0, group[np.maximum(row, 0)], -1) if len(group) else np.full(len(node), -1)
+        if self.allow_cross_pool:
+            home = np.full(len(node), -1)
+        return group, home.astype(np.int64)
 
     @staticmethod
     def key(pods: pd.DataFrame) -> pd.Series:

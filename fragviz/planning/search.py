@@ -91,6 +91,8 @@ class SmallProblem:
         decided = self.pending + self.liftable + [int(p) for p in np.flatnonzero(state.forced)]
         for p in decided:
             ok = state.target.copy()
+            if state.home[p] >= 0:
+                ok &= state.group == state.home[p]
             if self.p_k[p]:
                 ok &= state.ctx.allowed(t.spec[p]) & (c.gpu_count >= self.p_k[p])
             self.allowed[p] = np.flatnonzero(ok).tolist()

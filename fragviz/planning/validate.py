@@ -87,33 +87,36 @@ def plan_frag(problem: PackProblem, placement: pd.DataFrame, workload: pd.DataFr
     return float(model.node_frag(state.cpu_free, state.gpu_free, codes.astype(np.int64), state.mem_free).sum())
 
 
-def free_after(problem: PackProblem, placement: pd.DataFrame) -> tuple[pd.DataFrame, NodeState]:
-    """The problem's nodes and their free resources once ``placement`` (pod, node, devices) runs."""
-    nodes, pods = node_frame(problem), pod_frame(problem)
+def free_after(problem: PackProblem, placement: pd.DataFrame, frames: tuple | None = None) -> tuple[pd.DataFrame, NodeState]:
+    """The problem's nodes and their free resources once ``placement`` (pod, node, devices) runs
+    (``frames``: the problem's node_frame and pod_frame, when the caller has them)."""
+    nodes, pods = frames or (node_frame(problem), pod_frame(problem))
     count = nodes["gpu_count"].to_numpy(np.int64)
     width = max(int(count.max(initial=0)), 1)
     present = np.arange(width)[None, :] < count[:, None]
     gpu_free = np.where(present, GPU_MILLI, 0).astype(np.int64)
     cpu_free = nodes["cpu_milli"].to_numpy(np.int64).copy()
     mem_free = nodes["memory_mib"].to_numpy(np.float64).copy()
-    row_of = {name: i for i, name in enumerate(nodes["name"].astype(str))}
-    by_pod = pods.set_index("pod")
-    for pod, node, devices in zip(placement["pod"], placement["node"], placement["devices"]):
-        row = row_of[node]
-        cpu_free[row] -= int(by_pod.at[pod, "cpu_milli"])
-        mem_free[row] -= float(by_pod.at[pod, "memory_mib"])
-        for d in parse_devices(devices):
-            gpu_free[row, d] -= int(by_pod.at[pod, "gpu_milli"])
+    rows = pd.Index(nodes["name"].astype(str)).get_indexer(placement["node"].astype(str))
+    at = pd.Index(pods["pod"]).get_indexer(placement["pod"])
+    np.subtract.at(cpu_free, rows, pods["cpu_milli"].to_numpy(np.int64)[at])
+    np.subtract.at(mem_free, rows, pods["memory_mib"].to_numpy(np.float64)[at])
+    milli = pods["gpu_milli"].to_numpy(np.int64)[at]
+    with_gpu = np.flatnonzero(pods["gpu_count"].to_numpy(np.int64)[at] > 0)
+    devices = [parse_devices(text) for text in placement["devices"].to_numpy(object)[with_gpu]]
+    lengths = np.array([len(d) for d in devices], dtype=np.int64)
+    flat = np.fromiter((d for ds in devices for d in ds), dtype=np.int64, count=int(lengths.sum()))
+    np.subtract.at(gpu_free, (np.repeat(rows[with_gpu], lengths), flat), np.repeat(milli[with_gpu], lengths))
     state = NodeState(names=nodes["name"].astype(str).to_numpy(dtype=object), cpu_free=cpu_free, mem_free=mem_free,
                       gpu_free=gpu_free, gpu_present=present, gpu_count=count,
                       gpu_model=nodes["gpu_model"].to_numpy(dtype=object), usable=nodes["open"].to_numpy(bool))
     return nodes, state
 
 
-def plan_metrics(problem: PackProblem, placement: pd.DataFrame) -> dict:
+def plan_metrics(problem: PackProblem, placement: pd.DataFrame, frames: tuple | None = None) -> dict:
     """What the rebalancing objectives count after ``placement``: partly used GPU nodes (usable
     nodes with some but not all GPU milli allocated) and, with a target shape, its jobs that fit."""
-    nodes, state = free_after(problem, placement)
+    nodes, state = free_after(problem, placement, frames)
     capacity = state.gpu_count * GPU_MILLI
     used = capacity - state.gpu_free.sum(axis=1)
     usable = nodes["usable"].to_numpy(bool)
@@ -126,20 +129,35 @@ def plan_metrics(problem: PackProblem, placement: pd.DataFrame) -> dict:
 
 def objective_details(problem: PackProblem, placement: pd.DataFrame, moves: pd.DataFrame) -> dict:
     """The plan's objective and what it counts, before and after, plus the GPUs moved."""
-    before, after = plan_metrics(problem, original_placement(problem)), plan_metrics(problem, placement)
-    pods = pod_frame(problem).set_index("pod")
+    frames = node_frame(problem), pod_frame(problem)
+    before = plan_metrics(problem, original_placement(problem, frames[1]), frames)
+    after = plan_metrics(problem, placement, frames)
+    pods = frames[1].set_index("pod")
     moved = pods.loc[list(moves["pod"]), ["gpu_count", "gpu_milli"]] if len(moves) else pods.iloc[:0]
     out = {"objective": problem.objective, "gpus_moved": round(float((moved["gpu_count"] * moved["gpu_milli"]).sum()) / GPU_MILLI, 3)}
     if problem.target_shape is not None:
         out["target_shape"] = problem.target_shape.name
+    out.update(crossings(problem, moves, frames[0]))
     for name, value in after.items():
         out[f"{name}_before"], out[name] = before[name], value
     return out
 
 
-def original_placement(problem: PackProblem) -> pd.DataFrame:
+def crossings(problem: PackProblem, moves: pd.DataFrame, nodes: pd.DataFrame | None = None) -> dict:
+    """How many moves change pool (``moves_cross_pool``) and GPU model (``moves_cross_gpu_model``)."""
+    nodes = (node_frame(problem) if nodes is None else nodes).set_index(problem.nodes["name"].astype(str).to_numpy())
+    pool = nodes["pool"].fillna("").astype(str) if "pool" in nodes else pd.Series("", index=nodes.index)
+    if not len(moves):
+        return {"moves_cross_pool": 0, "moves_cross_gpu_model": 0}
+    src, dst = moves["from_node"].astype(str), moves["to_node"].astype(str)
+    return {"moves_cross_pool": int((pool.reindex(src).to_numpy() != pool.reindex(dst).to_numpy()).sum()),
+            "moves_cross_gpu_model": int((nodes["gpu_model"].reindex(src).to_numpy()
+                                          != nodes["gpu_model"].reindex(dst).to_numpy()).sum())}
+
+
+def original_placement(problem: PackProblem, pods: pd.DataFrame | None = None) -> pd.DataFrame:
     """The problem's own placement as a plan (pod, node, devices of every placed pod)."""
-    pods = pod_frame(problem)
+    pods = pod_frame(problem) if pods is None else pods
     placed = pods[pods["node"] != ""]
     return pd.DataFrame({"pod": placed["pod"], "node": placed["node"], "devices": placed["devices"]})
 
@@ -173,6 +191,7 @@ def check_plan(problem: PackProblem, result: PackResult) -> list[str]:
         return out
     where = {pod: (node, tuple(parse_devices(dev))) for pod, node, dev in zip(plan["pod"], plan["node"], plan["devices"])}
     drained = set(problem.drain)
+    group, _ = problem.home_groups()
     changed_pods, gained = [], set()
     for pod, row in info.iterrows():
         now = where.get(pod)
@@ -191,6 +210,8 @@ def check_plan(problem: PackProblem, result: PackResult) -> list[str]:
             continue
         changed_pods.append(pod)
         gained.add(node)
+        if before is not None and not problem.allow_cross_pool and group[node_row[before[0]]] != group[n]:
+            out.append(f"{pod}: moved from {before[0]} to {node}, another pool or GPU model (allow_cross_pool is off)")
         if before is not None and not row["movable"]:
             out.append(f"{pod}: unmovable pod moved from {before[0]} [{format_devices(before[1])}] "
                        f"to {node} [{format_devices(devices)}]")

@@ -47,7 +47,7 @@ def problem_to_dict(problem: PackProblem, **extra) -> dict:
 
     limits = {"max_gpus_moved": problem.max_gpus_moved} if problem.max_gpus_moved is not None else {}
     return {"max_moves": problem.max_moves, "drain": list(problem.drain), "time_limit_s": problem.time_limit_s,
-            **limits, **extra, "nodes": records(nodes, NODE_FIELDS), "pods": records(pods, POD_FIELDS)}
+            "allow_cross_pool": problem.allow_cross_pool, **limits, **extra, "nodes": records(nodes, NODE_FIELDS), "pods": records(pods, POD_FIELDS)}
 
 
 def problem_from_dict(data: dict, **overrides) -> PackProblem:
@@ -58,7 +58,8 @@ def problem_from_dict(data: dict, **overrides) -> PackProblem:
     pods["movable"] = pods["movable"].astype(bool) if "movable" in pods else True
     nodes["gpu_model"] = nodes["gpu_model"].fillna("").astype(str)
     args = {"max_moves": data.get("max_moves", 0), "drain": tuple(data.get("drain", ())),
-            "time_limit_s": float(data.get("time_limit_s", 60.0)), "max_gpus_moved": data.get("max_gpus_moved")}
+            "time_limit_s": float(data.get("time_limit_s", 60.0)), "max_gpus_moved": data.get("max_gpus_moved"),
+            "allow_cross_pool": bool(data.get("allow_cross_pool", True))}   # files older than the option crossed freely
     args.update(overrides)
     return PackProblem(nodes=nodes, pods=pods, **args)
 

@@ -326,11 +326,15 @@ class PlanSettings:
     time_limit_s: float = DEFAULT_TIME_LIMIT_S
     drain: tuple[str, ...] = ()
     memory_aware: bool = False
+    allow_cross_pool: bool = False            # running pods may move to another pool or GPU model
+    pool: str | None = None                   # plan only this pool (None: the whole cluster)
 
     def describe(self) -> str:
         moves = "no limit on pods moved" if self.max_moves is None else f"at most {self.max_moves} pods moved"
         gpus = "" if self.max_gpus_moved is None else f", at most {self.max_gpus_moved:g} GPUs moved"
         drain = f", draining {len(self.drain)} node(s)" if self.drain else ""
+        drain += f", pool {self.pool} only" if self.pool else ""
+        drain += ", pods may change pool or GPU model" if self.allow_cross_pool else ""
         goal = OBJECTIVES[self.objective] + (f" ({self.shape})" if self.objective == "shape" else "")
         return f"{SOLVERS[self.solver]} · {goal} · {moves}{gpus}{drain} · time limit {self.time_limit_s:g} s"
 
@@ -356,7 +360,7 @@ def plan_problem(cluster: Snapshot, settings: PlanSettings, workload: pd.DataFra
     return PackProblem(cluster.nodes, cluster.pods, max_moves=settings.max_moves, drain=tuple(settings.drain),
                        time_limit_s=float(settings.time_limit_s), max_gpus_moved=settings.max_gpus_moved,
                        objective=settings.objective, target_shape=target, memory_aware=settings.memory_aware,
-                       workload=workload)
+                       workload=workload, allow_cross_pool=settings.allow_cross_pool, pool=settings.pool)
 
 
 def solve(problem: PackProblem, solver: str) -> PackResult:
@@ -375,6 +379,7 @@ class Plan:
     placements: pd.DataFrame            # outcome.PLACEMENTS_COLUMNS
     freed: list[str]
     summary: dict = field(default_factory=dict)
+    baseline: Snapshot | None = None    # the cluster without the scenario (its cordons and new nodes reach the script)
 
     @property
     def before(self) -> Snapshot:
@@ -387,7 +392,7 @@ class Plan:
 
 
 def compute_plan(cluster: Snapshot, settings: PlanSettings, workload: pd.DataFrame, shapes: list[JobShape],
-                 scenario: str = "") -> Plan:
+                 scenario: str = "", baseline: Snapshot | None = None) -> Plan:
     """Solve on ``cluster`` and measure the result (the same measures as baseline vs scenario)."""
     result = solve(plan_problem(cluster, settings, workload, shapes), settings.solver)
     after = outcome.apply_plan(cluster, result)
@@ -396,7 +401,7 @@ def compute_plan(cluster: Snapshot, settings: PlanSettings, workload: pd.DataFra
     moves = outcome.move_table(result, cluster, settings.drain)
     placements = outcome.placement_table(result, cluster)
     summary = outcome.plan_summary(cluster, result, after, workload, shapes, settings.memory_aware)
-    return Plan(settings, scenario, comparison, result, moves, placements, freed, summary)
+    return Plan(settings, scenario, comparison, result, moves, placements, freed, summary, baseline)
 
 
 def status_help(result: PackResult) -> str:
@@ -430,7 +435,16 @@ def plan_warnings(plan: Plan) -> list[str]:
                    "The kubectl script leaves those drains commented out.")
     if result.solver_status in ("INFEASIBLE", "UNKNOWN", "MODEL_INVALID") and not blocked:
         out.append(f"No plan ({result.solver_status}): {result.details.get('note') or status_help(result)}")
+    model, pool = int(result.details.get("moves_cross_gpu_model", 0)), int(result.details.get("moves_cross_pool", 0))
+    if model or pool:
+        out.append(f"Crossing allowed: {model} pod(s) change GPU model and {pool} change pool (e.g. inference pods onto "
+                   "training GPUs). Check that their owners agree before running the script.")
     return out
+
+
+def nothing_to_run(plan: Plan) -> bool:
+    """A plan that moves no pod and drains nothing: there is no script to offer."""
+    return plan.moves.empty and not plan.settings.drain
 
 
 @dataclass(frozen=True)
@@ -446,13 +460,16 @@ def plan_downloads(plan: Plan) -> list[Download]:
     """The moves CSV, the new placements CSV and the kubectl script of a plan."""
     stem = file_name(Scenario(plan.scenario or "cluster"), "")
     result, before, drain = plan.result, plan.before, plan.settings.drain
-    return [
+    downloads = [
         Download("Moves (CSV)", outcome.moves_csv(result, before, drain), f"{stem}-moves.csv", "text/csv",
                  "pod, namespace, from_node, from_devices, to_node, to_devices, gpus, reason (drain or rebalance)."),
         Download("New placements (CSV)", outcome.placements_csv(result, before), f"{stem}-placements.csv", "text/csv",
                  "Pending pods the plan places: pod, namespace, node, devices."),
-        Download("kubectl script (.sh)", outcome.kubectl_script(result, before, drain, plan.freed, plan.title),
-                 f"{stem}-plan.sh", "text/x-shellscript",
-                 "Cordon, evict (Eviction API, honours PodDisruptionBudgets) and drain. Without --yes it only prints "
-                 "the plan."),
     ]
+    if not nothing_to_run(plan):
+        downloads.append(Download(
+            "kubectl script (.sh)", outcome.kubectl_script(result, before, drain, plan.freed, plan.title, baseline=plan.baseline),
+            f"{stem}-plan.sh", "text/x-shellscript",
+            "Checks the kubectl context and the nodes it needs, then cordons, evicts (Eviction API, honours "
+            "PodDisruptionBudgets) and drains. Without --yes it only prints the plan."))
+    return downloads
