@@ -225,3 +225,12 @@ def test_planned_capacity_changes_reach_the_reports_runway(data):
     text = cut.section("forecast").paragraphs[0]
     assert f"exceeds capacity around {removal.day} {removal:%b %Y}" in text
     assert f"Includes planned changes: -10,000 GPUs on {removal.day} {removal:%b %Y}" in text
+
+
+def test_the_executive_summary_speaks_of_the_waste_in_the_same_terms_before_and_after_the_plan(data, analysis):
+    snapshot, history = data
+    report = build_report(snapshot, history, now=NOW, sections=["executive"], rebalance_moves=20)
+    text = " ".join(report.section("executive").paragraphs)
+    today = waste.waste_breakdown(analysis, utilisation.idle_allocated(snapshot, history))
+    assert f"{today.fragmented} fragmented GPU" in text and f"{today.stranded} stranded GPU" in text
+    assert f"cut the fragmented and stranded GPUs from {today.fragmented + today.stranded} to " in text

@@ -91,8 +91,13 @@ def defragment_text(plan, waste: Waste | None, moves: int | None, gpus_needed: i
         freed = nodes.loc[list(plan.freed), "gpu_count"] if len(plan.freed) else pd.Series(dtype=float)
         gpus = int(freed.sum())
         text = (f"Defragmenting instead (the rebalancing plan: {counted(s['pods_moved'], 'pod')} moved) would free "
-                f"{counted(s['nodes_freed_count'], 'node')} with {counted(gpus, 'GPU')} and cut fragmented GPUs from "
-                f"{fmt.gpus(s['fragmented_gpus_before'])} to {fmt.gpus(s['fragmented_gpus_after'])}.")
+                f"{counted(s['nodes_freed_count'], 'node')} with {counted(gpus, 'GPU')}")
+        comparison = getattr(plan, "comparison", None)
+        if comparison is not None:       # in the waste's own terms, so the two sentences agree
+            before, after = (waste_breakdown(a) for a in (comparison.analysis_before, comparison.analysis_after))
+            text += (f" and cut the fragmented and stranded GPUs from {before.fragmented + before.stranded} to "
+                     f"{after.fragmented + after.stranded}")
+        text += "."
         if gpus_needed:
             text += (" That covers the whole purchase." if gpus >= gpus_needed else
                      f" That covers {gpus} of the {gpus_needed} GPUs needed.")
