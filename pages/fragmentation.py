@@ -13,7 +13,7 @@ memory_aware = bool(st.session_state.get("memory_aware", False))
 ui.kpi_cards(kpis.with_queries(frag_view.page_kpis(analysis, memory_aware), ui.queries()))
 empty_ratio = memo.memo("empty_cluster_ratio", (analysis.snapshot, analysis.workload, memory_aware),
                         lambda: empty_cluster_ratio(analysis.snapshot, analysis.workload, memory_aware))
-st.caption(frag_view.ratio_caveat(analysis, empty_ratio))
+st.caption(frag_view.ratio_caveat(analysis, empty_ratio) + "\n\n" + frag_view.versus_waste(analysis))
 
 c1, c2, c3, c4 = st.columns([1, 1, 1, 1])
 group_by = c1.selectbox("Group nodes by", list(heatmap.GROUPINGS), format_func=heatmap.GROUPINGS.get)

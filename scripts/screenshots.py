@@ -52,7 +52,13 @@ def utilisation_colours(page) -> None:
     wait_rendered(page, True)
 
 
-ACTIONS = {"whatif": whatif_plan, "reports": reports_built, "fragmentation-utilisation": utilisation_colours}
+def overview_complete(page) -> None:
+    """The Overview once its script has run to the end (the runway's first forecast can take a while)."""
+    page.get_by_text("How is this computed? · jobs that fit").wait_for(timeout=180_000)
+    wait_rendered(page, True)
+
+
+ACTIONS = {"overview": overview_complete, "whatif": whatif_plan, "reports": reports_built, "fragmentation-utilisation": utilisation_colours}
 
 
 def main() -> None:

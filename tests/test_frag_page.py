@@ -156,3 +156,16 @@ def test_page_links_open_whatif_with_the_pool_or_the_nodes():
     assert nodes == table["node"].tolist() and len(nodes) == 20
     assert "Fragmentation ratio" in [m.label for m in at.metric]
     assert any("Read it against its floor" in c.value for c in at.caption)
+
+
+def test_the_page_says_how_its_amounts_relate_to_the_overviews_waste():
+    from fragviz.frag import analyse
+    from fragviz.sources.demo import demo_snapshot
+    from fragviz.views import frag_view
+    from fragviz.waste import waste_breakdown
+
+    analysis = analyse(demo_snapshot(nodes=40))
+    w = waste_breakdown(analysis)
+    text = frag_view.versus_waste(analysis)
+    assert f"{w.stranded:,} stranded and {w.fragmented:,} fragmented" in text
+    assert w.fragmented <= analysis.frag.amount / 1000          # the paper's amount is the larger

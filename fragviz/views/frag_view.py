@@ -11,6 +11,7 @@ from .. import format as fmt
 from .. import kpis, metrics
 from ..frag import CATEGORIES, CATEGORY_LABELS, CATEGORY_MEANINGS, Analysis
 from ..model import GPU_MILLI
+from ..waste import waste_breakdown
 
 KPIS = ("gpus_idle", "gpus_fragmented", "frag_ratio_pct", "gpus_stranded")
 WHATIF_PAGE = "pages/whatif.py"     # its URL path is "whatif"; the page reads ?pool= or ?nodes=
@@ -35,6 +36,15 @@ def ratio_caveat(analysis: Analysis, empty_ratio: float) -> str:
             f"GPU counts as unusable (pods asking for a GPU model or more GPUs than a node has add the rest). "
             f"Only the {abs(above):.1f} points {'above' if above >= 0 else 'below'} that floor come from how pods "
             f"are spread over the GPUs; the number of fragmented GPUs says more than the ratio.")
+
+
+def versus_waste(analysis: Analysis) -> str:
+    """Why this page's fragmented and stranded amounts differ from the Overview's 'GPUs wasted' parts."""
+    w = waste_breakdown(analysis)
+    return (f"**These are the paper's amounts.** The Overview's *GPUs wasted* counts each idle GPU once, in whole GPUs "
+            f"and for GPU jobs only: {w.idle_unusable:,} idle on unusable nodes, {w.stranded:,} stranded and "
+            f"{w.fragmented:,} fragmented. The figures here are larger because the ATC'23 measure also weighs the "
+            f"CPU-only typical pods and counts stranded GPUs and GPUs on cordoned or not Ready nodes as fragments too.")
 
 
 def category_order(cats: dict[str, float]) -> list[str]:
