@@ -246,7 +246,7 @@ else:
     cluster = comparison.after
     has_mix = any(isinstance(edit, JobMix) for edit in scenario.edits)
     st.caption(f"Before: {ui.markdown_text(snap.source)}. After: the same with scenario "
-               f"**{ui.markdown_text(scenario.name)}** ({len(scenario.edits)} edit(s)). Both measured against the same "
+               f"**{ui.markdown_text(scenario.name)}** ({len(scenario.edits)} edit{'s' if len(scenario.edits) != 1 else ''}). Both measured against the same "
                f"target workload{' (the scenario’s job mix)' if has_mix else ''} "
                f"and job shapes; fragmentation {'memory-aware' if memory_aware else 'as in ATC’23 (memory ignored)'}.")
     delta_cards(whatif_state.deltas("whatif_cmp_deltas", comparison, shapes))
