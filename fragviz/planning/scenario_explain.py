@@ -135,7 +135,7 @@ def _phrases(key: str, counts: dict[str, int]) -> dict[str, str]:
                                "new pod may start on them")
     if key == "gpus_allocated":
         phrases["removed"] += ": their pods wait as pending"
-        phrases["other"] = "on the other nodes, where the scenario removes pods"
+        phrases["other"] = "on the other nodes, where pods were placed or removed"
     if key == "jobs":
         phrases["unusable"] += ", which take no new pod"
     return phrases
