@@ -77,19 +77,21 @@ def test_progress_is_reported_between_steps(calls):
     assert all(isinstance(m, str) and m for m, _ in calls)
 
 
-def test_summary_kpis_equal_the_overview(report, analysis):
+def test_summary_kpis_are_the_overviews_cards(report, analysis, data):
     summary = report.section("summary")
-    expected = kpis.overview_kpis(analysis)
-    got = summary.kpis[:len(expected)]
-    assert [k.key for k in got] == [k.key for k in expected]
-    assert [k.value for k in got] == [k.value for k in expected]
-    assert [k.text for k in got] == [k.text for k in expected]
-    assert [k.label for k in got] == [k.label for k in expected]
-    # the demo history has per-GPU utilisation: the allocated-but-idle KPI follows
-    assert summary.kpis[len(expected)].key == "idle_allocated"
+    overview = {k.key: k for k in kpis.overview_kpis(analysis)}
+    wasted = waste.waste_breakdown(analysis, utilisation.idle_allocated(*data))
+    expected = ([overview[k] for k in ("gpus_total", "gpus_allocated", "gpus_idle")] +
+                kpis.waste_kpis(wasted) + [overview[k] for k in ("jobs_8gpu", "largest_job")])
+    assert [k.key for k in summary.kpis] == [k.key for k in expected]
+    assert [k.value for k in summary.kpis] == [k.value for k in expected]
+    assert [k.text for k in summary.kpis] == [k.text for k in expected]
+    by = {k.key: k for k in summary.kpis}
+    assert by["gpus_wasted"].value == sum(by[f"wasted_{p}"].value for p in ("idle_unusable", "stranded", "fragmented",
+                                                                            "allocated_idle"))
+    assert f"{wasted.total:,} GPUs" in summary.paragraphs[1] and "wasted, each counted once" in summary.paragraphs[1]
     # queries are appended to the explanation, as on the Overview page
-    total = next(k for k in summary.kpis if k.key == "gpus_total")
-    assert "sum(kube_node_status_allocatable)" in total.help
+    assert "sum(kube_node_status_allocatable)" in by["gpus_total"].help
     assert all(kpi_unit(k) for k in summary.kpis)
 
 
@@ -140,7 +142,7 @@ def test_forecast_section_has_chart_and_figures(report):
     assert table.loc["Capacity now", "Value"] == pytest.approx(148.0)
 
 
-def test_rebalancing_and_recommendations_cite_their_figures(report, analysis):
+def test_rebalancing_and_recommendations_cite_their_figures(report, analysis, data):
     whatif = report.section("whatif")
     tables = {t.title: t.frame for t in whatif.tables}
     impact = tables["Rebalancing: before vs after the plan"].set_index("Metric")
@@ -157,9 +159,12 @@ def test_rebalancing_and_recommendations_cite_their_figures(report, analysis):
         gpus = f"{row.stranded:,.0f}" if abs(row.stranded - round(row.stranded)) < 0.05 else f"{row.stranded:,.1f}"
         text = f"Pool {row.pool} has {gpus} stranded GPUs"
         assert recs["Recommendation"].str.contains(text, regex=False).any(), text
-    idle = next(k for k in report.section("summary").kpis if k.key == "idle_allocated")
-    if idle.value:
-        assert recs["Recommendation"].str.contains((f"{int(idle.value)} GPUs are allocated but idle" if int(idle.value) != 1 else "1 GPU is allocated but idle"), regex=False).any()
+    devices = len(utilisation.idle_allocated(*data))
+    share = next(k for k in report.section("summary").kpis if k.key == "wasted_allocated_idle").value
+    if devices:
+        said = f"{devices} GPU devices are allocated but idle" if devices != 1 else "1 GPU device is allocated but idle"
+        assert recs["Recommendation"].str.contains(said, regex=False).any()
+        assert recs["Recommendation"].str.contains(f"{int(share)} GPU", regex=False).any()
 
 
 def test_methods_say_how_when_and_from_what(report, data):
@@ -170,7 +175,8 @@ def test_methods_say_how_when_and_from_what(report, data):
     assert provenance["Report generated"] == "2026-12-01 09:30 UTC"
     assert provenance["Data source"] == data[0].source
     assert provenance["Snapshot time"] == f"{data[0].taken_at:%Y-%m-%d %H:%M} UTC"
-    assert list(tables["KPI definitions"]["KPI"]) == [k.label for k in report.section("summary").kpis]
+    assert {k.label for k in report.section("summary").kpis} <= set(tables["KPI definitions"]["KPI"])
+    assert {"Fragmentation ratio", "GPUs wasted"} <= set(tables["KPI definitions"]["KPI"])
     assert list(tables["Job shapes (jobs that fit)"]["Job shape"]) == [s.name for s in default_job_shapes(data[0].pods)]
     workload = typical_pods(workload_pods(data[0].pods))
     assert len(tables["Target workload (typical pods)"]) == len(workload)

@@ -253,6 +253,13 @@ def _whatif(ctx: _Context) -> None:
 
 # -- sections ------------------------------------------------------------------------------------
 
+def _waste_cards(ctx: _Context, wasted: waste.Waste | None = None) -> list[Kpi]:
+    """The Overview's "GPUs wasted" card and its parts."""
+    wasted = wasted or waste.waste_breakdown(ctx.analysis, ctx.idle_allocated)
+    return kpis.waste_kpis(wasted, fragmented_atc=metrics.gpus_fragmented(ctx.analysis),
+                           idle_devices=None if ctx.idle_allocated is None else len(ctx.idle_allocated))
+
+
 def _summary(ctx: _Context) -> Section:
     a, snap = ctx.analysis, ctx.snapshot
     by = {k.key: k for k in ctx.kpis}
@@ -260,18 +267,17 @@ def _summary(ctx: _Context) -> Section:
     models = (snap.nodes[snap.nodes["gpu_count"] > 0].groupby("gpu_model")["gpu_count"].sum()
               .sort_values(ascending=False))
     model_text = ", ".join(f"{int(n):,} {m or 'unknown model'}" for m, n in models.items())
+    wasted = waste.waste_breakdown(a, ctx.idle_allocated)
+    waste_cards = _waste_cards(ctx, wasted)
+    parts = "; ".join(f"{k.text} {k.label.lower()}" for k in waste_cards[1:] if k.text != fmt.UNKNOWN)
     paragraphs = [
         (f"{info['nodes']:,} nodes with {info['gpus']:,} GPUs ({model_text or 'no GPUs'}) and {info['pods']:,} pods "
          f"({info['pending_pods']:,} pending), from {snap.source} at {fmt.utc_time(snap.taken_at)}."),
         (f"{by['gpus_allocated'].text} of {by['gpus_total'].text} GPUs are allocated "
-         f"({fmt.pct(metrics.gpu_alloc_pct(a))}). Of the {by['gpus_idle'].text} idle GPUs, "
-         f"{by['gpus_fragmented'].text} ({by['frag_ratio_pct'].text}) are fragmented: pieces the typical pods cannot use, "
-         f"and {by['gpus_stranded'].text} are stranded on nodes whose CPU or memory is used up. "
+         f"({fmt.pct(metrics.gpu_alloc_pct(a))}) and {by['gpus_idle'].text} idle. {wasted.total:,} GPUs "
+         f"({fmt.pct(wasted.pct)}) are wasted, each counted once: {parts}. "
          f"{by['jobs_8gpu'].text} more 8-GPU jobs fit right now; the largest job that fits has {by['largest_job'].text}."),
     ]
-    if "idle_allocated" in by:
-        paragraphs.append(f"{by['idle_allocated'].text} are allocated to pods but idle (mean utilisation below "
-                          f"{utilisation.IDLE_THRESHOLD_PCT:g} % over the last {utilisation.IDLE_WINDOW}).")
     if ctx.forecast is not None and ctx.forecast.runway is not None:
         paragraphs.append("Runway (30-day forecast): " + ctx.forecast.runway.text(unit="GPUs", subject="GPU demand"))
     elif ctx.history is None:
@@ -284,7 +290,9 @@ def _summary(ctx: _Context) -> Section:
                           "(per node min(free GPU slots, free CPU / job CPU, free memory / job memory)).")]
     figures = [ReportFigure("Jobs that fit right now", charts.jobs_fit_bar(a.jobs),
                             "How many jobs of each shape could start at once, each shape on its own.")]
-    return Section("summary", SECTION_TITLES["summary"], paragraphs, list(ctx.kpis), tables, figures)
+    shown = [by[k] for k in ("gpus_total", "gpus_allocated", "gpus_idle") if k in by] + waste_cards + \
+        [by[k] for k in ("jobs_8gpu", "largest_job") if k in by]
+    return Section("summary", SECTION_TITLES["summary"], paragraphs, shown, tables, figures)
 
 
 def _fragmentation(ctx: _Context) -> Section:
@@ -536,9 +544,10 @@ def _methods(ctx: _Context) -> Section:
         ("Every figure in this report is computed by the same functions and drawn by the same chart builders as the "
          "fragviz dashboard pages (Overview, Fragmentation, Forecast, What-if) for the same data and settings."),
     ]
-    kpi_rows = pd.DataFrame({"KPI": [k.label for k in ctx.kpis], "Value": [k.value for k in ctx.kpis],
-                             "Unit": [kpi_unit(k) for k in ctx.kpis], "Shown as": [k.text for k in ctx.kpis],
-                             "How computed": [k.help for k in ctx.kpis]})
+    defined = list(ctx.kpis) + _waste_cards(ctx)
+    kpi_rows = pd.DataFrame({"KPI": [k.label for k in defined], "Value": [k.value for k in defined],
+                             "Unit": [kpi_unit(k) for k in defined], "Shown as": [k.text for k in defined],
+                             "How computed": [k.help for k in defined]})
     shapes = pd.DataFrame([{"Job shape": s.name, "GPUs per job": s.gpu_count, "GPU milli per device": s.gpu_milli,
                             "CPU per job (cores)": s.cpu_milli / 1000, "Memory per job (GiB)": s.memory_mib / 1024,
                             "GPU models (empty = any)": s.gpu_spec} for s in ctx.shapes])

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 
 from .. import format as fmt
-from .. import metrics, utilisation
+from .. import metrics, utilisation, waste
 from .content import SECTION_TITLES, ReportTable, Section
 from .wording import and_list, counted, held_by
 
@@ -84,8 +84,10 @@ def recommendations(ctx) -> Section:
     if ctx.idle_allocated is not None and len(ctx.idle_allocated):
         idle = ctx.idle_allocated
         teams = idle_by_team(ctx.snapshot, idle)
-        recs.append(((f"{counted(len(idle), 'GPU')} {'is' if len(idle) == 1 else 'are'} allocated but idle (below "
-                      f"{utilisation.IDLE_THRESHOLD_PCT:g} % utilisation over the last {utilisation.IDLE_WINDOW}), held by "
+        share = waste.waste_breakdown(a, idle).allocated_idle
+        recs.append(((f"{counted(len(idle), 'GPU device')} {'is' if len(idle) == 1 else 'are'} allocated but idle (below "
+                      f"{utilisation.IDLE_THRESHOLD_PCT:g} % utilisation over the last {utilisation.IDLE_WINDOW}; "
+                      f"{counted(share, 'GPU')} counting shared devices by the share held), held by "
                       f"{held_by(teams)}. Ask {'this team' if len(teams) == 1 else 'these teams'} to release them."),
                      "Summary › KPI 'Allocated but idle'; Appendix: pod lists › 'Allocated but idle GPUs'"))
     pending = a.rollup("namespace")
