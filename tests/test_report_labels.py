@@ -91,7 +91,7 @@ def test_every_chart_label_is_whole_and_inside_its_chart(case, tmp_path):
     assert busy <= ticks["GPUs by team"], busy - ticks["GPUs by team"]
     categories = set(report.section("fragmentation").tables[0].frame["Meaning"])
     assert categories <= ticks["Why idle GPUs are unusable"]
-    numbers = [t["text"] for t in texts if t["kind"] == "y" and figures[t["fig"]].title == "GPUs by pool"]
+    numbers = [t["text"] for t in texts if t["kind"] == "x" and figures[t["fig"]].title == "GPUs by pool"]
     assert numbers and all(n.replace(",", "").isdigit() for n in numbers) and "0" in numbers
     if kind == "long":
         assert min(len(p) for p in pools) >= 30

@@ -276,6 +276,7 @@ def waste_bars(table: pd.DataFrame, by: str, height: int | None = None) -> go.Fi
     fig = go.Figure()
     rows = table[by].astype(str).tolist()
     gpus = table[list(PARTS)].sum(axis=1).where(lambda g: g > 0, 1).to_numpy()
+    room = max(1.0, 0.04 * float(gpus.max(initial=1)))       # a segment under 4 % of the widest bar gets no label
     for part in PARTS:
         values = table[part].to_numpy()
         if not values.any():
@@ -283,7 +284,8 @@ def waste_bars(table: pd.DataFrame, by: str, height: int | None = None) -> go.Fi
         wasted = part not in ("idle_usable", "allocated_busy")
         fig.add_bar(y=rows, x=values.tolist(), orientation="h", name=LABELS[part] + (" (wasted)" if wasted else ""),
                     marker={"color": WASTE_COLORS[part], "line": {"color": "white", "width": 1}},
-                    text=[f"{v:,}" for v in values], textposition="inside", insidetextanchor="middle",
+                    text=[f"{v:,}" if v >= room else "" for v in values],    # no label a segment cannot hold
+                    textposition="inside", insidetextanchor="middle",
                     customdata=100 * values / gpus,
                     hovertemplate="%{y}<br>" + LABELS[part] + ": %{x:,} GPUs (%{customdata:.1f} %)<extra></extra>")
     fig.update_layout(barmode="stack", uniformtext={"minsize": 10, "mode": "hide"})
