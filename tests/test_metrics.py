@@ -145,10 +145,13 @@ def test_every_surface_shows_the_registry_value(case, capsys):
         seen[key]["impact"] = row["before"]
         assert row["metric"] == metrics.get(key).label and row["unit"] == metrics.get(key).unit
 
-    report = build_report(snapshot, None, sections=["summary"], rebalance_moves=None)
-    summary_kpis = report.section("summary").kpis
-    assert [k.key for k in summary_kpis] == list(metrics.OVERVIEW)          # no history: no idle KPI
-    for kpi in summary_kpis:
+    report = build_report(snapshot, None, sections=["summary", "fragmentation"], rebalance_moves=None)
+    shown = [k for name in ("summary", "fragmentation") for k in report.section(name).kpis if k.key in truth]
+    # the summary shows the Overview's cards (totals, GPUs wasted and its parts, jobs); the paper's amounts
+    # and the ratio are in the Fragmentation section; no history: no idle KPI
+    assert [k.key for k in shown] == ["gpus_total", "gpus_allocated", "gpus_idle", "jobs_8gpu", "largest_job",
+                                      "gpus_idle", "gpus_fragmented", "frag_ratio_pct", "gpus_stranded"]
+    for kpi in shown:
         seen[kpi.key]["report"] = kpi.value
         assert kpi_unit(kpi) == metrics.get(kpi.key).unit
 
