@@ -126,6 +126,7 @@ class _Context:
     plan_error: str = ""
     comparison: object = None        # whatif_view.Comparison | None
     idle_allocated: pd.DataFrame | None = None
+    waste: waste.Waste | None = None     # GPUs wasted and its parts (the Overview's figure), once per report
     kpis: list[Kpi] = field(default_factory=list)
     planned_changes: tuple = ()      # (timestamp, +/- GPUs) applied to the runway's capacity
     plan_given: bool = False         # the plan is the user's own (computed on the What-if page)
@@ -178,6 +179,7 @@ def build_report(snapshot: Snapshot, history: History | None = None, *, sections
     ctx.idle_allocated = utilisation.idle_allocated(snapshot, history)
     if ctx.idle_allocated is not None:
         ctx.kpis.append(_idle_allocated_kpi(ctx))
+    ctx.waste = waste.waste_breakdown(analysis, ctx.idle_allocated)
 
     needs_forecast = {"executive", "summary", "forecast", "recommendations"} & set(wanted)
     if needs_forecast and history is not None:
@@ -253,10 +255,9 @@ def _whatif(ctx: _Context) -> None:
 
 # -- sections ------------------------------------------------------------------------------------
 
-def _waste_cards(ctx: _Context, wasted: waste.Waste | None = None) -> list[Kpi]:
+def _waste_cards(ctx: _Context) -> list[Kpi]:
     """The Overview's "GPUs wasted" card and its parts."""
-    wasted = wasted or waste.waste_breakdown(ctx.analysis, ctx.idle_allocated)
-    return kpis.waste_kpis(wasted, fragmented_atc=metrics.gpus_fragmented(ctx.analysis),
+    return kpis.waste_kpis(ctx.waste, fragmented_atc=metrics.gpus_fragmented(ctx.analysis),
                            idle_devices=None if ctx.idle_allocated is None else len(ctx.idle_allocated))
 
 
@@ -267,8 +268,8 @@ def _summary(ctx: _Context) -> Section:
     models = (snap.nodes[snap.nodes["gpu_count"] > 0].groupby("gpu_model")["gpu_count"].sum()
               .sort_values(ascending=False))
     model_text = ", ".join(f"{int(n):,} {m or 'unknown model'}" for m, n in models.items())
-    wasted = waste.waste_breakdown(a, ctx.idle_allocated)
-    waste_cards = _waste_cards(ctx, wasted)
+    wasted = ctx.waste
+    waste_cards = _waste_cards(ctx)
     parts = "; ".join(f"{k.text} {k.label.lower()}" for k in waste_cards[1:] if k.text != fmt.UNKNOWN)
     paragraphs = [
         (f"{info['nodes']:,} nodes with {info['gpus']:,} GPUs ({model_text or 'no GPUs'}) and {info['pods']:,} pods "

@@ -21,8 +21,8 @@ import pandas as pd
 
 from .. import format as fmt
 from ..forecast.runway import format_date
-from ..kpis import Kpi
-from ..waste import HOW, Waste, waste_breakdown
+from ..kpis import Kpi, waste_kpis
+from ..waste import Waste, waste_breakdown
 from .wording import and_list, counted
 
 
@@ -142,14 +142,10 @@ def idle_trend(history) -> str:
             f"{way}{delta} from {fmt.gpus(before.mean())} the 7 days before.")
 
 
-def waste_kpi(waste: Waste) -> Kpi:
-    return Kpi("gpus_wasted", "GPUs wasted", float(waste.total), f"{waste.total:,}", HOW["total"], "GPUs")
-
-
 def decide(ctx) -> tuple[str, list[str], list[Kpi]]:
     """(bottom line, paragraphs, KPI cards) of the executive summary for a report's context."""
     found = purchase(ctx.forecast, ctx.snapshot, ctx.analysis) if ctx.forecast is not None else None
-    waste = waste_breakdown(ctx.analysis, ctx.idle_allocated)
+    waste = ctx.waste
     buy = purchase_text(found, ctx.history is not None)
     paragraphs = [buy]
     defrag = defragment_text(ctx.plan, waste, ctx.rebalance_moves, found.gpus if found else 0)
@@ -159,7 +155,7 @@ def decide(ctx) -> tuple[str, list[str], list[Kpi]]:
     trend = idle_trend(ctx.history)
     if trend:
         paragraphs.append(trend)
-    kpis = [waste_kpi(waste)]
+    kpis = waste_kpis(waste)[:1]          # the Overview's "GPUs wasted" card
     if found is not None:
         kpis.insert(0, Kpi("gpus_to_buy", "GPUs to buy (30 days)", float(found.gpus), f"{found.gpus:,}",
                            "GPUs by which the forecast's 90 % upper bound exceeds capacity (after planned changes) at "

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 
 from .. import format as fmt
-from .. import metrics, utilisation, waste
+from .. import metrics, utilisation
 from .content import SECTION_TITLES, ReportTable, Section
 from .wording import and_list, counted, held_by
 
@@ -84,7 +84,7 @@ def recommendations(ctx) -> Section:
     if ctx.idle_allocated is not None and len(ctx.idle_allocated):
         idle = ctx.idle_allocated
         teams = idle_by_team(ctx.snapshot, idle)
-        share = waste.waste_breakdown(a, idle).allocated_idle
+        share = ctx.waste.allocated_idle
         recs.append(((f"{counted(len(idle), 'GPU device')} {'is' if len(idle) == 1 else 'are'} allocated but idle (below "
                       f"{utilisation.IDLE_THRESHOLD_PCT:g} % utilisation over the last {utilisation.IDLE_WINDOW}; "
                       f"{counted(share, 'GPU')} counting shared devices by the share held), held by "

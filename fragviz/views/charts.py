@@ -11,6 +11,7 @@ from plotly.subplots import make_subplots
 from ..frag import CATEGORY_LABELS, Analysis
 from ..model import GPU_MILLI
 from ..placement.policies import POLICIES, policy_label
+from ..waste import LABELS, PARTS
 from . import frag_view, heatmap
 
 FONT = "Inter, Segoe UI, Helvetica, Arial, sans-serif"
@@ -249,30 +250,11 @@ def category_bar(analysis: Analysis) -> go.Figure:
     return _style(fig, height=300)
 
 
-def capacity_bars(table: pd.DataFrame, by: str) -> go.Figure:
-    """Per pool / model: allocated, usable idle and fragmented idle GPUs (stacked), stranded
-    marked with a red diamond."""
-    usable = (table["idle"] - table["fragmented"]).clip(lower=0)
-    fig = go.Figure()
-    for name, values, color in (("allocated", table["allocated"], COLORS["allocated"]),
-                                ("idle, usable", usable, COLORS["usable"]),
-                                ("idle, fragmented", table["fragmented"], COLORS["fragmented"])):
-        fig.add_bar(x=table[by], y=values, name=name, marker_color=color,
-                    hovertemplate="%{x}<br>" + name + ": %{y:,.1f} GPUs<extra></extra>")
-    fig.add_scatter(x=table[by], y=table["stranded"], mode="markers", name="stranded",
-                    marker={"symbol": "diamond", "size": 11, "color": COLORS["stranded"], "line": {"color": "white", "width": 1}},
-                    hovertemplate="%{x}<br>stranded: %{y:,.1f} GPUs<extra></extra>")
-    fig.update_layout(barmode="stack")
-    fig.update_yaxes(title="GPUs")
-    return _style(fig, height=340)
-
-
 def waste_bars(table: pd.DataFrame, by: str, height: int | None = None) -> go.Figure:
     """Horizontal stacked bars, one per row of ``table`` (a :func:`fragviz.waste.by_group` table, or
     the cluster as one row), in whole GPUs: the wasted parts first (left), then usable idle and
     allocated-and-busy GPUs, one legend entry per part; hover gives the part's share of the row.
     A part that is 0 everywhere is left out (e.g. allocated-but-idle without utilisation data)."""
-    from ..waste import LABELS, PARTS
     fig = go.Figure()
     rows = table[by].astype(str).tolist()
     gpus = table[list(PARTS)].sum(axis=1).where(lambda g: g > 0, 1).to_numpy()
